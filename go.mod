@@ -1,0 +1,3 @@
+module github.com/seqae/seqae
+
+go 1.26.8
