@@ -1,0 +1,162 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Mem is an in-memory Store, for tests and for checking that consumers keep
+// to the Store interface. Names are slash-separated; "a/b" lists as a folder
+// holding "a/b/c". Use NewMem; it is safe for concurrent use.
+type Mem struct {
+	mu      sync.Mutex
+	objects map[string][]byte
+}
+
+var _ Store = (*Mem)(nil)
+
+// NewMem returns an empty in-memory store.
+func NewMem() *Mem { return &Mem{objects: map[string][]byte{}} }
+
+type memObject struct {
+	*bytes.Reader
+	name string
+}
+
+func (o *memObject) Close() error { return nil }
+func (o *memObject) Name() string { return o.name }
+func (o *memObject) Size() int64  { return o.Reader.Size() }
+
+// Open returns a reader over the object's current bytes.
+func (m *Mem) Open(ctx context.Context, name string) (Object, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	b, ok := m.objects[name]
+	m.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("open %s: %w", name, ErrNotFound)
+	}
+	return &memObject{Reader: bytes.NewReader(b), name: name}, nil
+}
+
+type memWriter struct {
+	ctx  context.Context
+	m    *Mem
+	name string
+	buf  bytes.Buffer
+	done bool
+}
+
+// Create buffers the object until Close stores it.
+func (m *Mem) Create(ctx context.Context, name string) (Writer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return &memWriter{ctx: ctx, m: m, name: name}, nil
+}
+
+func (w *memWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, fmt.Errorf("write %s: writer already closed", w.name)
+	}
+	if err := w.ctx.Err(); err != nil {
+		return 0, fmt.Errorf("write %s: %w", w.name, err)
+	}
+	return w.buf.Write(p)
+}
+
+func (w *memWriter) Close() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	if err := w.ctx.Err(); err != nil {
+		return fmt.Errorf("publish %s: %w", w.name, err)
+	}
+	w.m.mu.Lock()
+	w.m.objects[w.name] = bytes.Clone(w.buf.Bytes())
+	w.m.mu.Unlock()
+	return nil
+}
+
+func (w *memWriter) Abort() error {
+	w.done = true
+	return nil
+}
+
+// List resolves a name, folder prefix or glob to the sorted object names.
+func (m *Mem) List(ctx context.Context, pattern string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	glob := strings.ContainsAny(pattern, "*?[")
+	if glob {
+		if _, err := path.Match(pattern, ""); err != nil {
+			return nil, fmt.Errorf("list %q: %w", pattern, err)
+		}
+	}
+	prefix := strings.TrimSuffix(pattern, "/") + "/"
+	m.mu.Lock()
+	var out []string
+	for name := range m.objects {
+		switch {
+		case name == pattern:
+			out = append(out, name)
+		case glob:
+			if ok := matchOrUnder(pattern, name); ok {
+				out = append(out, name)
+			}
+		case strings.HasPrefix(name, prefix) && !hiddenPath(name[len(prefix):]):
+			out = append(out, name)
+		}
+	}
+	m.mu.Unlock()
+	if len(out) == 0 {
+		return nil, fmt.Errorf("list %q: no objects: %w", pattern, ErrNotFound)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// matchOrUnder reports whether name matches the glob, or lies (not hidden)
+// under a folder that matches it.
+func matchOrUnder(pattern, name string) bool {
+	parts := strings.Split(name, "/")
+	n := strings.Count(pattern, "/") + 1
+	if n > len(parts) {
+		return false
+	}
+	head := strings.Join(parts[:n], "/")
+	if ok, _ := path.Match(pattern, head); !ok || hidden(parts[n-1]) {
+		return false
+	}
+	return !hiddenPath(strings.Join(parts[n:], "/"))
+}
+
+// hiddenPath reports whether any element of a relative slash path is hidden.
+func hiddenPath(rel string) bool {
+	for _, p := range strings.Split(rel, "/") {
+		if p != "" && hidden(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Delete removes the named object.
+func (m *Mem) Delete(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.objects, name)
+	m.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,58 @@
+// Package storage is seqae's storage seam: where tables are read from and
+// written to. Consumers see only the Store interface: objects are read through
+// io.ReaderAt plus a size, and written through a Writer that publishes the
+// object under its final name only when Close succeeds. Local folders are
+// implemented here; object stores (gocloud.dev/blob) plug in behind the same
+// interface, so no consumer may assume *os.File.
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Object is an object opened for reading.
+type Object interface {
+	io.ReaderAt
+	io.Closer
+	// Size is the object's length in bytes.
+	Size() int64
+	// Name is the name the object was opened with.
+	Name() string
+}
+
+// Writer writes one object. Nothing is visible under the object's final name
+// until Close returns nil; Abort, a failed Close, or a cancelled context
+// leave no object under that name (and no temporary one either).
+type Writer interface {
+	io.Writer
+	// Close flushes the object and publishes it atomically under its final
+	// name, replacing any object already there.
+	Close() error
+	// Abort discards what was written. It is safe to call after Close, in
+	// which case it does nothing, so `defer w.Abort()` is the usual pattern.
+	Abort() error
+}
+
+// Store reads, writes and lists objects.
+type Store interface {
+	// Open opens the named object for reading.
+	Open(ctx context.Context, name string) (Object, error)
+	// Create starts writing the named object. Writes are aside (a temporary
+	// name that List never returns) until Writer.Close publishes them.
+	Create(ctx context.Context, name string) (Writer, error)
+	// List resolves an input pattern to object names, sorted: a single
+	// object, a folder (every object under it, recursively, except those
+	// whose name starts with "." or "_", like Spark's _SUCCESS markers and
+	// this package's temporary files) or a glob (path.Match syntax in each
+	// path element). A pattern that matches nothing is an error wrapping
+	// ErrNotFound.
+	List(ctx context.Context, pattern string) ([]string, error)
+	// Delete removes the named object; a missing object is not an error.
+	Delete(ctx context.Context, name string) error
+}
+
+// ErrNotFound is wrapped by the errors of Open and List when nothing exists
+// under the name or pattern.
+var ErrNotFound = errors.New("not found")
