@@ -1,0 +1,464 @@
+package nn
+
+import "fmt"
+
+// Workspace holds everything one goroutine needs to run batches through a
+// model: the batch's packed plan, the activations kept for the backward
+// pass, gradient scratch and the results. Buffers grow to the largest batch
+// seen and are then reused, so a steady stream of batches allocates nothing.
+// A Workspace is not safe for concurrent use; give each goroutine its own.
+//
+// Batches come in as a padded (B, T, I) buffer with per-sequence lengths.
+// Inside, rows are in packed order: sequences sorted by length, longest
+// first, and step t holds only the n_t sequences longer than t, at packed
+// rows off[t] .. off[t]+n_t. R = off[T] is the number of real steps.
+type Workspace struct {
+	cfg Config
+
+	// The batch's plan.
+	nb, nt, nr int   // sequences B, steps T of the longest, real steps R
+	order      []int // (B) input index of each packed row, longest first
+	lens       []int // (B) length of each packed row
+	inLens     []int // (B) length of each sequence, input order
+	nAct       []int // (T+1) rows running at step t; nAct[T] = 0
+	off        []int // (T+1) first packed row of step t; off[T] = R
+	count      []int // (T+1) counting-sort scratch
+	kept       bool  // the activations of the last call are kept for Backward
+
+	// Transposed weights: the B operands of the forward products.
+	encWihT []float32 // (I, 4L)
+	encWhhT []float32 // (L, 4L)
+	decWihT []float32 // (L, 4H)
+	decWhhT []float32 // (H, 4H)
+	headWT  []float32 // (H, I)
+
+	// Activations. With kept activations the per-step buffers are packed
+	// (R, ·); for Encode they are one step's rows (B, ·), reused.
+	x     []float32 // (R, I) inputs, packed
+	encG  []float32 // (R, 4L) encoder gates: x W_ih^T + b + h W_hh^T, activated in place
+	encHp []float32 // (R, L) encoder h_{t-1} (kept) | (B, L) h_t, updated in place (Encode)
+	encC  []float32 // (R, L) encoder c_t | (B, L)
+	encTc []float32 // (R, L) tanh(c_t) | (B, L)
+	hCur  []float32 // (B, max(L, H)) the step's new h before it is filed
+	z     []float32 // (B, L) latents, packed order
+	zp    []float32 // (B, 4H) z W_ih^T + b: the decoder gates' constant part
+	decG  []float32 // (R, 4H) decoder gates, activated in place | (B, 4H)
+	decHp []float32 // (R, H) decoder h_{t-1} | unused
+	decC  []float32 // (R, H) decoder c_t | (B, H)
+	decTc []float32 // (R, H) tanh(c_t) | (B, H)
+	decH  []float32 // (R, H) decoder h_t | (B, H)
+	y     []float32 // (R, I) reconstructions | (B, I)
+	loss  []float32 // (R) step losses, packed
+
+	// Backward scratch.
+	dy  []float32 // (R, I) dLoss/dy
+	dh  []float32 // (R, H) dLoss/dh_t from the head
+	dG  []float32 // (R, 4 max(L, H)) dLoss/da, one layer at a time
+	dhn []float32 // (B, max(L, H)) dLoss/dh_{t-1} through the recurrence
+	dcn []float32 // (B, max(L, H)) dLoss/dc_{t-1} through the recurrence
+	dzp []float32 // (B, 4H) dLoss/dzp, summed over steps
+	dz  []float32 // (B, L) dLoss/dz
+
+	pack []float32 // (packSz) gemm scratch
+
+	// Results in input order.
+	latents  []float32 // (B, L)
+	stepLoss []float32 // (B, T) step losses; cells past a sequence's length are 0
+}
+
+// NewWorkspace returns an empty workspace for models of config cfg.
+func NewWorkspace(cfg Config) *Workspace {
+	if err := cfg.Validate(); err != nil {
+		panic(err.Error())
+	}
+	I, L, H := cfg.InputDim, cfg.LatentDim, cfg.DecoderHidden
+	return &Workspace{
+		cfg:     cfg,
+		encWihT: make([]float32, I*4*L),
+		encWhhT: make([]float32, L*4*L),
+		decWihT: make([]float32, L*4*H),
+		decWhhT: make([]float32, H*4*H),
+		headWT:  make([]float32, H*I),
+		pack:    make([]float32, packSz),
+	}
+}
+
+// grow returns s resized to n elements, reallocating only when its capacity
+// is short.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func growInts(s []int, n int) []int {
+	if cap(s) < n {
+		return make([]int, n)
+	}
+	return s[:n]
+}
+
+// plan checks the batch and lays it out in packed order.
+func (w *Workspace) plan(x []float32, lens []int, T int) {
+	B, I := len(lens), w.cfg.InputDim
+	if B == 0 {
+		panic("nn: empty batch")
+	}
+	if len(x) < B*T*I {
+		panic(fmt.Sprintf("nn: batch of %d sequences of up to %d steps of %d features needs %d floats, got %d",
+			B, T, I, B*T*I, len(x)))
+	}
+	w.nb, w.nt = B, T
+	w.order, w.lens = growInts(w.order, B), growInts(w.lens, B)
+	w.inLens = append(w.inLens[:0], lens...)
+	w.nAct, w.off, w.count = growInts(w.nAct, T+1), growInts(w.off, T+1), growInts(w.count, T+1)
+	clear(w.count)
+	for b, n := range lens {
+		if n < 1 || n > T {
+			panic(fmt.Sprintf("nn: sequence %d of the batch has length %d, want 1..%d", b, n, T))
+		}
+		w.count[n]++
+	}
+	// Counting sort, longest first, ties in input order: count[n] becomes
+	// the first packed row of length n.
+	next := 0
+	for n := T; n >= 1; n-- {
+		c := w.count[n]
+		w.count[n] = next
+		next += c
+	}
+	for b, n := range lens {
+		s := w.count[n]
+		w.count[n]++
+		w.order[s], w.lens[s] = b, n
+	}
+	R, active := 0, B
+	for t := range T {
+		for active > 0 && w.lens[active-1] <= t {
+			active--
+		}
+		w.nAct[t], w.off[t] = active, R
+		R += active
+	}
+	w.nAct[T], w.off[T] = 0, R
+	w.nr = R
+
+	w.x = grow(w.x, R*I)
+	for t := range T {
+		for s := range w.nAct[t] {
+			src := (w.order[s]*T + t) * I
+			copy(w.x[(w.off[t]+s)*I:(w.off[t]+s+1)*I], x[src:src+I])
+		}
+	}
+}
+
+// transpose writes the (rows, cols) matrix src into dst as (cols, rows).
+func transpose(dst, src []float32, rows, cols int) {
+	for r := range rows {
+		for c := range cols {
+			dst[c*rows+r] = src[r*cols+c]
+		}
+	}
+}
+
+// Forward runs a batch through the model and keeps what Backward needs.
+// x is (B, T, I): sequence b's step t at x[(b*T+t)*I:]; lens[b] in 1..T is
+// sequence b's length; cells past a sequence's length are never read. It
+// returns the batch loss: the mean of the real steps' losses. Latents and
+// StepLosses give the per-sequence results.
+func (w *Workspace) Forward(m *Model, x []float32, lens []int, T int) float32 {
+	return w.forward(m, x, lens, T, true)
+}
+
+// Encode is Forward without keeping activations for a backward pass: for
+// inference, in memory proportional to B rather than to R (but for the
+// encoder's input projection, one (R, 4L) product).
+func (w *Workspace) Encode(m *Model, x []float32, lens []int, T int) float32 {
+	return w.forward(m, x, lens, T, false)
+}
+
+func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool) float32 {
+	if m.Config != w.cfg {
+		panic(fmt.Sprintf("nn: workspace is for config %+v, model has %+v", w.cfg, m.Config))
+	}
+	w.plan(x, lens, T)
+	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
+	B, R := w.nb, w.nr
+	W := m.W
+	transpose(w.encWihT, W.EncWih, 4*L, I)
+	transpose(w.encWhhT, W.EncWhh, 4*L, L)
+	transpose(w.decWihT, W.DecWih, 4*H, L)
+	transpose(w.decWhhT, W.DecWhh, 4*H, H)
+	if W.HeadW != nil {
+		transpose(w.headWT, W.HeadW, I, H)
+	}
+	w.kept = keep
+	stepRows := R // rows of the per-step buffers
+	if !keep {
+		stepRows = B
+	}
+	w.encG = grow(w.encG, R*4*L)
+	w.encHp = grow(w.encHp, stepRows*L)
+	w.encC = grow(w.encC, stepRows*L)
+	w.encTc = grow(w.encTc, stepRows*L)
+	w.hCur = grow(w.hCur, B*max(L, H))
+	w.z = grow(w.z, B*L)
+	w.zp = grow(w.zp, B*4*H)
+	w.decG = grow(w.decG, stepRows*4*H)
+	w.decC = grow(w.decC, stepRows*H)
+	w.decTc = grow(w.decTc, stepRows*H)
+	w.decH = grow(w.decH, stepRows*H)
+	w.y = grow(w.y, stepRows*I)
+	w.loss = grow(w.loss, R)
+	if keep {
+		w.decHp = grow(w.decHp, R*H)
+	}
+
+	// Encoder: the input projection of every real step in one product.
+	for r := range R {
+		copy(w.encG[r*4*L:(r+1)*4*L], W.EncB)
+	}
+	gemm(false, R, 4*L, I, w.x, I, w.encWihT, 4*L, w.encG, 4*L, w.pack)
+	if !keep {
+		clear(w.encC[:B*L])
+	}
+	for t := range T {
+		n, next := w.nAct[t], w.nAct[t+1]
+		g := w.encG[w.off[t]*4*L : (w.off[t]+n)*4*L]
+		hp, c, tc, cPrev := w.encHp[:n*L], w.encC[:n*L], w.encTc[:n*L], w.encC[:n*L]
+		if keep {
+			hp = w.encHp[w.off[t]*L : (w.off[t]+n)*L]
+			c = w.encC[w.off[t]*L : (w.off[t]+n)*L]
+			tc = w.encTc[w.off[t]*L : (w.off[t]+n)*L]
+			cPrev = nil
+			if t > 0 {
+				cPrev = w.encC[w.off[t-1]*L : (w.off[t-1]+n)*L]
+			}
+		}
+		if t > 0 {
+			gemm(false, n, 4*L, L, hp, L, w.encWhhT, 4*L, g, 4*L, w.pack)
+		}
+		h := w.hCur[:n*L]
+		lstmCellForward(h, c, tc, g, cPrev, n, L)
+		// Rows still running feed step t+1; the rest end here: their h is
+		// the latent.
+		if keep {
+			copy(w.encHp[w.off[t+1]*L:(w.off[t+1]+next)*L], h[:next*L])
+		} else {
+			copy(w.encHp[:next*L], h[:next*L])
+		}
+		copy(w.z[next*L:n*L], h[next*L:])
+	}
+
+	// Decoder: the latent's input projection once per sequence.
+	for b := range B {
+		copy(w.zp[b*4*H:(b+1)*4*H], W.DecB)
+	}
+	gemm(false, B, 4*H, L, w.z, L, w.decWihT, 4*H, w.zp, 4*H, w.pack)
+	if !keep {
+		clear(w.decC[:B*H])
+	}
+	for t := range T {
+		n, next := w.nAct[t], w.nAct[t+1]
+		g, h, c, tc, cPrev := w.decG[:n*4*H], w.decH[:n*H], w.decC[:n*H], w.decTc[:n*H], w.decC[:n*H]
+		hp := h
+		if keep {
+			g = w.decG[w.off[t]*4*H : (w.off[t]+n)*4*H]
+			h = w.decH[w.off[t]*H : (w.off[t]+n)*H]
+			c = w.decC[w.off[t]*H : (w.off[t]+n)*H]
+			tc = w.decTc[w.off[t]*H : (w.off[t]+n)*H]
+			hp = w.decHp[w.off[t]*H : (w.off[t]+n)*H]
+			cPrev = nil
+			if t > 0 {
+				cPrev = w.decC[w.off[t-1]*H : (w.off[t-1]+n)*H]
+			}
+		}
+		copy(g, w.zp[:n*4*H])
+		if t > 0 {
+			gemm(false, n, 4*H, H, hp, H, w.decWhhT, 4*H, g, 4*H, w.pack)
+		}
+		if keep {
+			lstmCellForward(h, c, tc, g, cPrev, n, H)
+			copy(w.decHp[w.off[t+1]*H:(w.off[t+1]+next)*H], h[:next*H])
+			continue
+		}
+		// Encode: h is updated in place (the product above has read h_{t-1}),
+		// and the head and loss run on this step's rows.
+		lstmCellForward(h, c, tc, g, cPrev, n, H)
+		w.head(m, w.y[:n*I], h, n)
+		w.stepLosses(w.loss[w.off[t]:w.off[t]+n], w.y[:n*I], w.x[w.off[t]*I:(w.off[t]+n)*I])
+	}
+	if keep {
+		w.head(m, w.y[:R*I], w.decH[:R*H], R)
+		w.stepLosses(w.loss[:R], w.y[:R*I], w.x[:R*I])
+	}
+	return w.results()
+}
+
+// head computes y (n, I) from the decoder's h (n, H).
+func (w *Workspace) head(m *Model, y, h []float32, n int) {
+	I, H := w.cfg.InputDim, w.cfg.DecoderHidden
+	if w.cfg.Head == HeadNone {
+		copy(y, h)
+		return
+	}
+	for r := range n {
+		copy(y[r*I:(r+1)*I], m.W.HeadB)
+	}
+	gemm(false, n, I, H, h, H, w.headWT, I, y, I, w.pack)
+}
+
+// stepLosses writes loss[r] = mean over features of (y - x)^2 for each row.
+func (w *Workspace) stepLosses(loss, y, x []float32) {
+	I := w.cfg.InputDim
+	for r := range loss {
+		var s float32
+		for j, v := range y[r*I : (r+1)*I] {
+			d := v - x[r*I+j]
+			s += d * d
+		}
+		loss[r] = s / float32(I)
+	}
+}
+
+// results files latents and step losses in input order and returns the
+// batch loss.
+func (w *Workspace) results() float32 {
+	L, B, T := w.cfg.LatentDim, w.nb, w.nt
+	w.latents = grow(w.latents, B*L)
+	w.stepLoss = grow(w.stepLoss, B*T)
+	clear(w.stepLoss)
+	for s, b := range w.order[:B] {
+		copy(w.latents[b*L:(b+1)*L], w.z[s*L:(s+1)*L])
+	}
+	var sum float64
+	for t := range T {
+		for s := range w.nAct[t] {
+			v := w.loss[w.off[t]+s]
+			w.stepLoss[w.order[s]*T+t] = v
+			sum += float64(v)
+		}
+	}
+	return float32(sum / float64(w.nr))
+}
+
+// Latents returns the last batch's latents, (B, L) in input order. The
+// slice is reused by the next call.
+func (w *Workspace) Latents() []float32 { return w.latents[:w.nb*w.cfg.LatentDim] }
+
+// StepLosses returns the last batch's step losses of sequence b (input
+// order), one per real step. The slice is reused by the next call.
+func (w *Workspace) StepLosses(b int) []float32 {
+	return w.stepLoss[b*w.nt : b*w.nt+w.inLens[b]]
+}
+
+// RealSteps is the number of real steps in the last batch.
+func (w *Workspace) RealSteps() int { return w.nr }
+
+// Backward adds the gradient of the last Forward's batch loss with respect
+// to every parameter into grads (laid out as m.Params). It needs the
+// activations that Forward kept; after Encode it panics.
+func (w *Workspace) Backward(m *Model, grads []float32) {
+	if !w.kept {
+		panic("nn: Backward needs a Forward first (Encode keeps no activations)")
+	}
+	if len(grads) != len(m.Params) {
+		panic(fmt.Sprintf("nn: gradient buffer has %d floats, the model %d", len(grads), len(m.Params)))
+	}
+	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
+	B, R, T := w.nb, w.nr, w.nt
+	W, G := m.W, w.cfg.Views(grads)
+	w.dy = grow(w.dy, R*I)
+	w.dh = grow(w.dh, R*H)
+	w.dG = grow(w.dG, R*4*max(L, H))
+	w.dhn = grow(w.dhn, B*max(L, H))
+	w.dcn = grow(w.dcn, B*max(L, H))
+	w.dzp = grow(w.dzp, B*4*H)
+	w.dz = grow(w.dz, B*L)
+
+	// Loss: mean over R steps of the mean over I features of (y - x)^2.
+	scale := 2 / float32(I*R)
+	for i, v := range w.y[:R*I] {
+		w.dy[i] = scale * (v - w.x[i])
+	}
+
+	// Head.
+	dh := w.dh[:R*H]
+	if w.cfg.Head == HeadNone {
+		copy(dh, w.dy[:R*I])
+	} else {
+		colSum(G.HeadB, w.dy[:R*I], R, I)
+		gemm(true, I, H, R, w.dy, I, w.decH, H, G.HeadW, H, w.pack)
+		clear(dh)
+		gemm(false, R, H, I, w.dy, I, W.HeadW, H, dh, H, w.pack)
+	}
+
+	// Decoder, through time.
+	dG := w.dG[:R*4*H]
+	dhn, dcn, dzp := w.dhn[:B*H], w.dcn[:B*H], w.dzp[:B*4*H]
+	clear(dhn)
+	clear(dcn)
+	clear(dzp)
+	for t := T - 1; t >= 0; t-- {
+		n, o := w.nAct[t], w.off[t]
+		dht := dh[o*H : (o+n)*H]
+		addTo(dht, dhn[:n*H])
+		var cPrev []float32
+		if t > 0 {
+			cPrev = w.decC[w.off[t-1]*H : (w.off[t-1]+n)*H]
+		}
+		dg := dG[o*4*H : (o+n)*4*H]
+		lstmCellBackward(dg, dcn[:n*H], dht, w.decG[o*4*H:(o+n)*4*H], cPrev, w.decTc[o*H:(o+n)*H], n, H)
+		addTo(dzp[:n*4*H], dg)
+		if t > 0 {
+			clear(dhn[:n*H])
+			gemm(false, n, H, 4*H, dg, 4*H, W.DecWhh, H, dhn, H, w.pack)
+		}
+	}
+	o1 := w.off[1]
+	gemm(true, 4*H, H, R-o1, dG[o1*4*H:], 4*H, w.decHp[o1*H:], H, G.DecWhh, H, w.pack)
+	colSum(G.DecB, dzp, B, 4*H)
+	gemm(true, 4*H, L, B, dzp, 4*H, w.z, L, G.DecWih, L, w.pack)
+	dz := w.dz[:B*L]
+	clear(dz)
+	gemm(false, B, L, 4*H, dzp, 4*H, W.DecWih, L, dz, L, w.pack)
+
+	// Encoder, through time; the latent's gradient enters each sequence at
+	// its last step.
+	dG = w.dG[:R*4*L]
+	dhn, dcn = w.dhn[:B*L], w.dcn[:B*L]
+	clear(dhn)
+	clear(dcn)
+	for t := T - 1; t >= 0; t-- {
+		n, next, o := w.nAct[t], w.nAct[t+1], w.off[t]
+		copy(dhn[next*L:n*L], dz[next*L:n*L])
+		var cPrev []float32
+		if t > 0 {
+			cPrev = w.encC[w.off[t-1]*L : (w.off[t-1]+n)*L]
+		}
+		dg := dG[o*4*L : (o+n)*4*L]
+		lstmCellBackward(dg, dcn[:n*L], dhn[:n*L], w.encG[o*4*L:(o+n)*4*L], cPrev, w.encTc[o*L:(o+n)*L], n, L)
+		if t > 0 {
+			clear(dhn[:n*L])
+			gemm(false, n, L, 4*L, dg, 4*L, W.EncWhh, L, dhn, L, w.pack)
+		}
+	}
+	gemm(true, 4*L, L, R-o1, dG[o1*4*L:], 4*L, w.encHp[o1*L:], L, G.EncWhh, L, w.pack)
+	gemm(true, 4*L, I, R, dG, 4*L, w.x, I, G.EncWih, I, w.pack)
+	colSum(G.EncB, dG, R, 4*L)
+}
+
+// addTo adds src into dst, element by element.
+func addTo(dst, src []float32) {
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// colSum adds the column sums of the (rows, cols) matrix a into dst (cols).
+func colSum(dst, a []float32, rows, cols int) {
+	for r := range rows {
+		addTo(dst[:cols], a[r*cols:(r+1)*cols])
+	}
+}

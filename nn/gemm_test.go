@@ -1,0 +1,158 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// kernels lists the microkernel sets to test: the pure-Go ones and, where
+// the CPU has them, the assembly ones.
+func kernels() map[string][2]microkernel {
+	ks := map[string][2]microkernel{"go": {kern16Go, kern8Go}}
+	if kern16 != nil {
+		ks["dispatch"] = [2]microkernel{kern16, kern8}
+	}
+	return ks
+}
+
+func withKernels(t *testing.T, k [2]microkernel) {
+	old16, old8 := kern16, kern8
+	kern16, kern8 = k[0], k[1]
+	t.Cleanup(func() { kern16, kern8 = old16, old8 })
+}
+
+func TestGemmMatchesReference(t *testing.T) {
+	shapes := [][3]int{
+		{1, 1, 1}, {6, 16, 1}, {5, 7, 3}, {7, 17, 9}, {13, 24, 64}, {21, 256, 64},
+		{96, 8, 8}, {97, 33, 257}, {256, 64, 600}, {3, 5, 0}, {0, 4, 4}, {200, 9, 520},
+	}
+	for name, ks := range kernels() {
+		t.Run(name, func(t *testing.T) {
+			withKernels(t, ks)
+			pack := make([]float32, packSz)
+			for _, sh := range shapes {
+				for _, transA := range []bool{false, true} {
+					m, n, k := sh[0], sh[1], sh[2]
+					rng := rand.New(rand.NewPCG(uint64(m*1000+n), uint64(k)))
+					lda, ldb, ldc := k+3, n+2, n+5
+					arows := m
+					if transA {
+						lda, arows = m+3, k
+					}
+					a := randSlice(rng, arows*lda)
+					b := randSlice(rng, k*ldb)
+					c := randSlice(rng, m*ldc)
+					want := append([]float32(nil), c...)
+					gemm(transA, m, n, k, a, lda, b, ldb, c, ldc, pack)
+					gemmRef(transA, m, n, k, a, lda, b, ldb, want, ldc)
+					for i := range c {
+						tol := 1e-5 * float64(k+1)
+						if d := math.Abs(float64(c[i] - want[i])); d > tol {
+							t.Fatalf("m=%d n=%d k=%d transA=%v: C[%d] = %g, want %g", m, n, k, transA, i, c[i], want[i])
+						}
+						if (i%ldc >= n) && c[i] != want[i] {
+							t.Fatalf("m=%d n=%d k=%d transA=%v: wrote outside C at %d", m, n, k, transA, i)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// A row of C must come out bit-identical whichever rows are computed with
+// it: the batch-invariance of the model rests on it.
+func TestGemmRowsIndependent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n, k = 40, 70
+	pack := make([]float32, packSz)
+	b := randSlice(rng, k*n)
+	a := randSlice(rng, 20*k)
+	full := make([]float32, 20*n)
+	gemm(false, 20, n, k, a, k, b, n, full, n, pack)
+	for i := range 20 {
+		one := make([]float32, n)
+		gemm(false, 1, n, k, a[i*k:], k, b, n, one, n, pack)
+		for j := range n {
+			if one[j] != full[i*n+j] {
+				t.Fatalf("row %d col %d alone = %x, in a batch of 20 = %x", i, j, math.Float32bits(one[j]), math.Float32bits(full[i*n+j]))
+			}
+		}
+	}
+}
+
+func TestGemmPanicsOnBadShapes(t *testing.T) {
+	pack := make([]float32, packSz)
+	cases := []struct {
+		name string
+		f    func()
+	}{
+		{"short A", func() {
+			gemm(false, 2, 2, 2, make([]float32, 3), 2, make([]float32, 4), 2, make([]float32, 4), 2, pack)
+		}},
+		{"short C", func() {
+			gemm(false, 2, 2, 2, make([]float32, 4), 2, make([]float32, 4), 2, make([]float32, 3), 2, pack)
+		}},
+		{"small ldb", func() {
+			gemm(false, 2, 2, 2, make([]float32, 4), 2, make([]float32, 4), 1, make([]float32, 4), 2, pack)
+		}},
+		{"small pack", func() { gemm(false, 1, 1, 1, []float32{1}, 1, []float32{1}, 1, []float32{1}, 1, nil) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if msg, _ := r.(string); len(msg) < 4 || msg[:4] != "nn: " {
+					t.Fatalf("got panic %v, want one starting with \"nn: \"", r)
+				}
+			}()
+			c.f()
+		})
+	}
+}
+
+func BenchmarkGemm(b *testing.B) {
+	shapes := []struct {
+		name    string
+		transA  bool
+		m, n, k int
+	}{
+		{"recurrent_21x256x64", false, 21, 256, 64},
+		{"recurrent_64x256x64", false, 64, 256, 64},
+		{"input_6400x256x8", false, 6400, 256, 8},
+		{"dh_64x64x256", false, 64, 64, 256},
+		{"wgrad_T_256x64x2000", true, 256, 64, 2000},
+	}
+	for _, s := range shapes {
+		for name, ks := range kernels() {
+			b.Run(s.name+"/"+name, func(b *testing.B) {
+				old16, old8 := kern16, kern8
+				kern16, kern8 = ks[0], ks[1]
+				defer func() { kern16, kern8 = old16, old8 }()
+				rng := rand.New(rand.NewPCG(1, 1))
+				lda := s.k
+				if s.transA {
+					lda = s.m
+				}
+				a := randSlice(rng, s.m*s.k)
+				bb := randSlice(rng, s.k*s.n)
+				c := make([]float32, s.m*s.n)
+				pack := make([]float32, packSz)
+				b.ResetTimer()
+				for b.Loop() {
+					gemm(s.transA, s.m, s.n, s.k, a, lda, bb, s.n, c, s.n, pack)
+				}
+				b.ReportMetric(float64(2*s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

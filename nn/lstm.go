@@ -1,0 +1,88 @@
+package nn
+
+import "math"
+
+// One LSTM step for n rows of hidden size hd, gate order i f g o:
+//
+//	a = W_ih x_t + W_hh h_{t-1} + b    (computed by the caller into g)
+//	i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)
+//	c_t = f c_{t-1} + i g    h_t = o tanh(c_t)
+
+// lstmCellForward activates the gates in place and computes the new state.
+//
+//	h     (n, hd)  out: h_t
+//	c     (n, hd)  out: c_t (may be cPrev itself)
+//	tc    (n, hd)  out: tanh(c_t)
+//	g     (n, 4hd) in: pre-activations a; out: activated gates i f g o
+//	cPrev (n, hd)  in: c_{t-1}; nil for zeros
+func lstmCellForward(h, c, tc, g, cPrev []float32, n, hd int) {
+	cellForward(h, c, tc, g, cPrev, n, hd)
+}
+
+// lstmCellBackward is the step's backward: from dL/dh_t and the gradient
+// reaching c_t from step t+1, the gradient of the pre-activations and the
+// gradient reaching c_{t-1}.
+//
+//	dg    (n, 4hd) out: dL/da, order i f g o
+//	dc    (n, hd)  in: dL/dc_t from step t+1; out: dL/dc_{t-1}
+//	dh    (n, hd)  in: dL/dh_t, all paths
+//	g     (n, 4hd) in: activated gates from the forward
+//	cPrev (n, hd)  in: c_{t-1}; nil for zeros
+//	tc    (n, hd)  in: tanh(c_t)
+func lstmCellBackward(dg, dc, dh, g, cPrev, tc []float32, n, hd int) {
+	cellBackward(dg, dc, dh, g, cPrev, tc, n, hd)
+}
+
+// cellForwardGo is the pure-Go lstmCellForward.
+func cellForwardGo(h, c, tc, g, cPrev []float32, n, hd int) {
+	for r := range n {
+		gr := g[r*4*hd : (r+1)*4*hd]
+		gi, gf, gg, gog := gr[:hd], gr[hd:2*hd], gr[2*hd:3*hd], gr[3*hd:]
+		hr, cr, tr := h[r*hd:(r+1)*hd], c[r*hd:(r+1)*hd], tc[r*hd:(r+1)*hd]
+		var cp []float32
+		if cPrev != nil {
+			cp = cPrev[r*hd : (r+1)*hd]
+		}
+		for j := range hd {
+			i, f, gv, o := sigmoid(gi[j]), sigmoid(gf[j]), tanh(gg[j]), sigmoid(gog[j])
+			gi[j], gf[j], gg[j], gog[j] = i, f, gv, o
+			cn := i * gv
+			if cp != nil {
+				cn += f * cp[j]
+			}
+			t := tanh(cn)
+			cr[j], tr[j], hr[j] = cn, t, o*t
+		}
+	}
+}
+
+// cellBackwardGo is the pure-Go lstmCellBackward.
+func cellBackwardGo(dg, dc, dh, g, cPrev, tc []float32, n, hd int) {
+	for r := range n {
+		gr := g[r*4*hd : (r+1)*4*hd]
+		dr := dg[r*4*hd : (r+1)*4*hd]
+		dcr, dhr, tr := dc[r*hd:(r+1)*hd], dh[r*hd:(r+1)*hd], tc[r*hd:(r+1)*hd]
+		var cp []float32
+		if cPrev != nil {
+			cp = cPrev[r*hd : (r+1)*hd]
+		}
+		for j := range hd {
+			i, f, gv, o := gr[j], gr[hd+j], gr[2*hd+j], gr[3*hd+j]
+			t, d := tr[j], dhr[j]
+			dcj := dcr[j] + d*o*(1-t*t)
+			var c0 float32
+			if cp != nil {
+				c0 = cp[j]
+			}
+			dr[j] = dcj * gv * i * (1 - i)
+			dr[hd+j] = dcj * c0 * f * (1 - f)
+			dr[2*hd+j] = dcj * i * (1 - gv*gv)
+			dr[3*hd+j] = d * t * o * (1 - o)
+			dcr[j] = dcj * f
+		}
+	}
+}
+
+func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+
+func tanh(x float32) float32 { return float32(math.Tanh(float64(x))) }
