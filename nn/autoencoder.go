@@ -13,7 +13,8 @@ import "fmt"
 // first, and step t holds only the n_t sequences longer than t, at packed
 // rows off[t] .. off[t]+n_t. R = off[T] is the number of real steps.
 type Workspace struct {
-	cfg Config
+	cfg    Config
+	layout []Tensor // cfg.Layout()
 
 	// The batch's plan.
 	nb, nt, nr int   // sequences B, steps T of the longest, real steps R
@@ -74,6 +75,7 @@ func NewWorkspace(cfg Config) *Workspace {
 	I, L, H := cfg.InputDim, cfg.LatentDim, cfg.DecoderHidden
 	return &Workspace{
 		cfg:     cfg,
+		layout:  cfg.Layout(),
 		encWihT: make([]float32, I*4*L),
 		encWhhT: make([]float32, L*4*L),
 		decWihT: make([]float32, L*4*H),
@@ -368,7 +370,7 @@ func (w *Workspace) Backward(m *Model, grads []float32) {
 	}
 	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
 	B, R, T := w.nb, w.nr, w.nt
-	W, G := m.W, w.cfg.Views(grads)
+	W, G := m.W, viewsOf(w.layout, grads)
 	w.dy = grow(w.dy, R*I)
 	w.dh = grow(w.dh, R*H)
 	w.dG = grow(w.dG, R*4*max(L, H))

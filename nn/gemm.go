@@ -5,23 +5,25 @@ import (
 	"unsafe"
 )
 
-// Blocking of the matrix multiply: register tiles of mr×nr, A packed in
-// blocks of mc rows by kc columns.
+// Blocking of the matrix multiply: register tiles of mr×nr, the depth cut
+// into blocks of kc so that a block of A and B stays in cache while all the
+// tiles that need it run.
 const (
 	mr     = 6   // rows of a register tile
 	nr     = 16  // columns of a register tile (two 8-float vectors)
-	kc     = 256 // depth of a packed block
-	mc     = 96  // rows of a packed block, a multiple of mr
-	packSz = mc * kc
+	kc     = 256 // depth of a block
+	packSz = mr*kc + mr*nr
 )
 
-// A microkernel adds a (mr, k) panel of packed A times a (k, cols) slice of
-// row-major B into a (mr, cols) tile of row-major C:
-// C[r][j] += sum_p a[p*mr+r] * b[p*ldb+j], summed in order p = 0, 1, ...,
-// with one rounding per multiply-add (fused) or per multiply and add
-// (the pure-Go fallback). Every row uses the same operations in the same
-// order, so a row's result does not depend on the other rows of the tile.
-type microkernel func(k int, a, b *float32, ldb int, c *float32, ldc int)
+// A microkernel adds a (mr, k) slice of A times a (k, cols) slice of
+// row-major B into a (mr, cols) tile of row-major C. Element (r, p) of A is
+// a[r*sa + p*sp], so A may be row-major (sa = lda, sp = 1), transposed
+// (sa = 1, sp = lda) or a packed panel (sa = 1, sp = mr). Each element is
+// C[r][j] += a(r,p) * b[p*ldb+j] in order p = 0, 1, ..., with one rounding
+// per multiply-add (fused, assembly) or per multiply and add (pure Go).
+// Every row takes the same operations in the same order, so a row's result
+// does not depend on the other rows of its tile.
+type microkernel func(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
 
 // The microkernels in use: the assembly ones where the CPU has them (see
 // gemm_amd64.go), else the pure-Go ones.
@@ -33,9 +35,10 @@ var (
 // gemm computes C += op(A)·B. op(A) is A, an (m, k) matrix, or with transA
 // the transpose of A stored as a (k, m) matrix. B is (k, n) and C is (m, n).
 // All are row-major with leading dimensions lda, ldb and ldc. pack is
-// scratch for packing A; it must hold packSz floats.
+// scratch of packSz floats for the rows past the last full tile: their
+// panel of A and their tile of C.
 //
-// Each element of C is accumulated in order of p, the same way whatever m
+// Each element of C is accumulated in order of p the same way whatever m
 // and n are, so a row of C does not depend on which other rows are computed
 // with it.
 func gemm(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, pack []float32) {
@@ -46,86 +49,60 @@ func gemm(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, 
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
-	var tile [mr * nr]float32 // C rows of a partial row tile
+	sa, sp := lda, 1 // A(r, p) = a[r*sa + p*sp]
+	if transA {
+		sa, sp = 1, lda
+	}
+	full := m - m%mr // rows in full tiles; the rest go through pack
+	nv := n - n%8    // columns for the vector kernels; the rest are scalar
+	tile := pack[mr*kc : mr*kc+mr*nr]
 	for p0 := 0; p0 < k; p0 += kc {
 		kb := min(kc, k-p0)
-		for i0 := 0; i0 < m; i0 += mc {
-			mb := min(mc, m-i0)
-			packA(pack, transA, a, lda, i0, p0, mb, kb)
-			tiles := (mb + mr - 1) / mr
-			j := 0
-			for ; j < n; j += nr {
-				kern, width := kern16, nr
-				if n-j < nr {
-					if n-j < 8 {
-						break
-					}
-					kern, width = kern8, 8
+		if full < m {
+			packTail(pack, a, sa, sp, full, m-full, p0, kb)
+		}
+		for j := 0; j < nv; {
+			kern, width := kern16, nr
+			if nv-j < nr {
+				kern, width = kern8, 8
+			}
+			bp := &b[p0*ldb+j]
+			for i := 0; i < full; i += mr {
+				kern(kb, &a[i*sa+p0*sp], sa, sp, bp, ldb, &c[i*ldc+j], ldc)
+			}
+			if full < m {
+				for r := range m - full {
+					copy(tile[r*nr:r*nr+width], c[(full+r)*ldc+j:])
 				}
-				for t := range tiles {
-					panel := &pack[t*mr*kb]
-					bp := &b[p0*ldb+j]
-					row := i0 + t*mr
-					rows := min(mr, m-row)
-					if rows == mr {
-						kern(kb, panel, bp, ldb, &c[row*ldc+j], ldc)
-						continue
-					}
-					for r := range rows {
-						copy(tile[r*nr:r*nr+width], c[(row+r)*ldc+j:])
-					}
-					kern(kb, panel, bp, ldb, &tile[0], nr)
-					for r := range rows {
-						copy(c[(row+r)*ldc+j:(row+r)*ldc+j+width], tile[r*nr:])
-					}
-				}
-				if width == 8 {
-					j += 8
-					break
+				kern(kb, &pack[0], 1, mr, bp, ldb, &tile[0], nr)
+				for r := range m - full {
+					copy(c[(full+r)*ldc+j:(full+r)*ldc+j+width], tile[r*nr:])
 				}
 			}
-			for ; j < n; j++ {
-				for r := range mb {
-					panel := pack[(r/mr)*mr*kb+r%mr:]
-					acc := c[(i0+r)*ldc+j]
-					for p := range kb {
-						acc += panel[p*mr] * b[(p0+p)*ldb+j]
-					}
-					c[(i0+r)*ldc+j] = acc
+			j += width
+		}
+		for j := nv; j < n; j++ {
+			for i := range m {
+				acc := c[i*ldc+j]
+				for p := p0; p < p0+kb; p++ {
+					acc += a[i*sa+p*sp] * b[p*ldb+j]
 				}
+				c[i*ldc+j] = acc
 			}
 		}
 	}
 }
 
-// packA copies rows i0..i0+mb and columns p0..p0+kb of op(A) into dst as
-// panels of mr rows, each stored column by column (dst[t*mr*kb + p*mr + r]),
-// the rows past mb of the last panel zero.
-func packA(dst []float32, transA bool, a []float32, lda, i0, p0, mb, kb int) {
-	for t := 0; t*mr < mb; t++ {
-		panel := dst[t*mr*kb : (t+1)*mr*kb]
-		rows := min(mr, mb-t*mr)
-		first := i0 + t*mr
-		if transA {
-			for p := range kb {
-				src := a[(p0+p)*lda+first : (p0+p)*lda+first+rows]
-				d := panel[p*mr : p*mr+mr]
-				copy(d, src)
-				clear(d[rows:])
-			}
-			continue
-		}
+// packTail copies rows first..first+rows (rows < mr) and depths p0..p0+kb of
+// A into dst as a panel of mr rows stored depth by depth
+// (dst[p*mr + r]), the rows past the last zero.
+func packTail(dst, a []float32, sa, sp, first, rows, p0, kb int) {
+	for p := range kb {
+		d := dst[p*mr : p*mr+mr]
 		for r := range rows {
-			src := a[(first+r)*lda+p0 : (first+r)*lda+p0+kb]
-			for p, v := range src {
-				panel[p*mr+r] = v
-			}
+			d[r] = a[(first+r)*sa+(p0+p)*sp]
 		}
-		for r := rows; r < mr; r++ {
-			for p := range kb {
-				panel[p*mr+r] = 0
-			}
-		}
+		clear(d[rows:])
 	}
 }
 
@@ -175,13 +152,17 @@ func checkGemm(name string, transA bool, m, n, k int, a []float32, lda int, b []
 }
 
 // kern16Go is the pure-Go mr×16 microkernel.
-func kern16Go(k int, a, b *float32, ldb int, c *float32, ldc int) { kernGo(16, k, a, b, ldb, c, ldc) }
+func kern16Go(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int) {
+	kernGo(16, k, a, sa, sp, b, ldb, c, ldc)
+}
 
 // kern8Go is the pure-Go mr×8 microkernel.
-func kern8Go(k int, a, b *float32, ldb int, c *float32, ldc int) { kernGo(8, k, a, b, ldb, c, ldc) }
+func kern8Go(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int) {
+	kernGo(8, k, a, sa, sp, b, ldb, c, ldc)
+}
 
-func kernGo(cols, k int, a, b *float32, ldb int, c *float32, ldc int) {
-	as := unsafe.Slice(a, k*mr)
+func kernGo(cols, k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int) {
+	as := unsafe.Slice(a, (mr-1)*sa+(k-1)*sp+1)
 	bs := unsafe.Slice(b, (k-1)*ldb+cols)
 	cs := unsafe.Slice(c, (mr-1)*ldc+cols)
 	var acc [mr][nr]float32
@@ -190,8 +171,8 @@ func kernGo(cols, k int, a, b *float32, ldb int, c *float32, ldc int) {
 	}
 	for p := range k {
 		brow := bs[p*ldb : p*ldb+cols]
-		ap := as[p*mr : p*mr+mr]
-		for r, av := range ap {
+		for r := range mr {
+			av := as[r*sa+p*sp]
 			for j, bv := range brow {
 				acc[r][j] += av * bv
 			}

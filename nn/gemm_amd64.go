@@ -5,18 +5,39 @@ package nn
 import "golang.org/x/sys/cpu"
 
 //go:noescape
-func kern16AVX2(k int, a, b *float32, ldb int, c *float32, ldc int)
+func kern16AVX2(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
 
 //go:noescape
-func kern8AVX2(k int, a, b *float32, ldb int, c *float32, ldc int)
+func kern8AVX2(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
 
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		kern16, kern8 = kern16AVX2, kern8AVX2
+		cellForward = cellForwardAsm
 	}
 }
+
+//go:noescape
+func cellForwardAVX2(h, c, tc, gates, cPrev *float32, n, hd int)
 
 var (
 	cellForward  = cellForwardGo
 	cellBackward = cellBackwardGo
 )
+
+// cellForwardAsm runs cellForwardAVX2 when hd is a multiple of 8, else the
+// pure-Go cell: a layer's rows always take the same path.
+func cellForwardAsm(h, c, tc, g, cPrev []float32, n, hd int) {
+	if hd%8 != 0 || n == 0 {
+		cellForwardGo(h, c, tc, g, cPrev, n, hd)
+		return
+	}
+	_, _, _ = h[n*hd-1], c[n*hd-1], tc[n*hd-1]
+	_ = g[n*4*hd-1]
+	var cp *float32
+	if cPrev != nil {
+		_ = cPrev[n*hd-1]
+		cp = &cPrev[0]
+	}
+	cellForwardAVX2(&h[0], &c[0], &tc[0], &g[0], cp, n, hd)
+}

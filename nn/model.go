@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 )
@@ -24,12 +25,18 @@ type Weights struct {
 
 // Views cuts buf, of length c.NumParams(), into named views.
 func (c Config) Views(buf []float32) Weights {
-	if len(buf) != c.NumParams() {
-		panic("nn: Views: buffer length does not match the config's parameter count")
+	return viewsOf(c.Layout(), buf)
+}
+
+// viewsOf cuts buf into the named views of layout, without allocating.
+func viewsOf(layout []Tensor, buf []float32) Weights {
+	last := layout[len(layout)-1]
+	if len(buf) != last.Offset+last.Size {
+		panic(fmt.Sprintf("nn: parameter buffer has %d floats, the layout %d", len(buf), last.Offset+last.Size))
 	}
 	var w Weights
-	dst := []*[]float32{&w.EncWih, &w.EncWhh, &w.EncB, &w.DecWih, &w.DecWhh, &w.DecB, &w.HeadW, &w.HeadB}
-	for i, t := range c.Layout() {
+	dst := [...]*[]float32{&w.EncWih, &w.EncWhh, &w.EncB, &w.DecWih, &w.DecWhh, &w.DecB, &w.HeadW, &w.HeadB}
+	for i, t := range layout {
 		*dst[i] = buf[t.Offset : t.Offset+t.Size : t.Offset+t.Size]
 	}
 	return w

@@ -1,0 +1,94 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// torchWorkload is the fixed workload of shared/bench/torch_bench.py:
+// sequence i has length minLen + (i*7919) % (maxLen-minLen+1), values
+// standard normal, I=8, L=H=64, linear head, batches of up to 64 sequences
+// of one exact length, in increasing length.
+type torchWorkload struct {
+	cfg     Config
+	batches []benchBatch
+	seqs    int
+	steps   int
+}
+
+type benchBatch struct {
+	x    []float32 // (B, T, I)
+	lens []int     // (B), all T
+	t    int
+}
+
+func newTorchWorkload(n int) *torchWorkload {
+	const minLen, maxLen, batch = 10, 200, 64
+	w := &torchWorkload{cfg: Config{InputDim: 8, LatentDim: 64, DecoderHidden: 64, Head: HeadLinear}, seqs: n}
+	byLen := map[int]int{}
+	for i := range n {
+		byLen[minLen+(i*7919)%(maxLen-minLen+1)]++
+	}
+	rng := rand.New(rand.NewPCG(0, 0))
+	for T := minLen; T <= maxLen; T++ {
+		for left := byLen[T]; left > 0; left -= batch {
+			B := min(batch, left)
+			bb := benchBatch{x: make([]float32, B*T*w.cfg.InputDim), lens: make([]int, B), t: T}
+			for i := range bb.x {
+				bb.x[i] = float32(rng.NormFloat64())
+			}
+			for i := range bb.lens {
+				bb.lens[i] = T
+			}
+			w.batches = append(w.batches, bb)
+			w.steps += B * T
+		}
+	}
+	return w
+}
+
+// flops is the model's matrix-product work for one forward pass over the
+// workload.
+func (w *torchWorkload) flops() float64 {
+	L, H := w.cfg.LatentDim, w.cfg.DecoderHidden
+	return float64(w.steps)*float64(w.cfg.FLOPsPerStep()) + float64(w.seqs)*float64(2*4*H*L)
+}
+
+func (w *torchWorkload) report(b *testing.B, passes float64) {
+	s := b.Elapsed().Seconds()
+	b.ReportMetric(float64(w.seqs)*float64(b.N)/s, "seq/s")
+	b.ReportMetric(passes*w.flops()*float64(b.N)/s/1e9, "GFLOP/s")
+}
+
+// BenchmarkTorchWorkloadTrain trains one epoch of torch_bench.py's workload
+// (--n 4096 --mode bucketed) per op on one goroutine: forward, backward and
+// an Adam step per batch.
+func BenchmarkTorchWorkloadTrain(b *testing.B) {
+	w := newTorchWorkload(4096)
+	m, _ := NewModel(w.cfg, 1)
+	ws := NewWorkspace(w.cfg)
+	opt := NewAdam(len(m.Params), 1e-3)
+	for b.Loop() {
+		for _, bb := range w.batches {
+			m.ZeroGrad()
+			ws.Forward(m, bb.x, bb.lens, bb.t)
+			ws.Backward(m, m.Grads)
+			opt.Step(m.Params, m.Grads)
+		}
+	}
+	w.report(b, 3)
+}
+
+// BenchmarkTorchWorkloadEncode encodes torch_bench.py's workload per op on
+// one goroutine: latents and step losses, no activations kept.
+func BenchmarkTorchWorkloadEncode(b *testing.B) {
+	w := newTorchWorkload(4096)
+	m, _ := NewModel(w.cfg, 1)
+	ws := NewWorkspace(w.cfg)
+	for b.Loop() {
+		for _, bb := range w.batches {
+			ws.Encode(m, bb.x, bb.lens, bb.t)
+		}
+	}
+	w.report(b, 1)
+}

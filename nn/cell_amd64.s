@@ -1,0 +1,153 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// AVX2/FMA LSTM cell, 8 hidden units at a time; see lstm.go for the math.
+// exp is Cephes' expf (a degree-5 polynomial on x - n ln2, scaled by 2^n),
+// tanh is Cephes' tanhf (an odd polynomial below 0.625, 1 - 2/(exp(2|x|)+1)
+// above): both within a few float32 ulps. NaN propagates.
+
+#define CONST8(name, bits) \
+	DATA name<>+0(SB)/4, $bits;  DATA name<>+4(SB)/4, $bits  \
+	DATA name<>+8(SB)/4, $bits;  DATA name<>+12(SB)/4, $bits \
+	DATA name<>+16(SB)/4, $bits; DATA name<>+20(SB)/4, $bits \
+	DATA name<>+24(SB)/4, $bits; DATA name<>+28(SB)/4, $bits \
+	GLOBL name<>(SB), RODATA|NOPTR, $32
+
+CONST8(one, 0x3f800000)
+CONST8(two, 0x40000000)
+CONST8(expHi, 0x42b00000)     // 88
+CONST8(expLo, 0xc2ae0000)     // -87
+CONST8(log2e, 0x3fb8aa3b)
+CONST8(ln2hi, 0x3f318000)     // 0.693359375
+CONST8(ln2lo, 0xb95e8083)     // -2.12194440e-4
+CONST8(p0, 0x39506967)
+CONST8(p1, 0x3ab743ce)
+CONST8(p2, 0x3c088908)
+CONST8(p3, 0x3d2aa9c1)
+CONST8(p4, 0x3e2aaaaa)
+CONST8(p5, 0x3f000000)
+CONST8(absMask, 0x7fffffff)
+CONST8(signMask, 0x80000000)
+CONST8(tanhSmall, 0x3f200000) // 0.625
+CONST8(q0, 0xbbbaf0ea)
+CONST8(q1, 0x3ca9134e)
+CONST8(q2, 0xbd5c1e2d)
+CONST8(q3, 0x3e088393)
+CONST8(q4, 0xbeaaaa99)
+
+// x = exp(x); clobbers t1 t2 t3.
+#define EXP(x, t1, t2, t3) \
+	VMOVUPS      expHi<>(SB), t1  \
+	VMINPS       x, t1, x         \
+	VMOVUPS      expLo<>(SB), t1  \
+	VMAXPS       x, t1, x         \
+	VMULPS       log2e<>(SB), x, t1 \
+	VROUNDPS     $0, t1, t1       \
+	VFNMADD231PS ln2hi<>(SB), t1, x \
+	VFNMADD231PS ln2lo<>(SB), t1, x \
+	VMOVUPS      p0<>(SB), t2     \
+	VFMADD213PS  p1<>(SB), x, t2  \
+	VFMADD213PS  p2<>(SB), x, t2  \
+	VFMADD213PS  p3<>(SB), x, t2  \
+	VFMADD213PS  p4<>(SB), x, t2  \
+	VFMADD213PS  p5<>(SB), x, t2  \
+	VMULPS       x, x, t3         \
+	VFMADD213PS  x, t3, t2        \
+	VADDPS       one<>(SB), t2, t2 \
+	VCVTPS2DQ    t1, t1           \
+	VPSLLD       $23, t1, t1      \
+	VPADDD       t1, t2, x
+
+// x = 1/(1+exp(-x)); clobbers t1 t2 t3.
+#define SIGMOID(x, t1, t2, t3) \
+	VXORPS  signMask<>(SB), x, x  \
+	EXP(x, t1, t2, t3)            \
+	VADDPS  one<>(SB), x, x       \
+	VMOVUPS one<>(SB), t1         \
+	VDIVPS  x, t1, x
+
+// x = tanh(x); clobbers t1 .. t5.
+#define TANH(x, t1, t2, t3, t4, t5) \
+	VANDPS      absMask<>(SB), x, t1 \
+	VADDPS      t1, t1, t2          \
+	EXP(t2, t3, t4, t5)             \
+	VADDPS      one<>(SB), t2, t2   \
+	VMOVUPS     two<>(SB), t3       \
+	VDIVPS      t2, t3, t3          \
+	VMOVUPS     one<>(SB), t2       \
+	VSUBPS      t3, t2, t2          \
+	VANDPS      signMask<>(SB), x, t3 \
+	VORPS       t3, t2, t2          \
+	VMULPS      x, x, t3            \
+	VMOVUPS     q0<>(SB), t4        \
+	VFMADD213PS q1<>(SB), t3, t4    \
+	VFMADD213PS q2<>(SB), t3, t4    \
+	VFMADD213PS q3<>(SB), t3, t4    \
+	VFMADD213PS q4<>(SB), t3, t4    \
+	VMULPS      t3, t4, t4          \
+	VFMADD213PS x, x, t4            \
+	VCMPPS      $1, tanhSmall<>(SB), t1, t1 \
+	VBLENDVPS   t1, t4, t2, x
+
+// func cellForwardAVX2(h, c, tc, gates, cPrev *float32, n, hd int)
+// hd is a multiple of 8; cPrev may be nil (zeros) or equal c.
+TEXT ·cellForwardAVX2(SB), NOSPLIT, $0-56
+	MOVQ h+0(FP), DI
+	MOVQ c+8(FP), SI
+	MOVQ tc+16(FP), DX
+	MOVQ gates+24(FP), R8
+	MOVQ cPrev+32(FP), R9
+	MOVQ n+40(FP), R10
+	MOVQ hd+48(FP), R11
+	MOVQ R11, R12
+	SHLQ $2, R12            // one gate block, bytes
+	LEAQ (R12)(R12*2), R13  // three gate blocks, bytes
+	SHRQ $3, R11            // vectors per row
+	TESTQ R10, R10
+	JZ   done
+	TESTQ R11, R11
+	JZ   done
+
+row:
+	MOVQ R11, CX
+
+col:
+	VMOVUPS (R8), Y0
+	SIGMOID(Y0, Y8, Y9, Y10)
+	VMOVUPS Y0, (R8)
+	VMOVUPS (R8)(R12*1), Y1
+	SIGMOID(Y1, Y8, Y9, Y10)
+	VMOVUPS Y1, (R8)(R12*1)
+	VMOVUPS (R8)(R12*2), Y2
+	TANH(Y2, Y8, Y9, Y10, Y11, Y12)
+	VMOVUPS Y2, (R8)(R12*2)
+	VMOVUPS (R8)(R13*1), Y3
+	SIGMOID(Y3, Y8, Y9, Y10)
+	VMOVUPS Y3, (R8)(R13*1)
+	VMULPS  Y0, Y2, Y4      // i g
+	TESTQ   R9, R9
+	JZ      nocp
+	VMOVUPS (R9), Y5
+	VFMADD231PS Y1, Y5, Y4  // + f c_{t-1}
+	ADDQ    $32, R9
+
+nocp:
+	VMOVUPS Y4, (SI)
+	TANH(Y4, Y8, Y9, Y10, Y11, Y12)
+	VMOVUPS Y4, (DX)
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, R8
+	DECQ    CX
+	JNZ     col
+	ADDQ    R13, R8
+	DECQ    R10
+	JNZ     row
+
+done:
+	VZEROUPPER
+	RET

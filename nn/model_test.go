@@ -1,0 +1,447 @@
+package nn
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// testBatch makes B sequences of the given lengths, standard normal, as a
+// padded (B, T, I) buffer whose padded cells hold pad.
+func testBatch(rng *rand.Rand, I int, lens []int, pad float32) ([]float32, int) {
+	T := slices.Max(lens)
+	x := make([]float32, len(lens)*T*I)
+	for b, n := range lens {
+		for t := range T {
+			for j := range I {
+				v := pad
+				if t < n {
+					v = float32(rng.NormFloat64())
+				}
+				x[(b*T+t)*I+j] = v
+			}
+		}
+	}
+	return x, T
+}
+
+var testConfigs = []struct {
+	name string
+	cfg  Config
+}{
+	{"linear_odd_sizes", Config{InputDim: 3, LatentDim: 5, DecoderHidden: 7, Head: HeadLinear}},
+	{"linear_vector_sizes", Config{InputDim: 4, LatentDim: 8, DecoderHidden: 16, Head: HeadLinear}},
+	{"head_none", Config{InputDim: 8, LatentDim: 6, DecoderHidden: 8, Head: HeadNone}},
+}
+
+// sumLoss is the sum of the last batch's step losses, in float64.
+func sumLoss(ws *Workspace, B int) float64 {
+	var s float64
+	for b := range B {
+		for _, v := range ws.StepLosses(b) {
+			s += float64(v)
+		}
+	}
+	return s
+}
+
+// Every parameter's gradient against a fourth-order central difference of
+// the loss.
+func TestGradientFiniteDifferences(t *testing.T) {
+	for _, tc := range testConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 7))
+			m, err := NewModel(tc.cfg, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lens := []int{3, 1, 4, 4}
+			x, T := testBatch(rng, tc.cfg.InputDim, lens, float32(math.NaN()))
+			ws := NewWorkspace(tc.cfg)
+			ws.Forward(m, x, lens, T)
+			ws.Backward(m, m.Grads)
+			R := float64(ws.RealSteps())
+			loss := func() float64 {
+				ws.Encode(m, x, lens, T)
+				return sumLoss(ws, len(lens)) / R
+			}
+			const h = 1e-2
+			worst := 0.0
+			for _, ts := range tc.cfg.Layout() {
+				for i := ts.Offset; i < ts.Offset+ts.Size; i++ {
+					p := m.Params[i]
+					at := func(d float64) float64 {
+						m.Params[i] = p + float32(d)
+						return loss()
+					}
+					fd := (8*(at(h)-at(-h)) - (at(2*h) - at(-2*h))) / (12 * h)
+					m.Params[i] = p
+					g := float64(m.Grads[i])
+					d := math.Abs(fd - g)
+					worst = max(worst, d)
+					if d > 2e-4+2e-3*math.Abs(g) {
+						t.Errorf("%s[%d]: gradient %.6g, finite difference %.6g", ts.Name, i-ts.Offset, g, fd)
+					}
+				}
+			}
+			t.Logf("worst |gradient - finite difference| %.3g over %d parameters", worst, len(m.Params))
+		})
+	}
+}
+
+// A sequence's latent, step losses and gradient do not depend on the other
+// sequences of its batch, on padding, or on what the padded cells hold.
+func TestBatchInvariance(t *testing.T) {
+	for _, tc := range testConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			I, L := cfg.InputDim, cfg.LatentDim
+			rng := rand.New(rand.NewPCG(1, 9))
+			m, _ := NewModel(cfg, 5)
+			lens := []int{5, 2, 7, 2, 1, 5, 7, 3, 5}
+			x, T := testBatch(rng, I, lens, float32(math.NaN()))
+			seq := func(b int) []float32 { return x[b*T*I : (b*T+lens[b])*I] }
+			type result struct {
+				latent, steps []float32
+			}
+			ws := NewWorkspace(cfg)
+			collect := func(into []result, ids []int) {
+				for k, b := range ids {
+					into[b] = result{
+						latent: slices.Clone(ws.Latents()[k*L : (k+1)*L]),
+						steps:  slices.Clone(ws.StepLosses(k)),
+					}
+				}
+			}
+
+			// (a) each alone; gradients of the summed step losses.
+			alone := make([]result, len(lens))
+			gAlone := make([]float32, len(m.Params))
+			for b, n := range lens {
+				g := make([]float32, len(m.Params))
+				ws.Forward(m, seq(b), []int{n}, n)
+				ws.Backward(m, g)
+				for i, v := range g {
+					gAlone[i] += v * float32(n)
+				}
+				collect(alone, []int{b})
+			}
+			// (b) exact-length batches.
+			exact := make([]result, len(lens))
+			for _, n := range []int{1, 2, 3, 5, 7} {
+				var ids []int
+				var xb []float32
+				for b, l := range lens {
+					if l == n {
+						ids = append(ids, b)
+						xb = append(xb, seq(b)...)
+					}
+				}
+				ws.Forward(m, xb, slices.Repeat([]int{n}, len(ids)), n)
+				collect(exact, ids)
+			}
+			// (c) one padded batch, NaN in the padding.
+			padded := make([]result, len(lens))
+			gPad := make([]float32, len(m.Params))
+			ws.Forward(m, x, lens, T)
+			ws.Backward(m, gPad)
+			R := float32(ws.RealSteps())
+			collect(padded, []int{0, 1, 2, 3, 4, 5, 6, 7, 8})
+
+			for b := range lens {
+				for name, got := range map[string]result{"exact batch": exact[b], "padded batch": padded[b]} {
+					for j, v := range got.latent {
+						if d := math.Abs(float64(v - alone[b].latent[j])); !(d <= 1e-6) {
+							t.Errorf("sequence %d latent[%d] in %s: got %g, alone %g", b, j, name, v, alone[b].latent[j])
+						}
+					}
+					for s, v := range got.steps {
+						if d := math.Abs(float64(v - alone[b].steps[s])); !(d <= 1e-6) {
+							t.Errorf("sequence %d step %d loss in %s: got %g, alone %g", b, s, name, v, alone[b].steps[s])
+						}
+					}
+				}
+			}
+			var num, den float64
+			for i := range gPad {
+				d := float64(gPad[i]*R - gAlone[i])
+				num += d * d
+				den += float64(gAlone[i]) * float64(gAlone[i])
+			}
+			if rel := math.Sqrt(num / den); !(rel <= 1e-5) {
+				t.Errorf("summed gradient, padded batch against each alone: relative difference %.3g, want <= 1e-5", rel)
+			}
+		})
+	}
+}
+
+// Encode gives what Forward gives, without keeping activations.
+func TestEncodeMatchesForward(t *testing.T) {
+	for _, tc := range testConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(2, 3))
+			m, _ := NewModel(tc.cfg, 8)
+			lens := []int{4, 9, 1, 9, 6}
+			x, T := testBatch(rng, tc.cfg.InputDim, lens, 1e30)
+			ws := NewWorkspace(tc.cfg)
+			lf := ws.Forward(m, x, lens, T)
+			lat := slices.Clone(ws.Latents())
+			var steps [][]float32
+			for b := range lens {
+				steps = append(steps, slices.Clone(ws.StepLosses(b)))
+			}
+			le := ws.Encode(m, x, lens, T)
+			if lf != le {
+				t.Errorf("loss: Encode %g, Forward %g", le, lf)
+			}
+			if !slices.Equal(ws.Latents(), lat) {
+				t.Errorf("latents: Encode %v, Forward %v", ws.Latents(), lat)
+			}
+			for b := range lens {
+				if !slices.Equal(ws.StepLosses(b), steps[b]) {
+					t.Errorf("sequence %d step losses: Encode %v, Forward %v", b, ws.StepLosses(b), steps[b])
+				}
+			}
+		})
+	}
+}
+
+func TestTrainingStepAndEncodeAllocateNothing(t *testing.T) {
+	cfg := Config{InputDim: 8, LatentDim: 16, DecoderHidden: 16, Head: HeadLinear}
+	rng := rand.New(rand.NewPCG(1, 1))
+	m, _ := NewModel(cfg, 1)
+	opt := NewAdam(len(m.Params), 1e-3)
+	opt.ClipNorm = 1
+	ws := NewWorkspace(cfg)
+	lens := []int{12, 30, 7, 30}
+	x, T := testBatch(rng, cfg.InputDim, lens, 0)
+	step := func() {
+		m.ZeroGrad()
+		ws.Forward(m, x, lens, T)
+		ws.Backward(m, m.Grads)
+		opt.Step(m.Params, m.Grads)
+	}
+	encode := func() { ws.Encode(m, x, lens, T) }
+	step()
+	encode()
+	if n := testing.AllocsPerRun(20, step); n != 0 {
+		t.Errorf("training step: %v allocations per run, want 0", n)
+	}
+	if n := testing.AllocsPerRun(20, encode); n != 0 {
+		t.Errorf("encode: %v allocations per run, want 0", n)
+	}
+}
+
+func TestNewModelSeeded(t *testing.T) {
+	cfg := Config{InputDim: 3, LatentDim: 4, DecoderHidden: 5, Head: HeadLinear}
+	a, _ := NewModel(cfg, 42)
+	b, _ := NewModel(cfg, 42)
+	c, _ := NewModel(cfg, 43)
+	if !slices.Equal(a.Params, b.Params) {
+		t.Error("same seed gave different parameters")
+	}
+	if slices.Equal(a.Params, c.Params) {
+		t.Error("different seeds gave the same parameters")
+	}
+	if a.ID() != b.ID() || a.ID() == c.ID() {
+		t.Errorf("IDs: seed 42 %s and %s, seed 43 %s: want equal for equal weights only", a.ID(), b.ID(), c.ID())
+	}
+	// PyTorch's bounds: ±1/sqrt(hidden), the folded bias ±2/sqrt(hidden).
+	for _, tt := range []struct {
+		name  string
+		v     []float32
+		bound float64
+	}{
+		{"encoder.weight_hh", a.W.EncWhh, 1 / math.Sqrt(4)},
+		{"encoder.bias", a.W.EncB, 2 / math.Sqrt(4)},
+		{"decoder.weight_ih", a.W.DecWih, 1 / math.Sqrt(5)},
+		{"head.weight", a.W.HeadW, 1 / math.Sqrt(5)},
+	} {
+		for _, v := range tt.v {
+			if math.Abs(float64(v)) > tt.bound {
+				t.Errorf("%s: %g outside ±%g", tt.name, v, tt.bound)
+			}
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		cfg  Config
+		want string // substring of the error; "" for valid
+	}{
+		{Config{3, 4, 5, HeadLinear}, ""},
+		{Config{4, 6, 4, HeadNone}, ""},
+		{Config{0, 4, 5, HeadLinear}, "input_dim"},
+		{Config{3, 0, 5, HeadLinear}, "latent_dim"},
+		{Config{3, 4, -1, HeadLinear}, "decoder_hidden"},
+		{Config{3, 4, 5, HeadNone}, "needs decoder_hidden == input_dim"},
+		{Config{3, 4, 5, "conv"}, `head must be "linear" or "none"`},
+	}
+	for _, c := range cases {
+		err := c.cfg.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%+v: got error %v, want one containing %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+func TestAdamClipsGlobalNorm(t *testing.T) {
+	params := []float32{1, 1}
+	grads := []float32{3, 4} // norm 5
+	opt := NewAdam(2, 0.1)
+	opt.ClipNorm = 1
+	if norm := opt.Step(params, grads); math.Abs(norm-5) > 1e-9 {
+		t.Errorf("norm before clipping: got %g, want 5", norm)
+	}
+	want := []float32{0.6, 0.8} // scaled by 1/(5+1e-6)
+	for i := range grads {
+		if math.Abs(float64(grads[i]-want[i])) > 1e-6 {
+			t.Errorf("clipped grads[%d]: got %g, want %g", i, grads[i], want[i])
+		}
+	}
+	// Adam's first step moves each parameter by lr against its gradient's sign.
+	for i, p := range params {
+		if math.Abs(float64(p)-0.9) > 1e-6 {
+			t.Errorf("params[%d] after one step: got %g, want 0.9", i, p)
+		}
+	}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	for _, tc := range testConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := NewModel(tc.cfg, 11)
+			var buf bytes.Buffer
+			meta := map[string]string{"run_id": "r1", "normaliser": `{"mean":[0]}`}
+			if err := Save(&buf, m, meta); err != nil {
+				t.Fatal(err)
+			}
+			got, gotMeta, err := Load(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Config != m.Config {
+				t.Errorf("config: got %+v, want %+v", got.Config, m.Config)
+			}
+			for i := range m.Params {
+				if math.Float32bits(got.Params[i]) != math.Float32bits(m.Params[i]) {
+					t.Fatalf("param %d: got %x, want %x", i, math.Float32bits(got.Params[i]), math.Float32bits(m.Params[i]))
+				}
+			}
+			if len(gotMeta) != len(meta) || gotMeta["run_id"] != "r1" || gotMeta["normaliser"] != meta["normaliser"] {
+				t.Errorf("metadata: got %v, want %v", gotMeta, meta)
+			}
+			if got.ID() != m.ID() {
+				t.Errorf("ID: got %s, want %s", got.ID(), m.ID())
+			}
+		})
+	}
+}
+
+// rewriteHeader replaces the JSON header of a safetensors file.
+func rewriteHeader(file []byte, edit func(string) string) []byte {
+	n := binary.LittleEndian.Uint64(file)
+	h := edit(string(file[8 : 8+n]))
+	out := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
+	return append(append(out, h...), file[8+n:]...)
+}
+
+func TestCheckpointRejectsDamage(t *testing.T) {
+	cfg := Config{InputDim: 3, LatentDim: 4, DecoderHidden: 5, Head: HeadLinear}
+	m, _ := NewModel(cfg, 1)
+	var buf bytes.Buffer
+	if err := Save(&buf, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	cases := []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"empty", nil, "too short"},
+		{"truncated header", good[:40], "truncated"},
+		{"truncated data", good[:len(good)-10], "damaged or truncated"},
+		{"extra bytes", append(slices.Clone(good), 0, 0, 0, 0), "damaged or truncated"},
+		{"garbage header", rewriteHeader(good, func(h string) string { return strings.Replace(h, "{", "[", 1) }), "damaged"},
+		{"not seqae", rewriteHeader(good, func(h string) string { return strings.Replace(h, formatTag, "other", 1) }), "format"},
+		{"bad config", rewriteHeader(good, func(h string) string {
+			return strings.Replace(h, `\"head\":\"linear\"`, `\"head\":\"lstm\"`, 1)
+		}), "head must be"},
+		{"config of other sizes", rewriteHeader(good, func(h string) string {
+			return strings.Replace(h, `\"latent_dim\":4`, `\"latent_dim\":6`, 1)
+		}), "tensor encoder.weight_ih has shape [16 3], want [24 3]"},
+		{"missing tensor", rewriteHeader(good, func(h string) string {
+			return strings.Replace(h, `"head.bias"`, `"head.bias2"`, 1)
+		}), "tensor head.bias is missing"},
+		{"wrong dtype", rewriteHeader(good, func(h string) string {
+			return strings.Replace(h, `"dtype":"F32","shape":[3]`, `"dtype":"I32","shape":[3]`, 1)
+		}), "want F32"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Load(bytes.NewReader(c.file))
+			if err == nil || !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got error %v, want an ErrCheckpoint containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// The assembly cell must agree with the pure-Go one, including at the
+// branch points and extremes of its exp and tanh.
+func TestCellKernelsAgree(t *testing.T) {
+	special := []float32{0, -0, 1e-30, -1e-30, 1e-5, 0.6249, 0.625, -0.625, 0.6251, 1, -3, 9, -9, 20, 40, -40, 87, -87, 88.5, -88.5, 100, -100,
+		float32(math.Inf(1)), float32(math.Inf(-1))}
+	for _, hd := range []int{8, 16, 64} {
+		rng := rand.New(rand.NewPCG(uint64(hd), 1))
+		n := 5
+		g := make([]float32, n*4*hd)
+		for i := range g {
+			switch i % 3 {
+			case 0:
+				g[i] = special[(i/3)%len(special)]
+			default:
+				g[i] = float32(rng.NormFloat64() * 4)
+			}
+		}
+		cPrev := randSlice(rng, n*hd)
+		for _, withPrev := range []bool{true, false} {
+			cp := cPrev
+			if !withPrev {
+				cp = nil
+			}
+			g1, g2 := slices.Clone(g), slices.Clone(g)
+			h1, c1, t1 := make([]float32, n*hd), make([]float32, n*hd), make([]float32, n*hd)
+			h2, c2, t2 := make([]float32, n*hd), make([]float32, n*hd), make([]float32, n*hd)
+			lstmCellForward(h1, c1, t1, g1, cp, n, hd)
+			cellForwardGo(h2, c2, t2, g2, cp, n, hd)
+			for name, pair := range map[string][2][]float32{"gates": {g1, g2}, "h": {h1, h2}, "c": {c1, c2}, "tanh c": {t1, t2}} {
+				for i := range pair[0] {
+					got, want := float64(pair[0][i]), float64(pair[1][i])
+					if d := math.Abs(got - want); !(d <= 1e-7+4e-7*math.Abs(want)) {
+						t.Errorf("hd=%d prev=%v %s[%d]: dispatch %g, Go %g", hd, withPrev, name, i, got, want)
+					}
+				}
+			}
+		}
+	}
+	// NaN stays NaN.
+	g := make([]float32, 4*8)
+	for i := range g {
+		g[i] = float32(math.NaN())
+	}
+	h, c, tc := make([]float32, 8), make([]float32, 8), make([]float32, 8)
+	lstmCellForward(h, c, tc, g, nil, 1, 8)
+	for i := range h {
+		if !math.IsNaN(float64(h[i])) {
+			t.Fatalf("NaN gates gave h[%d] = %g", i, h[i])
+		}
+	}
+}
