@@ -1,0 +1,572 @@
+package schemas
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/seqae/seqae/storage"
+)
+
+// Unit is an independent piece of decoding work: one row group of a nested
+// or columns layout file, or a whole long layout file (whose sequences may
+// span row groups, so its row groups are decoded in order by one caller).
+type Unit struct {
+	File     string
+	RowGroup int   // -1 for a whole file
+	FirstRow int64 // index in the file of the unit's first row
+	Rows     int64 // input rows in the unit
+	file     int   // index into Input.files
+}
+
+func (u Unit) String() string {
+	if u.RowGroup < 0 {
+		return u.File
+	}
+	return fmt.Sprintf("%s row group %d", u.File, u.RowGroup)
+}
+
+// Shard returns the units of shard i of n (0 <= i < n): every n-th unit
+// starting at the i-th, so that n workers given the same units in the same
+// order split them without overlap.
+func Shard(units []Unit, i, n int) []Unit {
+	var out []Unit
+	for k := i; k < len(units); k += n {
+		out = append(out, units[k])
+	}
+	return out
+}
+
+// Stats counts what decoding a unit produced. Groups are the unit's
+// sequences as the input defines them (a row for the nested and columns
+// layouts; for the long layout the rows sharing an id, or one row whose id
+// is null), and Groups == Sequences + Quarantined always holds. For the
+// nested and columns layouts Rows == Groups.
+type Stats struct {
+	Rows, Groups, Sequences, Quarantined int64
+}
+
+// Add adds o's counts to s.
+func (s *Stats) Add(o Stats) {
+	s.Rows += o.Rows
+	s.Groups += o.Groups
+	s.Sequences += o.Sequences
+	s.Quarantined += o.Quarantined
+}
+
+// Sink receives what ReadUnit decodes, in input order. The Sequence passed
+// is the callee's to keep. A non-nil error stops ReadUnit, which returns it.
+type Sink struct {
+	Sequence   func(*Sequence) error
+	Quarantine func(Quarantine) error
+}
+
+// Input is a set of Parquet files of one layout, checked and planned. It is
+// safe for concurrent ReadUnit calls.
+type Input struct {
+	store   storage.Store
+	spec    Spec
+	files   []*inputFile
+	units   []Unit
+	idField Field
+	pass    []Field
+	dim     int
+}
+
+type inputFile struct {
+	name     string
+	pf       *parquet.File
+	id       *column
+	seq      *column   // nested
+	features []*column // columns, long
+	order    *column   // long
+	pass     []*column
+}
+
+// openOptions read only the footer of a file: page indexes and bloom
+// filters are not needed, and pages are read in 1 MiB pieces.
+var openOptions = []parquet.FileOption{parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(1 << 20)}
+
+// Open reads the footer of every named file, checks each file's schema
+// against the layout (detected from the first file when spec.Layout is
+// Detect) and plans the units of work. A mismatch names the file, the
+// column and what was expected.
+func Open(ctx context.Context, store storage.Store, names []string, spec Spec) (*Input, error) {
+	if len(names) == 0 {
+		return nil, errors.New("no input files")
+	}
+	if spec.ID == "" {
+		spec.ID = "id"
+	}
+	if spec.GroupBudget <= 0 {
+		spec.GroupBudget = DefaultGroupBudget
+	}
+	in := &Input{store: store}
+	for i, name := range names {
+		pf, err := openFooter(ctx, store, name)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			if spec, err = detect(pf.Root(), spec); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			in.spec = spec
+		}
+		f, err := in.bind(name, pf)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		in.files = append(in.files, f)
+		in.plan(i)
+	}
+	switch in.spec.Layout {
+	case Nested:
+		in.dim = in.spec.Dim
+		if in.dim == 0 {
+			if err := in.probeDim(ctx); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		in.dim = len(in.spec.Features)
+	}
+	return in, nil
+}
+
+func openFooter(ctx context.Context, store storage.Store, name string) (*parquet.File, error) {
+	obj, err := store.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	pf, err := parquet.OpenFile(obj, obj.Size(), openOptions...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", name, err)
+	}
+	return pf, nil
+}
+
+// Layout returns the input layout (detected, when the Spec left it open).
+func (in *Input) Layout() Layout { return in.spec.Layout }
+
+// Spec returns the Spec with the detected layout and column names filled in.
+func (in *Input) Spec() Spec {
+	s := in.spec
+	s.Features = slices.Clone(s.Features)
+	s.Pass = slices.Clone(s.Pass)
+	s.Dim = in.dim
+	return s
+}
+
+// IDField is the id column and the kind of its values.
+func (in *Input) IDField() Field { return in.idField }
+
+// PassFields are the pass-through columns, in Sequence.Pass order.
+func (in *Input) PassFields() []Field { return slices.Clone(in.pass) }
+
+// Dim is the number of features per step (I). It is 0 only for a nested
+// input with Spec.Dim 0 in which no row is valid.
+func (in *Input) Dim() int { return in.dim }
+
+// Files are the input files, in the order given to Open.
+func (in *Input) Files() []string {
+	out := make([]string, len(in.files))
+	for i, f := range in.files {
+		out[i] = f.name
+	}
+	return out
+}
+
+// Units are the units of work, in file and row order.
+func (in *Input) Units() []Unit { return slices.Clone(in.units) }
+
+func (in *Input) plan(i int) {
+	f := in.files[i]
+	if in.spec.Layout == Long {
+		if n := f.pf.NumRows(); n > 0 {
+			in.units = append(in.units, Unit{File: f.name, RowGroup: -1, Rows: n, file: i})
+		}
+		return
+	}
+	var first int64
+	for g, rg := range f.pf.RowGroups() {
+		if n := rg.NumRows(); n > 0 {
+			in.units = append(in.units, Unit{File: f.name, RowGroup: g, FirstRow: first, Rows: n, file: i})
+			first += n
+		}
+	}
+}
+
+// detect fills in the layout and the column names the Spec left open, from
+// the first file's schema.
+func detect(root *parquet.Column, spec Spec) (Spec, error) {
+	taken := map[string]bool{spec.ID: true, spec.Order: true, spec.Sequence: true}
+	for _, n := range spec.Pass {
+		taken[n] = true
+	}
+	for _, n := range spec.Features {
+		taken[n] = true
+	}
+	var nested, lists, floats, orders []string
+	for _, top := range root.Columns() {
+		name := top.Name()
+		if taken[name] {
+			continue
+		}
+		c, err := resolve(root, name)
+		if err != nil {
+			continue
+		}
+		switch {
+		case c.isFloat() && c.lv.maxRep == 2:
+			nested = append(nested, name)
+		case c.isFloat() && c.lv.maxRep == 1:
+			lists = append(lists, name)
+		case c.isFloat() && c.lv.maxRep == 0:
+			floats = append(floats, name)
+		case c.lv.maxRep == 0 && isOrderKind(c.kind):
+			orders = append(orders, name)
+		}
+	}
+	layout := spec.Layout
+	if layout == Detect {
+		switch {
+		case spec.Sequence != "":
+			layout = Nested
+		case spec.Order != "":
+			layout = Long
+		case len(spec.Features) > 0:
+			c, err := resolve(root, spec.Features[0])
+			if err != nil {
+				return spec, err
+			}
+			if c.lv.maxRep == 1 {
+				layout = Columns
+			} else {
+				layout = Long
+			}
+		case len(nested) == 1 && len(lists) == 0:
+			layout = Nested
+		case len(nested) == 0 && len(lists) > 0:
+			layout = Columns
+		case len(nested) == 0 && len(lists) == 0 && len(floats) > 0 && len(orders) == 1:
+			layout = Long
+		default:
+			return spec, fmt.Errorf("cannot tell the input layout from the schema (list<list<float>> columns: %s; list<float> columns: %s; float columns: %s; integer or timestamp columns: %s): set the layout and its column names",
+				orNone(nested), orNone(lists), orNone(floats), orNone(orders))
+		}
+	}
+	spec.Layout = layout
+	switch layout {
+	case Nested:
+		if spec.Sequence == "" {
+			if len(nested) != 1 {
+				return spec, fmt.Errorf("nested layout: want one list<list<float>> column to use as the sequence, found %s: set the sequence column", orNone(nested))
+			}
+			spec.Sequence = nested[0]
+		}
+	case Columns:
+		if len(spec.Features) == 0 {
+			if len(lists) == 0 {
+				return spec, errors.New("columns layout: no list<float> columns to use as features: set the feature columns")
+			}
+			spec.Features = lists
+		}
+	case Long:
+		if spec.Order == "" {
+			if len(orders) != 1 {
+				return spec, fmt.Errorf("long layout: want one integer or timestamp column to use as the order, found %s: set the order column", orNone(orders))
+			}
+			spec.Order = orders[0]
+		}
+		if len(spec.Features) == 0 {
+			for _, n := range floats {
+				if n != spec.Order {
+					spec.Features = append(spec.Features, n)
+				}
+			}
+			if len(spec.Features) == 0 {
+				return spec, errors.New("long layout: no float columns to use as features: set the feature columns")
+			}
+		}
+	default:
+		return spec, fmt.Errorf("unknown layout %q (want nested, columns or long)", layout)
+	}
+	return spec, nil
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+func isOrderKind(k Kind) bool {
+	switch k {
+	case Int32, Int64, Date, TimestampMilli, TimestampMicro, TimestampNano:
+		return true
+	}
+	return false
+}
+
+// want resolves a column and checks its shape.
+func want(root *parquet.Column, name, role, expect string, ok func(*column) bool) (*column, error) {
+	c, err := resolve(root, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", role, err)
+	}
+	if !ok(c) {
+		return nil, fmt.Errorf("%s column %q: want %s, found %s", role, name, expect, c.shape())
+	}
+	return c, nil
+}
+
+// bind resolves and checks one file's columns against the (resolved) spec
+// and, for later files, against the first file's kinds.
+func (in *Input) bind(name string, pf *parquet.File) (*inputFile, error) {
+	root := pf.Root()
+	s := &in.spec
+	f := &inputFile{name: name, pf: pf}
+	var err error
+	f.id, err = want(root, s.ID, "id", "a string or integer", func(c *column) bool {
+		return c.lv.maxRep == 0 && (c.kind == String || c.kind == Int32 || c.kind == Int64)
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch s.Layout {
+	case Nested:
+		f.seq, err = want(root, s.Sequence, "sequence", "list<list<float>> or list<list<double>>", func(c *column) bool {
+			return c.isFloat() && c.lv.maxRep == 2
+		})
+	case Columns:
+		for _, n := range s.Features {
+			var c *column
+			if c, err = want(root, n, "feature", "list<float> or list<double>", func(c *column) bool {
+				return c.isFloat() && c.lv.maxRep == 1
+			}); err != nil {
+				break
+			}
+			f.features = append(f.features, c)
+		}
+	case Long:
+		f.order, err = want(root, s.Order, "order", "an integer, date or timestamp", func(c *column) bool {
+			return c.lv.maxRep == 0 && isOrderKind(c.kind)
+		})
+		for _, n := range s.Features {
+			if err != nil {
+				break
+			}
+			var c *column
+			if c, err = want(root, n, "feature", "float or double", func(c *column) bool {
+				return c.isFloat() && c.lv.maxRep == 0
+			}); err == nil {
+				f.features = append(f.features, c)
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range s.Pass {
+		c, err := want(root, n, "pass-through", "a scalar (not a list or group)", func(c *column) bool { return c.lv.maxRep == 0 })
+		if err != nil {
+			return nil, err
+		}
+		if _, err := kindOf(c.leaf.Type()); err != nil {
+			return nil, fmt.Errorf("pass-through column %q: %w", n, err)
+		}
+		f.pass = append(f.pass, c)
+	}
+	if len(in.files) == 0 {
+		in.idField = Field{Name: s.ID, Kind: f.id.kind}
+		for _, c := range f.pass {
+			in.pass = append(in.pass, Field{Name: c.name, Kind: c.kind})
+		}
+		return f, nil
+	}
+	if f.id.kind != in.idField.Kind {
+		return nil, fmt.Errorf("id column %q: want %s like %s, found %s", s.ID, in.idField.Kind, in.files[0].name, f.id.kind)
+	}
+	for i, c := range f.pass {
+		if c.kind != in.pass[i].Kind {
+			return nil, fmt.Errorf("pass-through column %q: want %s like %s, found %s", c.name, in.pass[i].Kind, in.files[0].name, c.kind)
+		}
+	}
+	return f, nil
+}
+
+// errStop ends a probe early.
+var errStop = errors.New("stop")
+
+// probeDim takes the nested layout's feature count from the first valid row.
+func (in *Input) probeDim(ctx context.Context) error {
+	for _, u := range in.units {
+		_, err := in.ReadUnit(ctx, u, Sink{
+			Sequence:   func(s *Sequence) error { in.dim = s.Dim; return errStop },
+			Quarantine: func(Quarantine) error { return nil },
+		})
+		if err == errStop {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadUnit decodes one unit, passing each valid sequence and each
+// quarantined row to sink in input order, and returns the unit's counts.
+// Errors (unreadable files, malformed pages, a long layout file too large to
+// group) name the file and column; bad values are quarantined, not errors.
+func (in *Input) ReadUnit(ctx context.Context, u Unit, sink Sink) (Stats, error) {
+	if u.file < 0 || u.file >= len(in.files) || in.files[u.file].name != u.File {
+		return Stats{}, fmt.Errorf("unit %s is not one of this input's", u)
+	}
+	f := in.files[u.file]
+	obj, err := in.store.Open(ctx, f.name)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer obj.Close()
+	var st Stats
+	if in.spec.Layout == Long {
+		err = in.readLong(ctx, f, obj, sink, &st)
+	} else {
+		err = in.readRowGroup(ctx, f, obj, u, sink, &st)
+	}
+	if err != nil && err != errStop && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%s: %w", u, err)
+	}
+	return st, err
+}
+
+// rowGroupChunks returns one column's chunks in the given row groups.
+func rowGroupChunks(pf *parquet.File, c *column, groups ...int) []parquet.ColumnChunk {
+	rgs := pf.RowGroups()
+	out := make([]parquet.ColumnChunk, len(groups))
+	for i, g := range groups {
+		out[i] = rgs[g].ColumnChunks()[c.index]
+	}
+	return out
+}
+
+// closer collects streams to close when a unit is done.
+type closer []interface{ close() }
+
+func (c closer) close() {
+	for _, s := range c {
+		s.close()
+	}
+}
+
+func (in *Input) readRowGroup(ctx context.Context, f *inputFile, r io.ReaderAt, u Unit, sink Sink, st *Stats) error {
+	var done closer
+	defer func() { done.close() }()
+	vstream := func(c *column) *valueStream {
+		s := newValueStream(c, r, rowGroupChunks(f.pf, c, u.RowGroup))
+		done = append(done, s)
+		return s
+	}
+	fstream := func(c *column) *floatStream {
+		s := newFloatStream(c, r, rowGroupChunks(f.pf, c, u.RowGroup))
+		done = append(done, s)
+		return s
+	}
+	ids := vstream(f.id)
+	pass := make([]*valueStream, len(f.pass))
+	for i, c := range f.pass {
+		pass[i] = vstream(c)
+	}
+	var seq *floatStream
+	var feats []levelReader
+	var scratch [][]float32
+	if f.seq != nil {
+		seq = fstream(f.seq)
+	} else {
+		for _, c := range f.features {
+			feats = append(feats, fstream(c))
+		}
+		scratch = make([][]float32, len(feats))
+	}
+	var buf []float32
+	for i := int64(0); i < u.Rows; i++ {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		var p problem
+		src := Source{File: f.name, RowGroup: u.RowGroup, Row: u.FirstRow + i}
+		id, err := readScalar(ids, f.id)
+		if err != nil {
+			return err
+		}
+		if id.Null {
+			p.set(NullID, "column %q is null", f.id.name)
+		}
+		pv := make([]Value, len(pass))
+		for k, s := range pass {
+			if pv[k], err = readScalar(s, f.pass[k]); err != nil {
+				return err
+			}
+		}
+		var vals []float32
+		var steps, dim int
+		if seq != nil {
+			buf, steps, dim, err = nestedRow(seq, &f.seq.lv, f.seq.name, in.dim, in.spec.MaxLen, buf[:0], &p)
+			if err != nil {
+				return err
+			}
+			if p.ok() {
+				vals = slices.Clone(buf)
+			}
+		} else {
+			dim = len(feats)
+			if vals, steps, err = columnsRow(feats, f.features, in.spec.MaxLen, scratch, &p); err != nil {
+				return err
+			}
+		}
+		st.Rows++
+		st.Groups++
+		if err := emit(sink, st, &p, id, f.id.kind, src, &Sequence{ID: id, Len: steps, Dim: dim, Values: vals, Pass: pv, Src: src}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit passes a decoded sequence, or its quarantine record, to the sink.
+func emit(sink Sink, st *Stats, p *problem, id Value, idKind Kind, src Source, seq *Sequence) error {
+	if !p.ok() {
+		st.Quarantined++
+		return sink.Quarantine(Quarantine{Src: src, ID: idText(id, idKind), IDNull: id.Null, Reason: p.reason, Detail: p.detail})
+	}
+	st.Sequences++
+	return sink.Sequence(seq)
+}
+
+func idText(id Value, k Kind) string {
+	if id.Null {
+		return ""
+	}
+	return id.Format(k)
+}
+
+// readScalar reads one row of a scalar column.
+func readScalar(s *valueStream, c *column) (Value, error) {
+	if _, _, err := scalarRow(s, &c.lv, c.name); err != nil {
+		return Value{}, err
+	}
+	v := toValue(s.scalar(), c.kind, c.phys)
+	s.advance()
+	return v, nil
+}
