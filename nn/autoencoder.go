@@ -17,14 +17,15 @@ type Workspace struct {
 	layout []Tensor // cfg.Layout()
 
 	// The batch's plan.
-	nb, nt, nr int   // sequences B, steps T of the longest, real steps R
-	order      []int // (B) input index of each packed row, longest first
-	lens       []int // (B) length of each packed row
-	inLens     []int // (B) length of each sequence, input order
-	nAct       []int // (T+1) rows running at step t; nAct[T] = 0
-	off        []int // (T+1) first packed row of step t; off[T] = R
-	count      []int // (T+1) counting-sort scratch
-	kept       bool  // the activations of the last call are kept for Backward
+	nb, nt, nr int     // sequences B, steps T of the longest, real steps R
+	order      []int   // (B) input index of each packed row, longest first
+	lens       []int   // (B) length of each packed row
+	inLens     []int   // (B) length of each sequence, input order
+	nAct       []int   // (T+1) rows running at step t; nAct[T] = 0
+	off        []int   // (T+1) first packed row of step t; off[T] = R
+	count      []int   // (T+1) counting-sort scratch
+	kept       bool    // the activations of the last call are kept for Backward
+	lossSum    float64 // sum of the last batch's step losses
 
 	// Transposed weights: the B operands of the forward products.
 	encWihT []float32 // (I, 4L)
@@ -342,8 +343,13 @@ func (w *Workspace) results() float32 {
 			sum += float64(v)
 		}
 	}
+	w.lossSum = sum
 	return float32(sum / float64(w.nr))
 }
+
+// LossSum is the sum of the last batch's step losses, accumulated in
+// float64.
+func (w *Workspace) LossSum() float64 { return w.lossSum }
 
 // Latents returns the last batch's latents, (B, L) in input order. The
 // slice is reused by the next call.

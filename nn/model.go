@@ -94,6 +94,14 @@ func newModel(cfg Config) *Model {
 	return m
 }
 
+// Clone returns a copy of m's parameters and gradients.
+func (m *Model) Clone() *Model {
+	c := newModel(m.Config)
+	copy(c.Params, m.Params)
+	copy(c.Grads, m.Grads)
+	return c
+}
+
 // ZeroGrad clears the gradient buffer.
 func (m *Model) ZeroGrad() { clear(m.Grads) }
 

@@ -1,0 +1,243 @@
+package stages
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"runtime"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/seqae/seqae/internal/synth"
+	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/schemas"
+)
+
+var sensorOpts = synth.Options{N: 2000, MinLen: 6, MaxLen: 40, Dim: 3, Anomalies: 4, Noise: 0.05, Seed: 3}
+
+var smallModel = nn.Config{InputDim: 3, LatentDim: 16, DecoderHidden: 16, Head: nn.HeadLinear}
+
+// Every input id appears exactly once in latents or quarantine, step_losses
+// has exactly sum(lengths) rows, and exact and padded batching give the
+// same latents and step losses for every sequence.
+func TestEncodeAccountsForEveryRow(t *testing.T) {
+	seqs := withBadRows(synth.Sensors(sensorOpts))
+	in, _ := nestedInput(t, seqs, 64)
+	m, _ := nn.NewModel(smallModel, 1)
+	norm := Identity(3)
+	exact := runEncode(t, in, m, norm, BatchConfig{BatchSize: 16}, 2, 2)
+	padded := runEncode(t, in, m, norm, BatchConfig{Mode: Padded, BatchSize: 16, Boundaries: []int{1, 10, 20, 30}}, 3, 1)
+
+	c := exact.counts
+	if c.Sequences != int64(len(seqs)) || c.Encoded != int64(len(seqs)-4) || c.Quarantined != 4 || !c.Balanced() {
+		t.Errorf("counts %+v: want %d in, %d out, 4 quarantined", c, len(seqs), len(seqs)-4)
+	}
+	wantReasons := map[schemas.Reason]int64{schemas.NonFinite: 1, schemas.EmptySequence: 1, schemas.RaggedStep: 1, schemas.DuplicateID: 1}
+	for r, n := range wantReasons {
+		if c.Reasons[r] != n {
+			t.Errorf("quarantined as %s: %d, want %d (all: %v)", r, c.Reasons[r], n, c.Reasons)
+		}
+	}
+	seen := map[string]int{}
+	for _, l := range exact.latents {
+		seen[l.ID]++
+	}
+	for _, q := range exact.quarantine {
+		if q.ID != nil && q.Reason != string(schemas.DuplicateID) {
+			seen[*q.ID]++
+		}
+	}
+	lengths := map[string]int{}
+	for _, s := range seqs[:len(seqs)-4] {
+		lengths[s.ID] = len(s.Steps)
+	}
+	for _, s := range seqs {
+		if seen[s.ID] != 1 {
+			t.Errorf("id %s appears %d times in latents and quarantine, want once", s.ID, seen[s.ID])
+		}
+	}
+	total := 0
+	for _, n := range lengths {
+		total += n
+	}
+	if len(exact.steps) != total || c.StepRows != int64(total) {
+		t.Errorf("step_losses has %d rows (counted %d), want sum of lengths %d", len(exact.steps), c.StepRows, total)
+	}
+	perID := map[string][]float32{}
+	for _, s := range exact.steps {
+		if int(s.Step) != len(perID[s.ID]) {
+			t.Fatalf("id %s: step %d out of order", s.ID, s.Step)
+		}
+		perID[s.ID] = append(perID[s.ID], s.Loss)
+	}
+	for id, l := range perID {
+		if len(l) != lengths[id] {
+			t.Errorf("id %s: %d step losses, length %d", id, len(l), lengths[id])
+		}
+	}
+
+	if padded.counts.PaddedSteps == 0 || exact.counts.PaddedSteps != 0 {
+		t.Errorf("padded cells: exact %d (want 0), padded %d (want > 0)", exact.counts.PaddedSteps, padded.counts.PaddedSteps)
+	}
+	byID := func(ls []latentOut) map[string]latentOut {
+		m := map[string]latentOut{}
+		for _, l := range ls {
+			m[l.ID] = l
+		}
+		return m
+	}
+	pl := byID(padded.latents)
+	for _, e := range exact.latents {
+		p := pl[e.ID]
+		if p.Length != e.Length || math.Abs(float64(p.Score-e.Score)) > 1e-6 || *p.Machine != *e.Machine {
+			t.Fatalf("id %s: padded %+v, exact %+v", e.ID, p, e)
+		}
+		for j := range e.Latent {
+			if math.Abs(float64(p.Latent[j]-e.Latent[j])) > 1e-6 {
+				t.Fatalf("id %s latent[%d]: padded %g, exact %g", e.ID, j, p.Latent[j], e.Latent[j])
+			}
+		}
+	}
+	steps := map[[2]any]float32{}
+	for _, s := range padded.steps {
+		steps[[2]any{s.ID, s.Step}] = s.Loss
+	}
+	for _, s := range exact.steps {
+		if d := math.Abs(float64(steps[[2]any{s.ID, s.Step}] - s.Loss)); d > 1e-6 {
+			t.Fatalf("id %s step %d: padded %g, exact %g", s.ID, s.Step, steps[[2]any{s.ID, s.Step}], s.Loss)
+		}
+	}
+}
+
+// The output does not depend on the number of reading or encoding
+// goroutines: the files are byte-identical.
+func TestEncodeOutputIndependentOfWorkers(t *testing.T) {
+	in, _ := nestedInput(t, withBadRows(synth.Sensors(sensorOpts)), 37)
+	m, _ := nn.NewModel(smallModel, 2)
+	a := runEncode(t, in, m, Identity(3), BatchConfig{BatchSize: 8}, 1, 1)
+	b := runEncode(t, in, m, Identity(3), BatchConfig{BatchSize: 8}, 4, 3)
+	for name := range a.raw {
+		if !bytes.Equal(a.raw[name], b.raw[name]) {
+			t.Errorf("%s differs between 1 and 4 goroutines", name)
+		}
+	}
+}
+
+func trainJob(in *schemas.Input, readers int) TrainJob {
+	return TrainJob{
+		Source:   Source{Input: in, Units: in.Units(), Readers: readers},
+		Model:    smallModel,
+		Batching: BatchConfig{BatchSize: 16},
+		Train:    TrainConfig{Epochs: 150, LR: 1e-2, ClipNorm: 1, Patience: 10, Seed: 7, ValFraction: 0.2},
+	}
+}
+
+// Training on noisy sines lowers the validation loss far below the loss of
+// predicting each feature's mean (1, in normalised units), and the planted
+// anomalies get the highest scores.
+func TestTrainLearnsAndFindsAnomalies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	raw := synth.Sensors(sensorOpts)
+	in, _ := nestedInput(t, raw, 64)
+	res, err := Train(context.Background(), trainJob(in, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := res.Epochs[res.BestEpoch-1]
+	t.Logf("best epoch %d of %d: train loss %.4f, val loss %.4f; %d train, %d val sequences",
+		res.BestEpoch, len(res.Epochs), last.TrainLoss, last.ValLoss, res.TrainSeqs, res.ValSeqs)
+	if !last.HasVal || last.ValLoss > 0.15 {
+		t.Errorf("best validation loss %.4f, want below 0.15 (the mean predictor's is 1)", last.ValLoss)
+	}
+	if first := res.Epochs[0]; !(first.ValLoss > last.ValLoss) {
+		t.Errorf("validation loss did not fall: epoch 1 %.4f, best %.4f", first.ValLoss, last.ValLoss)
+	}
+	out := runEncode(t, in, res.Model, res.Norm, BatchConfig{BatchSize: 32}, 2, 2)
+	sort.Slice(out.latents, func(i, j int) bool { return out.latents[i].Score > out.latents[j].Score })
+	var planted []string
+	for _, s := range raw {
+		if s.Anomaly != "" {
+			planted = append(planted, s.ID)
+		}
+	}
+	var top []string
+	for _, l := range out.latents[:len(planted)] {
+		top = append(top, l.ID)
+	}
+	slices.Sort(top)
+	if !slices.Equal(top, planted) {
+		t.Errorf("top %d scores are %v, want the planted anomalies %v", len(planted), top, planted)
+	}
+	median := out.latents[len(out.latents)/2].Score
+	lowest := out.latents[len(planted)-1].Score
+	t.Logf("lowest anomaly score %.3f, median score %.4f", lowest, median)
+	if lowest < 5*median {
+		t.Errorf("lowest anomaly score %.4f is not far above the median %.4f", lowest, median)
+	}
+}
+
+// The same input, config and seed give bit-identical weights whatever the
+// number of reading goroutines, cached or streamed from the files.
+func TestTrainDeterministic(t *testing.T) {
+	in, _ := nestedInput(t, withBadRows(synth.Sensors(synth.Options{N: 120, MinLen: 4, MaxLen: 20, Dim: 3, Seed: 5})), 16)
+	run := func(readers int, budget int64) *TrainResult {
+		job := trainJob(in, readers)
+		job.Train.Epochs, job.Train.Patience, job.Train.MemoryBudget, job.Train.ShuffleBuffer = 3, 0, budget, 20
+		res, err := Train(context.Background(), job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a, b := run(1, 0), run(4, 0)
+	if a.Streamed || !slices.Equal(a.Model.Params, b.Model.Params) {
+		t.Errorf("cached training: weights differ between 1 and 4 readers (streamed %v)", a.Streamed)
+	}
+	c, d := run(1, 1000), run(3, 1000)
+	if !c.Streamed || !slices.Equal(c.Model.Params, d.Model.Params) {
+		t.Errorf("streamed training: weights differ between 1 and 3 readers (streamed %v)", c.Streamed)
+	}
+	if c.Epochs[2].TrainLoss >= c.Epochs[0].TrainLoss {
+		t.Errorf("streamed training did not lower the loss: %+v", c.Epochs)
+	}
+}
+
+// A run cancelled by its deadline returns promptly with the deadline's
+// error and leaves no goroutine behind.
+func TestCancelledRunsReturnPromptly(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	in, _ := nestedInput(t, synth.Sensors(synth.Options{N: 3000, MinLen: 50, MaxLen: 200, Dim: 3, Seed: 1}), 100)
+	for _, name := range []string{"train", "encode"} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			var err error
+			if name == "train" {
+				job := trainJob(in, 2)
+				job.Train.Epochs = 1000
+				_, err = Train(ctx, job)
+			} else {
+				m, _ := nn.NewModel(nn.Config{InputDim: 3, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}, 1)
+				lw, _ := schemas.NewLatentsWriter(ctx, storageMem(), "l.parquet", schemas.Parquet, in.IDField(), in.PassFields(), schemas.Meta{}, schemas.WriteOptions{})
+				defer lw.Abort()
+				_, _, err = Encode(ctx, EncodeJob{Source: Source{Input: in, Units: in.Units()}, Model: m, Norm: Identity(3), Workers: 2, Latents: lw})
+			}
+			took := time.Since(start)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("got error %v, want the deadline's", err)
+			}
+			if took > 2*time.Second {
+				t.Errorf("returned %v after the deadline", took-50*time.Millisecond)
+			}
+		})
+	}
+	runtime.GC()
+}

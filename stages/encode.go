@@ -1,0 +1,187 @@
+package stages
+
+import (
+	"context"
+	"time"
+
+	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/pipeline"
+	"github.com/seqae/seqae/schemas"
+)
+
+// Counts are a run's row accounting, as its manifest reports it. Sequences
+// (input rows for the nested and columns layouts, ids for the long layout)
+// always equal Encoded + Quarantined once a run has finished.
+type Counts struct {
+	Rows        int64                    `json:"rows_in"`        // input rows read
+	Sequences   int64                    `json:"sequences_in"`   // input sequences
+	Encoded     int64                    `json:"sequences_out"`  // rows written to latents (or used for training)
+	Quarantined int64                    `json:"quarantined"`    // rows written to quarantine
+	StepRows    int64                    `json:"step_loss_rows"` // rows written to step_losses
+	Reasons     map[schemas.Reason]int64 `json:"quarantined_by"` // quarantined rows by reason
+	Batches     int64                    `json:"batches"`        // batches run through the model
+	PaddedSteps int64                    `json:"padded_steps"`   // batch cells that were padding (B*T - real steps)
+}
+
+// Balanced reports whether every input sequence was accounted for.
+func (c Counts) Balanced() bool { return c.Sequences == c.Encoded+c.Quarantined }
+
+// item is one decoded input row: a sequence or a quarantine record.
+type item struct {
+	seq *schemas.Sequence
+	q   *schemas.Quarantine
+}
+
+// Source says what to read and how to check it.
+type Source struct {
+	Input      *schemas.Input
+	Units      []schemas.Unit          // the units to read, e.g. a shard of Input.Units()
+	Duplicates schemas.DuplicatePolicy // quarantine (default) or keep repeated ids
+	Readers    int                     // decoding goroutines; default 2
+}
+
+// EncodeJob is everything Encode needs.
+type EncodeJob struct {
+	Source
+	Model    *nn.Model
+	Norm     Normalizer
+	Batching BatchConfig
+	Workers  int // encoding goroutines, each with its own workspace; default 1
+
+	Latents    *schemas.LatentsWriter
+	StepLosses *schemas.StepLossesWriter // nil: no step_losses table
+	Quarantine *schemas.QuarantineWriter
+
+	// Progress, when set, is called about every ProgressEvery (default 1s)
+	// and at the end with the pipeline's counters.
+	Progress      func(pipeline.Snapshot)
+	ProgressEvery time.Duration
+}
+
+// readStage adds the read and validate stages: decoded rows in unit order,
+// then duplicates found, quarantine records written (when q is not nil) and
+// counted; valid sequences come out in input order.
+func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, counts *Counts) *pipeline.Stream[*schemas.Sequence] {
+	items := pipeline.AddSource(p, "read", 1, pipeline.Generate(func(ctx context.Context, emit func(item) error) error {
+		return ReadOrdered(ctx, src.Input, src.Units, max(src.Readers, 2), func(c Chunk) error {
+			for i := range c.Quarantined {
+				if err := emit(item{q: &c.Quarantined[i]}); err != nil {
+					return err
+				}
+			}
+			for _, s := range c.Seqs {
+				if err := emit(item{seq: s}); err != nil {
+					return err
+				}
+			}
+			if c.Stats != nil {
+				counts.Rows += c.Stats.Rows
+				counts.Sequences += c.Stats.Groups
+			}
+			return nil
+		})
+	}))
+	dedup := schemas.NewDedup(src.Input.IDField().Kind)
+	keep := src.Duplicates == schemas.KeepDuplicates
+	counts.Reasons = map[schemas.Reason]int64{}
+	return pipeline.AddStage(p, "validate", 1, items, pipeline.FlatMap(func(ctx context.Context, it item, emit func(*schemas.Sequence) error) error {
+		rec := it.q
+		if rec == nil && !keep {
+			if dup, isDup := dedup.Check(it.seq); isDup {
+				rec = &dup
+			}
+		}
+		if rec == nil {
+			return emit(it.seq)
+		}
+		pipeline.Quarantine(ctx)
+		counts.Quarantined++
+		counts.Reasons[rec.Reason]++
+		if q == nil {
+			return nil
+		}
+		if err := q.Write(*rec); err != nil {
+			return pipeline.At(rec.Src.File).WithRow(rec.Src.Row).Errorf("writing quarantine: %w", err)
+		}
+		return nil
+	}, nil))
+}
+
+// normaliseStage applies norm to every sequence, in place.
+func normaliseStage(p *pipeline.Pipeline, in *pipeline.Stream[*schemas.Sequence], norm Normalizer) *pipeline.Stream[*schemas.Sequence] {
+	return pipeline.AddStage(p, "normalise", 1, in, pipeline.Map(func(_ context.Context, s *schemas.Sequence) (*schemas.Sequence, error) {
+		norm.Apply(s.Values)
+		return s, nil
+	}))
+}
+
+// bucketStage cuts sequences into batches.
+func bucketStage(p *pipeline.Pipeline, in *pipeline.Stream[*schemas.Sequence], b *Batcher) *pipeline.Stream[*Batch] {
+	return pipeline.AddStage(p, "bucket", 1, in, pipeline.FlatMap(
+		func(_ context.Context, s *schemas.Sequence, emit func(*Batch) error) error { return b.Add(s, emit) },
+		func(_ context.Context, emit func(*Batch) error) error { return b.Flush(emit) }))
+}
+
+// Encode reads the job's input, encodes every valid sequence and writes
+// its latent, score and step losses; bad rows go to quarantine. It holds
+// about (open buckets × batch size) sequences whatever the input's size.
+// The output's row order depends only on the input and the batching, not
+// on the number of goroutines. The writers are left open for the caller to
+// commit or abort.
+func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, error) {
+	var counts Counts
+	if err := job.Model.Config.Validate(); err != nil {
+		return counts, pipeline.Snapshot{}, err
+	}
+	batcher, err := NewBatcher(job.Batching)
+	if err != nil {
+		return counts, pipeline.Snapshot{}, err
+	}
+	p := newPipeline(ctx, job.Progress, job.ProgressEvery)
+	seqs := readStage(p, job.Source, job.Quarantine, &counts)
+	batches := bucketStage(p, normaliseStage(p, seqs, job.Norm), batcher)
+	encoded := pipeline.AddStage(p, "encode", max(job.Workers, 1), batches, func(ctx context.Context, in <-chan *Batch, out chan<- *Encoded) error {
+		enc := NewEncoder(job.Model)
+		for b := range pipeline.Receive(ctx, in) {
+			if err := pipeline.Send(ctx, out, enc.Encode(b)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	idKind := job.Input.IDField().Kind
+	pending := map[int64]*Encoded{}
+	var next int64
+	write := func(e *Encoded) error {
+		counts.Batches++
+		counts.PaddedSteps += int64(len(e.Batch.Seqs)*e.Batch.T - e.Batch.Steps)
+		for i, s := range e.Batch.Seqs {
+			row := schemas.LatentRow{ID: s.ID, Length: int32(s.Len), Latent: e.Latent(i), Score: e.Scores[i], Pass: s.Pass}
+			if err := job.Latents.Write(row); err != nil {
+				return pipeline.At(s.Src.File).WithRow(s.Src.Row).WithID(s.ID.Format(idKind)).Errorf("writing latents: %w", err)
+			}
+			counts.Encoded++
+			if job.StepLosses == nil {
+				continue
+			}
+			if err := job.StepLosses.Write(s.ID, e.Losses[i]); err != nil {
+				return pipeline.At(s.Src.File).WithRow(s.Src.Row).WithID(s.ID.Format(idKind)).Errorf("writing step_losses: %w", err)
+			}
+			counts.StepRows += int64(len(e.Losses[i]))
+		}
+		return nil
+	}
+	pipeline.AddSink(p, "write", 1, encoded, pipeline.ForEach(func(_ context.Context, e *Encoded) error {
+		pending[e.Batch.Index] = e
+		for e := pending[next]; e != nil; e = pending[next] {
+			delete(pending, next)
+			next++
+			if err := write(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	err = p.Wait()
+	return counts, p.Snapshot(), err
+}

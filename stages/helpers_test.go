@@ -1,0 +1,158 @@
+package stages
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/seqae/seqae/internal/synth"
+	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/storage"
+)
+
+// withBadRows appends rows every layout check must quarantine: a NaN, an
+// empty sequence, a ragged step and a repeat of the first id.
+func withBadRows(seqs []synth.Seq) []synth.Seq {
+	nan := float32(math.NaN())
+	good := seqs[0].Steps
+	dim := len(good[0])
+	ragged := [][]float32{make([]float32, dim), make([]float32, dim+1)}
+	withNaN := [][]float32{good[0], append([]float32{nan}, good[0][1:]...)}
+	return append(seqs,
+		synth.Seq{ID: "bad-nan", Machine: "m00", Steps: withNaN},
+		synth.Seq{ID: "bad-empty", Machine: "m00", Steps: [][]float32{}},
+		synth.Seq{ID: "bad-ragged", Machine: "m00", Steps: ragged},
+		synth.Seq{ID: seqs[0].ID, Machine: "m00", Steps: good},
+	)
+}
+
+// nestedInput writes seqs as a nested-layout file in a new in-memory store
+// and opens it.
+func nestedInput(t testing.TB, seqs []synth.Seq, rowGroup int) (*schemas.Input, *storage.Mem) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := synth.WriteNested(&buf, seqs, rowGroup); err != nil {
+		t.Fatal(err)
+	}
+	store := storage.NewMem()
+	put(t, store, "in/part-0.parquet", buf.Bytes())
+	in, err := schemas.Open(context.Background(), store, []string{"in/part-0.parquet"},
+		schemas.Spec{Layout: schemas.Nested, Pass: []string{"machine"}, Dim: len(seqs[0].Steps[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, store
+}
+
+func put(t testing.TB, store storage.Store, name string, data []byte) {
+	t.Helper()
+	w, err := store.Create(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func get(t testing.TB, store storage.Store, name string) []byte {
+	t.Helper()
+	obj, err := store.Open(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(io.NewSectionReader(obj, 0, obj.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type latentOut struct {
+	ID      string    `parquet:"id"`
+	Length  int32     `parquet:"length"`
+	Latent  []float32 `parquet:"latent,list"`
+	Score   float32   `parquet:"score"`
+	Machine *string   `parquet:"machine,optional"`
+}
+
+type stepOut struct {
+	ID   string  `parquet:"id"`
+	Step int32   `parquet:"step"`
+	Loss float32 `parquet:"loss"`
+}
+
+type quarantineOut struct {
+	SourceFile string  `parquet:"source_file"`
+	Row        int64   `parquet:"row"`
+	ID         *string `parquet:"id,optional"`
+	Reason     string  `parquet:"reason"`
+	Detail     string  `parquet:"detail"`
+}
+
+func readRows[T any](t testing.TB, store storage.Store, name string) []T {
+	t.Helper()
+	rows, err := parquet.Read[T](bytes.NewReader(get(t, store, name)), int64(len(get(t, store, name))))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return rows
+}
+
+// encodeOutputs are an encode run's tables, read back.
+type encodeOutputs struct {
+	counts     Counts
+	latents    []latentOut
+	steps      []stepOut
+	quarantine []quarantineOut
+	raw        map[string][]byte
+}
+
+// runEncode encodes in with model m and reads the outputs back.
+func runEncode(t testing.TB, in *schemas.Input, m *nn.Model, norm Normalizer, batching BatchConfig, readers, workers int) encodeOutputs {
+	t.Helper()
+	ctx := context.Background()
+	out := storage.NewMem()
+	lw, err := schemas.NewLatentsWriter(ctx, out, "latents.parquet", schemas.Parquet, in.IDField(), in.PassFields(), schemas.Meta{}, schemas.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, _ := schemas.NewStepLossesWriter(ctx, out, "steps.parquet", schemas.Parquet, in.IDField(), schemas.Meta{}, schemas.WriteOptions{})
+	qw, _ := schemas.NewQuarantineWriter(ctx, out, "quarantine.parquet", schemas.Parquet, schemas.Meta{}, schemas.WriteOptions{})
+	counts, _, err := Encode(ctx, EncodeJob{
+		Source:   Source{Input: in, Units: in.Units(), Readers: readers},
+		Model:    m,
+		Norm:     norm,
+		Batching: batching,
+		Workers:  workers,
+		Latents:  lw, StepLosses: sw, Quarantine: qw,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []interface{ Close() error }{lw, sw, qw} {
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return encodeOutputs{
+		counts:     counts,
+		latents:    readRows[latentOut](t, out, "latents.parquet"),
+		steps:      readRows[stepOut](t, out, "steps.parquet"),
+		quarantine: readRows[quarantineOut](t, out, "quarantine.parquet"),
+		raw: map[string][]byte{
+			"latents": get(t, out, "latents.parquet"), "steps": get(t, out, "steps.parquet"), "quarantine": get(t, out, "quarantine.parquet"),
+		},
+	}
+}
+
+func storageMem() *storage.Mem { return storage.NewMem() }

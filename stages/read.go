@@ -1,0 +1,118 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/seqae/seqae/schemas"
+)
+
+// Chunk is a piece of one unit's decoded output, in input order.
+type Chunk struct {
+	Unit        int // index into the units given to ReadOrdered
+	Seqs        []*schemas.Sequence
+	Quarantined []schemas.Quarantine
+	Stats       *schemas.Stats // set on the unit's last chunk: the unit's counts
+}
+
+// chunkSeqs is the most sequences a Chunk holds.
+const chunkSeqs = 256
+
+// ReadOrdered decodes units on `workers` goroutines and hands their output
+// to emit in unit order and, within a unit, in input order, so what emit
+// sees does not depend on the number of workers. emit is called from one
+// goroutine at a time. Decoding runs ahead of emit by at most about
+// `workers` units of a few chunks each, so memory stays bounded whatever the
+// input's size.
+func ReadOrdered(ctx context.Context, in *schemas.Input, units []schemas.Unit, workers int, emit func(Chunk) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	chans := make([]chan Chunk, len(units))
+	for i := range chans {
+		chans[i] = make(chan Chunk, 2)
+	}
+	var next atomic.Int64
+	for range max(workers, 1) {
+		g.Go(func() (err error) {
+			defer recoverTo(&err)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(units) {
+					return nil
+				}
+				if err := decodeUnit(ctx, in, units[i], i, chans[i]); err != nil {
+					return err
+				}
+			}
+		})
+	}
+	g.Go(func() (err error) {
+		defer recoverTo(&err)
+		for i := range units {
+			for {
+				var c Chunk
+				var ok bool
+				select {
+				case c, ok = <-chans[i]:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				if !ok {
+					break
+				}
+				if err := emit(c); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// decodeUnit decodes unit u into chunks sent on out, then closes out.
+func decodeUnit(ctx context.Context, in *schemas.Input, u schemas.Unit, i int, out chan<- Chunk) error {
+	cur := Chunk{Unit: i}
+	send := func(c Chunk) error {
+		select {
+		case out <- c:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	st, err := in.ReadUnit(ctx, u, schemas.Sink{
+		Sequence: func(s *schemas.Sequence) error {
+			cur.Seqs = append(cur.Seqs, s)
+			if len(cur.Seqs) < chunkSeqs {
+				return nil
+			}
+			c := cur
+			cur = Chunk{Unit: i}
+			return send(c)
+		},
+		Quarantine: func(q schemas.Quarantine) error {
+			cur.Quarantined = append(cur.Quarantined, q)
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	cur.Stats = &st
+	if err := send(cur); err != nil {
+		return err
+	}
+	close(out)
+	return nil
+}
+
+// recoverTo turns a panic of the calling goroutine into *err.
+func recoverTo(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+	}
+}

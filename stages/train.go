@@ -1,0 +1,383 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/pipeline"
+	"github.com/seqae/seqae/schemas"
+)
+
+// TrainConfig holds the training loop's settings.
+type TrainConfig struct {
+	Epochs      int     // most epochs; default 10
+	LR          float64 // Adam's learning rate; default 1e-3
+	ClipNorm    float64 // clip the gradient's global norm to this; 0 is no clipping
+	Patience    int     // stop after this many epochs without a better validation loss; 0 never stops early
+	Seed        uint64  // seeds the initial weights and the shuffles
+	ValFraction float64 // share of ids held out for validation, by id hash; default 0 (none)
+	// MemoryBudget caps the bytes of sequences cached after the first read;
+	// past it every epoch streams from the files. Default 1 GiB.
+	MemoryBudget int64
+	// ShuffleBuffer is the streamed epochs' shuffle buffer, in sequences;
+	// default 8192.
+	ShuffleBuffer int
+}
+
+func (c TrainConfig) withDefaults() TrainConfig {
+	if c.Epochs <= 0 {
+		c.Epochs = 10
+	}
+	if c.LR <= 0 {
+		c.LR = 1e-3
+	}
+	if c.MemoryBudget <= 0 {
+		c.MemoryBudget = 1 << 30
+	}
+	if c.ShuffleBuffer <= 0 {
+		c.ShuffleBuffer = 8192
+	}
+	return c
+}
+
+// EpochMetrics is one row of the metrics table.
+type EpochMetrics struct {
+	Epoch         int     `json:"epoch"`
+	TrainLoss     float64 `json:"train_loss"`
+	ValLoss       float64 `json:"val_loss"`
+	HasVal        bool    `json:"has_val"`
+	SequencesPerS float64 `json:"sequences_per_s"`
+	Seconds       float64 `json:"seconds"`
+	Best          bool    `json:"best"` // the best epoch so far (its model is kept)
+}
+
+// TrainJob is everything Train needs.
+type TrainJob struct {
+	Source
+	Model    nn.Config // the model's sizes, for a fresh model
+	Init     *nn.Model // warm start: begin from these weights (Model is then ignored)
+	InitNorm *Normalizer
+	Batching BatchConfig
+	Train    TrainConfig
+
+	Quarantine *schemas.QuarantineWriter // bad rows of the first read; nil keeps none
+
+	OnEpoch       func(EpochMetrics) error // called after every epoch
+	Progress      func(pipeline.Snapshot)
+	ProgressEvery time.Duration
+}
+
+// TrainResult is what training produced.
+type TrainResult struct {
+	Model      *nn.Model // the best epoch's weights
+	Norm       Normalizer
+	Boundaries []int // the padded mode's buckets used (empty in exact mode)
+	Epochs     []EpochMetrics
+	BestEpoch  int
+	Counts     Counts // the first read; Encoded counts the sequences used
+	TrainSeqs  int64
+	ValSeqs    int64
+	Streamed   bool // epochs read the files again (the data exceeded MemoryBudget)
+}
+
+// seqBytes estimates a sequence's memory.
+func seqBytes(s *schemas.Sequence) int64 { return int64(4*len(s.Values)+64*len(s.Pass)) + 160 }
+
+// Train fits a model to the job's input: a first read checks the rows,
+// splits train and validation by id hash, fits the normaliser on the
+// training part and caches the data if it fits the memory budget; then each
+// epoch trains on shuffled batches (seeded) and measures the validation
+// loss, stopping early after Patience epochs without improvement. The same
+// input, config and seed give bit-identical weights whatever the number of
+// reading goroutines.
+func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
+	cfg := job.Train.withDefaults()
+	if job.Init == nil {
+		if err := job.Model.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	res := &TrainResult{}
+	split := Split{Fraction: cfg.ValFraction, IDKind: job.Input.IDField().Kind}
+	stats := NewFeatureStats(job.Input.Dim())
+	hist := map[int]int64{}
+	var train, val []*schemas.Sequence
+	var cached int64
+	p := newPipeline(ctx, job.Progress, job.ProgressEvery)
+	seqs := readStage(p, job.Source, job.Quarantine, &res.Counts)
+	pipeline.AddSink(p, "collect", 1, seqs, pipeline.ForEach(func(_ context.Context, s *schemas.Sequence) error {
+		res.Counts.Encoded++
+		if split.Validation(s.ID) {
+			res.ValSeqs++
+		} else {
+			res.TrainSeqs++
+			stats.Add(s.Values)
+			hist[s.Len]++
+		}
+		if res.Streamed {
+			return nil
+		}
+		if cached += seqBytes(s); cached > cfg.MemoryBudget {
+			res.Streamed, train, val = true, nil, nil
+			return nil
+		}
+		if split.Validation(s.ID) {
+			val = append(val, s)
+		} else {
+			train = append(train, s)
+		}
+		return nil
+	}))
+	if err := p.Wait(); err != nil {
+		return nil, err
+	}
+	if res.TrainSeqs == 0 {
+		return nil, fmt.Errorf("no valid training sequences: %d read, %d quarantined, %d held out for validation",
+			res.Counts.Sequences, res.Counts.Quarantined, res.ValSeqs)
+	}
+
+	res.Norm = stats.Normalizer()
+	model := job.Init
+	if model != nil {
+		model = model.Clone()
+		if job.InitNorm != nil {
+			res.Norm = *job.InitNorm
+		}
+	} else {
+		m, err := nn.NewModel(job.Model, cfg.Seed)
+		if err != nil {
+			return nil, err
+		}
+		model = m
+	}
+	if model.Config.InputDim != job.Input.Dim() {
+		return nil, fmt.Errorf("the model takes %d features per step, the input has %d", model.Config.InputDim, job.Input.Dim())
+	}
+	batching := job.Batching
+	if batching.Mode == Padded && len(batching.Boundaries) == 0 {
+		batching.Boundaries = QuantileBoundaries(hist, 16)
+	}
+	if batching.Mode == Padded {
+		res.Boundaries = batching.Boundaries
+	}
+	for _, s := range train {
+		res.Norm.Apply(s.Values)
+	}
+	for _, s := range val {
+		res.Norm.Apply(s.Values)
+	}
+
+	tr := NewTrainer(model, cfg.LR, cfg.ClipNorm)
+	var valBatches []*Batch
+	if !res.Streamed {
+		var err error
+		if valBatches, err = batchAll(batching, val); err != nil {
+			return nil, err
+		}
+	}
+	best := math.Inf(1)
+	wait := 0
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		start := time.Now()
+		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)))
+		var sum, valSum float64
+		var steps, valSteps int
+		var n int64
+		step := func(b *Batch) error {
+			l := tr.Step(b)
+			if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+				return fmt.Errorf("training diverged in epoch %d: batch loss %g (try a lower lr or clip_norm)", epoch, l)
+			}
+			sum += float64(l) * float64(b.Steps)
+			steps += b.Steps
+			n += int64(len(b.Seqs))
+			return nil
+		}
+		eval := func(b *Batch) error {
+			s, k := tr.Eval(b)
+			valSum += s
+			valSteps += k
+			return nil
+		}
+		var err error
+		if res.Streamed {
+			err = streamEpoch(ctx, job, batching, split, res.Norm, cfg.ShuffleBuffer, rng, step, eval)
+		} else {
+			err = cachedEpoch(ctx, batching, train, valBatches, rng, step, eval)
+		}
+		if err != nil {
+			return nil, err
+		}
+		secs := time.Since(start).Seconds()
+		m := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(steps), Seconds: secs, SequencesPerS: float64(n) / secs}
+		score := m.TrainLoss
+		if valSteps > 0 {
+			m.ValLoss, m.HasVal = valSum/float64(valSteps), true
+			score = m.ValLoss
+		}
+		if score < best {
+			best, wait = score, 0
+			m.Best = true
+			res.Model, res.BestEpoch = model.Clone(), epoch
+		} else {
+			wait++
+		}
+		res.Epochs = append(res.Epochs, m)
+		if job.OnEpoch != nil {
+			if err := job.OnEpoch(m); err != nil {
+				return nil, err
+			}
+		}
+		if cfg.Patience > 0 && wait >= cfg.Patience {
+			break
+		}
+	}
+	if res.Model == nil {
+		return nil, fmt.Errorf("training produced no finite loss")
+	}
+	return res, nil
+}
+
+func newPipeline(ctx context.Context, progress func(pipeline.Snapshot), every time.Duration) *pipeline.Pipeline {
+	var opts []pipeline.Option
+	if progress != nil {
+		if every <= 0 {
+			every = time.Second
+		}
+		opts = append(opts, pipeline.WithProgress(every, progress))
+	}
+	return pipeline.New(ctx, opts...)
+}
+
+// batchAll cuts seqs into batches, in order.
+func batchAll(cfg BatchConfig, seqs []*schemas.Sequence) ([]*Batch, error) {
+	b, err := NewBatcher(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Batch
+	emit := func(x *Batch) error { out = append(out, x); return nil }
+	for _, s := range seqs {
+		if err := b.Add(s, emit); err != nil {
+			return nil, err
+		}
+	}
+	return out, b.Flush(emit)
+}
+
+// cachedEpoch trains on the cached sequences, shuffled, in batches taken in
+// shuffled order, then evaluates the validation batches.
+func cachedEpoch(ctx context.Context, batching BatchConfig, train []*schemas.Sequence, val []*Batch, rng *rand.Rand,
+	step, eval func(*Batch) error) error {
+	order := make([]*schemas.Sequence, len(train))
+	for i, j := range rng.Perm(len(train)) {
+		order[i] = train[j]
+	}
+	batches, err := batchAll(batching, order)
+	if err != nil {
+		return err
+	}
+	rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
+	for _, b := range batches {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := step(b); err != nil {
+			return err
+		}
+	}
+	for _, b := range val {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := eval(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// streamEpoch reads the files again: training sequences pass through a
+// seeded shuffle buffer into batches and train as they come; validation
+// sequences are batched in input order and evaluated after.
+func streamEpoch(ctx context.Context, job TrainJob, batching BatchConfig, split Split, norm Normalizer, buffer int, rng *rand.Rand,
+	step, eval func(*Batch) error) error {
+	var counts Counts
+	trainB, err := NewBatcher(batching)
+	if err != nil {
+		return err
+	}
+	valB, _ := NewBatcher(batching)
+	var held []*Batch
+	keep := func(b *Batch) error { held = append(held, b); return nil }
+	shuf := &shuffler{cap: buffer, rng: rng}
+	p := pipeline.New(ctx)
+	seqs := normaliseStage(p, readStage(p, job.Source, nil, &counts), norm)
+	pipeline.AddSink(p, "train", 1, seqs, func(ctx context.Context, in <-chan *schemas.Sequence) error {
+		toBatch := func(s *schemas.Sequence) error { return trainB.Add(s, step) }
+		for s := range pipeline.Receive(ctx, in) {
+			var err error
+			if split.Validation(s.ID) {
+				err = valB.Add(s, keep)
+			} else {
+				err = shuf.add(s, toBatch)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := shuf.flush(toBatch); err != nil {
+			return err
+		}
+		if err := trainB.Flush(step); err != nil {
+			return err
+		}
+		if err := valB.Flush(keep); err != nil {
+			return err
+		}
+		for _, b := range held {
+			if err := eval(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return p.Wait()
+}
+
+// shuffler is a bounded shuffle buffer: once full, each new sequence
+// replaces a random one, which is sent on.
+type shuffler struct {
+	buf []*schemas.Sequence
+	cap int
+	rng *rand.Rand
+}
+
+func (s *shuffler) add(seq *schemas.Sequence, emit func(*schemas.Sequence) error) error {
+	if len(s.buf) < s.cap {
+		s.buf = append(s.buf, seq)
+		return nil
+	}
+	i := s.rng.IntN(len(s.buf))
+	out := s.buf[i]
+	s.buf[i] = seq
+	return emit(out)
+}
+
+func (s *shuffler) flush(emit func(*schemas.Sequence) error) error {
+	s.rng.Shuffle(len(s.buf), func(i, j int) { s.buf[i], s.buf[j] = s.buf[j], s.buf[i] })
+	for _, seq := range s.buf {
+		if err := emit(seq); err != nil {
+			return err
+		}
+	}
+	s.buf = s.buf[:0]
+	return nil
+}
