@@ -1,0 +1,148 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/seqae/seqae/internal/synth"
+	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/schemas"
+)
+
+// BenchOptions are the flags of shared/bench/torch_bench.py, the PyTorch
+// peer benchmark, with its defaults.
+type BenchOptions struct {
+	N        int    `json:"n"`
+	MinLen   int    `json:"min_len"`
+	MaxLen   int    `json:"max_len"`
+	InputDim int    `json:"input_dim"`
+	Latent   int    `json:"latent"`
+	Hidden   int    `json:"hidden"`
+	Batch    int    `json:"batch"`
+	Epochs   int    `json:"epochs"`
+	Mode     string `json:"mode"`    // "bucketed" (exact-length batches) or "padded"
+	Threads  int    `json:"threads"` // encoding goroutines; training uses one
+}
+
+// DefaultBenchOptions are torch_bench.py's defaults.
+func DefaultBenchOptions() BenchOptions {
+	return BenchOptions{N: 8192, MinLen: 10, MaxLen: 200, InputDim: 8, Latent: 64, Hidden: 64, Batch: 64, Epochs: 1, Mode: "bucketed", Threads: 1}
+}
+
+// BenchResult has torch_bench.py's output fields, so the two compare line
+// for line.
+type BenchResult struct {
+	Peer           string  `json:"peer"`
+	Mode           string  `json:"mode"`
+	Threads        int     `json:"threads"`
+	N              int     `json:"n"`
+	Batches        int     `json:"batches"`
+	RealSteps      int     `json:"real_steps"`
+	TrainSeqPerS   float64 `json:"train_seq_per_s"`
+	EncodeSeqPerS  float64 `json:"encode_seq_per_s"`
+	TrainS         float64 `json:"train_s"`
+	EncodeS        float64 `json:"encode_s"`
+	TrainGFLOPPerS float64 `json:"train_gflop_per_s"`
+}
+
+// Bench runs torch_bench.py's fixed workload in memory: the same lengths,
+// sizes and batching (bucketed: batches of one exact length; padded:
+// sorted by length, cut into batches, masked), Epochs of training with Adam
+// at lr 1e-3, then one encoding pass over the same batches.
+func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, error) {
+	if o.N < 1 || o.MinLen < 1 || o.MaxLen < o.MinLen || o.Batch < 1 || o.Epochs < 1 || o.Threads < 1 {
+		return BenchResult{}, fmt.Errorf("bench: need n, min-len, batch, epochs and threads >= 1 and max-len >= min-len, got %+v", o)
+	}
+	cfg := nn.Config{InputDim: o.InputDim, LatentDim: o.Latent, DecoderHidden: o.Hidden, Head: nn.HeadLinear}
+	if err := cfg.Validate(); err != nil {
+		return BenchResult{}, err
+	}
+	var batches []*Batch
+	seqs := synth.TorchWorkload(o.N, o.MinLen, o.MaxLen, o.InputDim, 0)
+	steps := 0
+	all := make([]*schemas.Sequence, len(seqs))
+	for i, s := range seqs {
+		v := make([]float32, 0, len(s.Steps)*o.InputDim)
+		for _, st := range s.Steps {
+			v = append(v, st...)
+		}
+		all[i] = &schemas.Sequence{ID: schemas.Value{Int: int64(i)}, Len: len(s.Steps), Dim: o.InputDim, Values: v}
+		steps += len(s.Steps)
+	}
+	switch o.Mode {
+	case "bucketed":
+		b, err := batchAll(BatchConfig{BatchSize: o.Batch, MaxHeld: o.N + 1}, all)
+		if err != nil {
+			return BenchResult{}, err
+		}
+		batches = b
+	case "padded":
+		sorted := make([]*schemas.Sequence, len(all))
+		copy(sorted, all)
+		slices.SortStableFunc(sorted, func(a, b *schemas.Sequence) int { return a.Len - b.Len })
+		for i := 0; i < len(sorted); i += o.Batch {
+			b := &Batch{Seqs: sorted[i:min(i+o.Batch, len(sorted))], Index: int64(len(batches))}
+			for _, s := range b.Seqs {
+				b.Steps += s.Len
+				b.T = max(b.T, s.Len)
+			}
+			batches = append(batches, b)
+		}
+	default:
+		return BenchResult{}, fmt.Errorf("bench: mode must be bucketed or padded, got %q", o.Mode)
+	}
+
+	m, _ := nn.NewModel(cfg, 0)
+	tr := NewTrainer(m, 1e-3, 0)
+	start := time.Now()
+	for range o.Epochs {
+		for _, b := range batches {
+			if err := ctx.Err(); err != nil {
+				return BenchResult{}, err
+			}
+			tr.Step(b)
+		}
+	}
+	trainS := time.Since(start).Seconds()
+
+	start = time.Now()
+	work := make(chan *Batch)
+	var wg sync.WaitGroup
+	for range o.Threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			enc := NewEncoder(m)
+			for b := range work {
+				enc.Encode(b)
+			}
+		}()
+	}
+	for _, b := range batches {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- b
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return BenchResult{}, err
+	}
+	encodeS := time.Since(start).Seconds()
+	flops := 3 * (float64(steps)*float64(cfg.FLOPsPerStep()) + float64(o.N)*float64(2*4*o.Hidden*o.Latent)) * float64(o.Epochs)
+	return BenchResult{
+		Peer: "seqae " + version, Mode: o.Mode, Threads: o.Threads, N: o.N, Batches: len(batches), RealSteps: steps,
+		TrainSeqPerS:   round1(float64(o.N*o.Epochs) / trainS),
+		EncodeSeqPerS:  round1(float64(o.N) / encodeS),
+		TrainS:         round3(trainS),
+		EncodeS:        round3(encodeS),
+		TrainGFLOPPerS: round1(flops / trainS / 1e9),
+	}, nil
+}
+
+func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
