@@ -86,18 +86,12 @@ func NewWorkspace(cfg Config) *Workspace {
 	}
 }
 
-// grow returns s resized to n elements, reallocating only when its capacity
-// is short.
-func grow(s []float32, n int) []float32 {
+// grow returns s resized to n elements. It reallocates only when the
+// capacity is short, and then at least doubles it, so that a stream of
+// growing batches reallocates a logarithmic number of times.
+func grow[T float32 | int](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
-
-func growInts(s []int, n int) []int {
-	if cap(s) < n {
-		return make([]int, n)
+		return make([]T, n, max(n, 2*cap(s)))
 	}
 	return s[:n]
 }
@@ -113,9 +107,9 @@ func (w *Workspace) plan(x []float32, lens []int, T int) {
 			B, T, I, B*T*I, len(x)))
 	}
 	w.nb, w.nt = B, T
-	w.order, w.lens = growInts(w.order, B), growInts(w.lens, B)
+	w.order, w.lens = grow(w.order, B), grow(w.lens, B)
 	w.inLens = append(w.inLens[:0], lens...)
-	w.nAct, w.off, w.count = growInts(w.nAct, T+1), growInts(w.off, T+1), growInts(w.count, T+1)
+	w.nAct, w.off, w.count = grow(w.nAct, T+1), grow(w.off, T+1), grow(w.count, T+1)
 	clear(w.count)
 	for b, n := range lens {
 		if n < 1 || n > T {
