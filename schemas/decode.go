@@ -22,7 +22,7 @@ func (p *problem) ok() bool { return p.reason == "" }
 
 // entry reads the current level entry of s and checks it against the
 // column's levels; first says whether it must start a row.
-func entry(s levelReader, lv *levels, name string, first bool) (r, d byte, err error) {
+func entry(s *floatStream, lv *levels, name string, first bool) (r, d byte, err error) {
 	r, d = s.rep(), s.def()
 	switch {
 	case first && r != 0:
@@ -42,7 +42,7 @@ func entry(s levelReader, lv *levels, name string, first bool) (r, d byte, err e
 // than maxLen. wantDim is the required number of features per step; 0
 // takes it from the row's first step. It returns the values, the number of
 // steps and of features, and what is wrong with the row, if anything.
-func nestedRow(s levelReader, lv *levels, name string, wantDim, maxLen int, buf []float32, p *problem) ([]float32, int, int, error) {
+func nestedRow(s *floatStream, lv *levels, name string, wantDim, maxLen int, buf []float32, p *problem) ([]float32, int, int, error) {
 	steps, dim, cur := 0, wantDim, -1
 	closeStep := func() {
 		if cur < 0 {
@@ -121,7 +121,7 @@ func nestedRow(s levelReader, lv *levels, name string, wantDim, maxLen int, buf 
 // columns layout), appending its values to buf. It returns the values and
 // the list's length; a null list sets NullSequence, an empty one nothing
 // (the caller judges emptiness across features).
-func listRow(s levelReader, lv *levels, name string, maxLen int, buf []float32, p *problem) ([]float32, int, error) {
+func listRow(s *floatStream, lv *levels, name string, maxLen int, buf []float32, p *problem) ([]float32, int, error) {
 	n := 0
 	for first := true; ; first = false {
 		more, err := s.more()
@@ -176,15 +176,21 @@ func scalarRow(s levelReader, lv *levels, name string) (r, d byte, err error) {
 	if !more {
 		return 0, 0, fmt.Errorf("column %q: no more rows: %w", name, errCorrupt)
 	}
-	r, d, err = entry(s, lv, name, true)
-	return r, d, err
+	r, d = s.rep(), s.def()
+	switch {
+	case r != 0:
+		return 0, 0, fmt.Errorf("column %q: row starts at repetition level %d: %w", name, r, errCorrupt)
+	case d > lv.maxDef:
+		return 0, 0, fmt.Errorf("column %q: definition level %d over the maximum %d: %w", name, d, lv.maxDef, errCorrupt)
+	}
+	return r, d, nil
 }
 
 // columnsRow decodes one row of the columns layout from the feature
 // streams: it checks that every feature list has the same length and
 // interleaves them step-major into out. scratch holds one buffer per
 // feature and is reused across rows.
-func columnsRow(streams []levelReader, cols []*column, maxLen int, scratch [][]float32, p *problem) ([]float32, int, error) {
+func columnsRow(streams []*floatStream, cols []*column, maxLen int, scratch [][]float32, p *problem) ([]float32, int, error) {
 	lens := make([]int, len(streams))
 	for f, s := range streams {
 		var err error

@@ -487,7 +487,7 @@ func (in *Input) readRowGroup(ctx context.Context, f *inputFile, r io.ReaderAt, 
 		pass[i] = vstream(c)
 	}
 	var seq *floatStream
-	var feats []levelReader
+	var feats []*floatStream
 	var scratch [][]float32
 	if f.seq != nil {
 		seq = fstream(f.seq)

@@ -66,7 +66,7 @@ func newParquetBackend(w io.Writer, cols []outCol, meta Meta, opt WriteOptions) 
 		names[i], nodes[i] = c.name, parquetNode(c)
 	}
 	schema := parquet.NewSchema("schema", newOrderedGroup(names, nodes))
-	options := []parquet.WriterOption{schema, parquet.Compression(&parquet.Zstd), parquet.CreatedBy("seqae", meta.Version, "")}
+	options := []parquet.WriterOption{schema, parquet.Compression(smallZstd), parquet.CreatedBy("seqae", meta.Version, "")}
 	for _, kv := range meta.Pairs() {
 		options = append(options, parquet.KeyValueMetadata(kv[0], kv[1]))
 	}

@@ -153,6 +153,15 @@ func newTable(ctx context.Context, store storage.Store, name string, format Form
 	return t, nil
 }
 
+// fail records a rejected row: the file is then discarded by Close, so a
+// caller that ignores the error cannot publish a table missing rows.
+func (t *table) fail(err error) error {
+	if t.err == nil {
+		t.err = err
+	}
+	return err
+}
+
 func (t *table) put() error {
 	if t.err != nil {
 		return t.err
@@ -232,13 +241,14 @@ func NewLatentsWriter(ctx context.Context, store storage.Store, name string, for
 	return &LatentsWriter{t}, nil
 }
 
-// Write appends one row.
+// Write appends one row. An error (also from a bad row) makes Close
+// discard the file.
 func (w *LatentsWriter) Write(r LatentRow) error {
 	if len(r.Pass) != len(w.cols)-4 {
-		return fmt.Errorf("latents: row has %d pass-through values, want %d", len(r.Pass), len(w.cols)-4)
+		return w.fail(fmt.Errorf("latents: row has %d pass-through values, want %d", len(r.Pass), len(w.cols)-4))
 	}
 	if r.ID.Null {
-		return errors.New("latents: null id")
+		return w.fail(errors.New("latents: null id"))
 	}
 	w.row[0] = cell{v: r.ID}
 	w.row[1] = cell{v: Value{Int: int64(r.Length)}}
@@ -267,7 +277,7 @@ func NewStepLossesWriter(ctx context.Context, store storage.Store, name string, 
 // Write appends one row per step loss of a sequence: steps 0..len(losses)-1.
 func (w *StepLossesWriter) Write(id Value, losses []float32) error {
 	if id.Null {
-		return errors.New("step_losses: null id")
+		return w.fail(errors.New("step_losses: null id"))
 	}
 	for t, l := range losses {
 		w.row[0] = cell{v: id}

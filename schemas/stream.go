@@ -70,20 +70,14 @@ func (p *pageSource) close() {
 	}
 }
 
-// levelReader is what the row decoders walk: a column's stream of
-// (repetition level, definition level, value) entries, where only entries
-// at the maximum definition level carry a value. Rows start at entries of
-// repetition level 0.
+// levelReader is a column's stream of (repetition level, definition
+// level) entries, one value each where the definition level is the
+// maximum; rows start at repetition level 0.
 type levelReader interface {
 	// more reports whether an entry is available, loading pages as needed.
 	more() (bool, error)
 	rep() byte
 	def() byte
-	// float returns the current entry's value (valid when def() is max).
-	float() float64
-	// scalar returns the current entry as a Parquet value (scalar columns).
-	scalar() parquet.Value
-	advance()
 }
 
 // floatStream reads a FLOAT or DOUBLE column straight from the pages'
@@ -210,16 +204,6 @@ func (s *floatStream) float() float64 {
 	return float64(s.f32[i])
 }
 
-func (s *floatStream) scalar() parquet.Value {
-	if s.defs[s.li] != s.maxDef {
-		return parquet.NullValue()
-	}
-	if s.dblPhys {
-		return parquet.DoubleValue(s.float())
-	}
-	return parquet.FloatValue(float32(s.float()))
-}
-
 func (s *floatStream) advance() {
 	if s.defs[s.li] == s.maxDef {
 		s.vi++
@@ -287,17 +271,9 @@ func (s *valueStream) scalar() parquet.Value { return s.buf[s.i] }
 func (s *valueStream) advance()              { s.i++ }
 func (s *valueStream) close()                { s.src.close() }
 
-func (s *valueStream) float() float64 {
-	v := s.buf[s.i]
-	if v.Kind() == parquet.Float {
-		return float64(v.Float())
-	}
-	return v.Double()
-}
-
 // finite32 converts v to float32 and reports whether the result is finite
 // (NaN, ±Inf and float64 values past float32's range are not).
 func finite32(v float64) (float32, bool) {
 	f := float32(v)
-	return f, !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0)
+	return f, math.Float32bits(f)&0x7f800000 != 0x7f800000
 }
