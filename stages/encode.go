@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/seqae/seqae/nn"
@@ -21,6 +22,9 @@ type Counts struct {
 	Reasons     map[schemas.Reason]int64 `json:"quarantined_by"` // quarantined rows by reason
 	Batches     int64                    `json:"batches"`        // batches run through the model
 	PaddedSteps int64                    `json:"padded_steps"`   // batch cells that were padding (B*T - real steps)
+	// MaxHeld is the most valid sequences held at once between reading and
+	// writing: bounded by the batching and the read-ahead, not by the input.
+	MaxHeld int64 `json:"max_sequences_held"`
 }
 
 // Balanced reports whether every input sequence was accounted for.
@@ -61,7 +65,10 @@ type EncodeJob struct {
 // readStage adds the read and validate stages: decoded rows in unit order,
 // then duplicates found, quarantine records written (when q is not nil) and
 // counted; valid sequences come out in input order.
-func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, counts *Counts) *pipeline.Stream[*schemas.Sequence] {
+//
+// held, when not nil, counts the valid sequences read and not yet released
+// by the caller; counts.MaxHeld tracks its peak.
+func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, counts *Counts, held *atomic.Int64) *pipeline.Stream[*schemas.Sequence] {
 	items := pipeline.AddSource(p, "read", 1, pipeline.Generate(func(ctx context.Context, emit func(item) error) error {
 		return ReadOrdered(ctx, src.Input, src.Units, max(src.Readers, 2), func(c Chunk) error {
 			for i := range c.Quarantined {
@@ -70,6 +77,9 @@ func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, co
 				}
 			}
 			for _, s := range c.Seqs {
+				if held != nil {
+					counts.MaxHeld = max(counts.MaxHeld, held.Add(1))
+				}
 				if err := emit(item{seq: s}); err != nil {
 					return err
 				}
@@ -94,6 +104,9 @@ func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, co
 		if rec == nil {
 			return emit(it.seq)
 		}
+		if it.seq != nil && held != nil {
+			held.Add(-1)
+		}
 		pipeline.Quarantine(ctx)
 		counts.Quarantined++
 		counts.Reasons[rec.Reason]++
@@ -115,11 +128,28 @@ func normaliseStage(p *pipeline.Pipeline, in *pipeline.Stream[*schemas.Sequence]
 	}))
 }
 
-// bucketStage cuts sequences into batches.
-func bucketStage(p *pipeline.Pipeline, in *pipeline.Stream[*schemas.Sequence], b *Batcher) *pipeline.Stream[*Batch] {
-	return pipeline.AddStage(p, "bucket", 1, in, pipeline.FlatMap(
-		func(_ context.Context, s *schemas.Sequence, emit func(*Batch) error) error { return b.Add(s, emit) },
-		func(_ context.Context, emit func(*Batch) error) error { return b.Flush(emit) }))
+// bucketStage cuts sequences into batches; each batch takes a token
+// before it leaves.
+func bucketStage(p *pipeline.Pipeline, in *pipeline.Stream[*schemas.Sequence], b *Batcher, tokens chan struct{}) *pipeline.Stream[*Batch] {
+	return pipeline.AddStage(p, "bucket", 1, in, func(ctx context.Context, in <-chan *schemas.Sequence, out chan<- *Batch) error {
+		emit := func(x *Batch) error {
+			select {
+			case tokens <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return pipeline.Send(ctx, out, x)
+		}
+		for s := range pipeline.Receive(ctx, in) {
+			if err := b.Add(s, emit); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return b.Flush(emit)
+	})
 }
 
 // Encode reads the job's input, encodes every valid sequence and writes
@@ -138,9 +168,15 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 		return counts, pipeline.Snapshot{}, err
 	}
 	p := newPipeline(ctx, job.Progress, job.ProgressEvery)
-	seqs := readStage(p, job.Source, job.Quarantine, &counts)
-	batches := bucketStage(p, normaliseStage(p, seqs, job.Norm), batcher)
-	encoded := pipeline.AddStage(p, "encode", max(job.Workers, 1), batches, func(ctx context.Context, in <-chan *Batch, out chan<- *Encoded) error {
+	var held atomic.Int64
+	seqs := readStage(p, job.Source, job.Quarantine, &counts, &held)
+	// Batches leaving the bucket stage take a token, in batch order, that the
+	// writer returns, so that the writer's reordering holds a bounded number
+	// of batches however unequal their costs.
+	workers := max(job.Workers, 1)
+	tokens := make(chan struct{}, 4*workers)
+	batches := bucketStage(p, normaliseStage(p, seqs, job.Norm), batcher, tokens)
+	encoded := pipeline.AddStage(p, "encode", workers, batches, func(ctx context.Context, in <-chan *Batch, out chan<- *Encoded) error {
 		enc := NewEncoder(job.Model)
 		for b := range pipeline.Receive(ctx, in) {
 			if err := pipeline.Send(ctx, out, enc.Encode(b)); err != nil {
@@ -169,6 +205,8 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 			}
 			counts.StepRows += int64(len(e.Losses[i]))
 		}
+		held.Add(-int64(len(e.Batch.Seqs)))
+		<-tokens
 		return nil
 	}
 	pipeline.AddSink(p, "write", 1, encoded, pipeline.ForEach(func(_ context.Context, e *Encoded) error {

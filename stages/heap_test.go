@@ -2,10 +2,12 @@ package stages
 
 import (
 	"context"
+	"fmt"
 
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"testing"
@@ -69,7 +71,7 @@ func writeLocalInput(t testing.TB, dir string, seqs []synth.Seq, rowGroup int) *
 }
 
 // encodeLocal encodes in to Parquet files in dir and returns the counts.
-func encodeLocal(t testing.TB, dir string, in *schemas.Input, m *nn.Model, workers int) Counts {
+func encodeLocal(t testing.TB, dir string, in *schemas.Input, m *nn.Model, workers int, batching BatchConfig) Counts {
 	t.Helper()
 	ctx := context.Background()
 	opt := schemas.WriteOptions{RowGroupBytes: 1 << 20}
@@ -81,7 +83,7 @@ func encodeLocal(t testing.TB, dir string, in *schemas.Input, m *nn.Model, worke
 	qw, _ := schemas.NewQuarantineWriter(ctx, storage.Local{}, filepath.Join(dir, "quarantine.parquet"), schemas.Parquet, schemas.Meta{}, opt)
 	counts, _, err := Encode(ctx, EncodeJob{
 		Source: Source{Input: in, Units: in.Units(), Readers: 2}, Model: m, Norm: Identity(in.Dim()),
-		Batching: BatchConfig{BatchSize: 64}, Workers: workers, Latents: lw, StepLosses: sw, Quarantine: qw,
+		Batching: batching, Workers: workers, Latents: lw, StepLosses: sw, Quarantine: qw,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -94,30 +96,54 @@ func encodeLocal(t testing.TB, dir string, in *schemas.Input, m *nn.Model, worke
 	return counts
 }
 
-// Encoding holds a bounded number of sequences: the peak heap over an
-// input ten times larger stays about the same.
-func TestEncodeHeapDoesNotGrowWithInput(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes and encodes 22000 sequences")
-	}
-	m, _ := nn.NewModel(nn.Config{InputDim: 4, LatentDim: 16, DecoderHidden: 16, Head: nn.HeadLinear}, 1)
-	peaks := map[int]uint64{}
-	// The first run fills the process's fixed pools (zstd encoders and the
-	// like) so that the two measured runs start alike.
-	for _, n := range []int{5000, 2000, 20000} {
+// Encoding holds a bounded number of sequences: about MaxHeld in open
+// buckets plus the read-ahead of workers+1 units and the channel buffers,
+// the same for an input ten times larger.
+func TestEncodeHoldsBoundedSequences(t *testing.T) {
+	m, _ := nn.NewModel(nn.Config{InputDim: 2, LatentDim: 8, DecoderHidden: 8, Head: nn.HeadLinear}, 1)
+	held := map[int]int64{}
+	const unit, batch, maxHeld = 100, 16, 256
+	for _, n := range []int{1000, 10000} {
 		dir := t.TempDir()
-		in := writeLocalInput(t, dir, synth.Sensors(synth.Options{N: n, MinLen: 10, MaxLen: 80, Dim: 4, Seed: 1}), 500)
-		runtime.GC()
-		stop := heapPeak()
-		c := encodeLocal(t, dir, in, m, 2)
-		peaks[n] = stop()
-		if c.Encoded != int64(n) {
-			t.Fatalf("encoded %d of %d", c.Encoded, n)
-		}
-		t.Logf("%6d sequences: peak heap %.1f MiB", n, float64(peaks[n])/(1<<20))
+		in := writeLocalInput(t, dir, synth.Sensors(synth.Options{N: n, MinLen: 2, MaxLen: 60, Dim: 2, Seed: 1}), unit)
+		c := encodeLocal(t, dir, in, m, 2, BatchConfig{BatchSize: batch, MaxHeld: maxHeld})
+		held[n] = c.MaxHeld
+		t.Logf("%5d sequences: at most %d held at once", n, c.MaxHeld)
 	}
-	if float64(peaks[20000]) > 1.2*float64(peaks[2000]) {
-		t.Errorf("peak heap grew from %d to %d bytes with a 10x input", peaks[2000], peaks[20000])
+	bound := int64(maxHeld + (2+1+2)*unit + 8*batch)
+	if held[10000] > bound || held[1000] > bound {
+		t.Errorf("held up to %d and %d sequences, want at most %d", held[1000], held[10000], bound)
+	}
+}
+
+// BenchmarkEncodeHeap encodes an input and one ten times larger from and
+// to Parquet files and reports the peak live heap of each: it does not grow
+// with the input.
+func BenchmarkEncodeHeap(b *testing.B) {
+	m, _ := nn.NewModel(nn.Config{InputDim: 8, LatentDim: 8, DecoderHidden: 8, Head: nn.HeadLinear}, 1)
+	// Collect often, so the live heap is sampled as often in the short run
+	// as in the long one.
+	defer debug.SetGCPercent(debug.SetGCPercent(5))
+	for _, n := range []int{5000, 50000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			seqs := synth.Sensors(synth.Options{N: n, MinLen: 50, MaxLen: 200, Dim: 8, Seed: 1})
+			var values int64
+			for _, s := range seqs {
+				values += int64(4 * 8 * len(s.Steps))
+			}
+			in := writeLocalInput(b, dir, seqs, 500)
+			var peak uint64
+			for b.Loop() {
+				runtime.GC()
+				stop := heapPeak()
+				encodeLocal(b, dir, in, m, 2, BatchConfig{})
+				peak = max(peak, stop())
+			}
+			b.ReportMetric(float64(values)/(1<<20), "MiB-of-values")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
+		})
 	}
 }
 
@@ -133,7 +159,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	m, _ := nn.NewModel(cfg, 1)
 	b.Run("encode", func(b *testing.B) {
 		for b.Loop() {
-			encodeLocal(b, dir, in, m, 1)
+			encodeLocal(b, dir, in, m, 1, BatchConfig{})
 		}
 		b.ReportMetric(4096*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
 	})

@@ -34,11 +34,21 @@ func ReadOrdered(ctx context.Context, in *schemas.Input, units []schemas.Unit, w
 	for i := range chans {
 		chans[i] = make(chan Chunk, 2)
 	}
+	workers = max(workers, 1)
+	// A worker takes a token before it takes the next unit and the consumer
+	// returns it when it has emitted a unit, so at most workers+1 units are
+	// decoded and not yet emitted.
+	tokens := make(chan struct{}, workers+1)
 	var next atomic.Int64
-	for range max(workers, 1) {
+	for range workers {
 		g.Go(func() (err error) {
 			defer recoverTo(&err)
 			for {
+				select {
+				case tokens <- struct{}{}:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
 				i := int(next.Add(1) - 1)
 				if i >= len(units) {
 					return nil
@@ -61,6 +71,7 @@ func ReadOrdered(ctx context.Context, in *schemas.Input, units []schemas.Unit, w
 					return ctx.Err()
 				}
 				if !ok {
+					<-tokens
 					break
 				}
 				if err := emit(c); err != nil {

@@ -108,7 +108,7 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	var train, val []*schemas.Sequence
 	var cached int64
 	p := newPipeline(ctx, job.Progress, job.ProgressEvery)
-	seqs := readStage(p, job.Source, job.Quarantine, &res.Counts)
+	seqs := readStage(p, job.Source, job.Quarantine, &res.Counts, nil)
 	pipeline.AddSink(p, "collect", 1, seqs, pipeline.ForEach(func(_ context.Context, s *schemas.Sequence) error {
 		res.Counts.Encoded++
 		if split.Validation(s.ID) {
@@ -316,7 +316,7 @@ func streamEpoch(ctx context.Context, job TrainJob, batching BatchConfig, split 
 	keep := func(b *Batch) error { held = append(held, b); return nil }
 	shuf := &shuffler{cap: buffer, rng: rng}
 	p := pipeline.New(ctx)
-	seqs := normaliseStage(p, readStage(p, job.Source, nil, &counts), norm)
+	seqs := normaliseStage(p, readStage(p, job.Source, nil, &counts, nil), norm)
 	pipeline.AddSink(p, "train", 1, seqs, func(ctx context.Context, in <-chan *schemas.Sequence) error {
 		toBatch := func(s *schemas.Sequence) error { return trainB.Add(s, step) }
 		for s := range pipeline.Receive(ctx, in) {
