@@ -10,7 +10,7 @@ import (
 // tiles that need it run.
 const (
 	mr     = 6   // rows of a register tile
-	nr     = 16  // columns of a register tile (two 8-float vectors)
+	nr     = 32  // most columns of a register tile
 	kc     = 256 // depth of a block
 	packSz = mr*kc + mr*nr
 )
@@ -28,6 +28,7 @@ type microkernel func(k int, a *float32, sa, sp int, b *float32, ldb int, c *flo
 // The microkernels in use: the assembly ones where the CPU has them (see
 // gemm_amd64.go), else the pure-Go ones.
 var (
+	kern32 microkernel           // mr×32 tile; nil where the CPU has no kernel for it
 	kern16 microkernel = kern16Go // mr×16 tile
 	kern8  microkernel = kern8Go  // mr×8 tile
 )
@@ -62,9 +63,12 @@ func gemm(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, 
 			packTail(pack, a, sa, sp, full, m-full, p0, kb)
 		}
 		for j := 0; j < nv; {
-			kern, width := kern16, nr
-			if nv-j < nr {
-				kern, width = kern8, 8
+			kern, width := kern8, 8
+			switch {
+			case kern32 != nil && nv-j >= 32:
+				kern, width = kern32, 32
+			case nv-j >= 16:
+				kern, width = kern16, 16
 			}
 			bp := &b[p0*ldb+j]
 			for i := 0; i < full; i += mr {

@@ -8,12 +8,18 @@ import "golang.org/x/sys/cpu"
 func kern16AVX2(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
 
 //go:noescape
+func kern32AVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
+
+//go:noescape
 func kern8AVX2(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
 
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		kern16, kern8 = kern16AVX2, kern8AVX2
 		cellForward = cellForwardAsm
+	}
+	if cpu.X86.HasAVX512F {
+		kern32 = kern32AVX512
 	}
 }
 

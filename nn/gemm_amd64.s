@@ -114,3 +114,46 @@ store8:
 	STORE1(Y5)
 	VZEROUPPER
 	RET
+
+// Rows of two 16-float vectors (32 floats), AVX-512: accumulators Z0..Z11,
+// B in Z12 Z13, A broadcast from memory into the multiply-add.
+#define LOADZ(z0, z1) VMOVUPS (R10), z0; VMOVUPS 64(R10), z1; ADDQ R9, R10
+#define STOREZ(z0, z1) VMOVUPS z0, (R10); VMOVUPS z1, 64(R10); ADDQ R9, R10
+#define FMAZ(addr, z0, z1) \
+	VFMADD231PS.BCST addr, Z12, z0 \
+	VFMADD231PS.BCST addr, Z13, z1
+
+// func kern32AVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
+TEXT ·kern32AVX512(SB), NOSPLIT, $0-64
+	ARGS
+	LOADZ(Z0, Z1)
+	LOADZ(Z2, Z3)
+	LOADZ(Z4, Z5)
+	LOADZ(Z6, Z7)
+	LOADZ(Z8, Z9)
+	LOADZ(Z10, Z11)
+	TESTQ CX, CX
+	JZ    store32
+
+loop32:
+	VMOVUPS (DI), Z12
+	VMOVUPS 64(DI), Z13
+	FMAZ((SI), Z0, Z1)
+	FMAZ((SI)(R11*1), Z2, Z3)
+	FMAZ((SI)(R11*2), Z4, Z5)
+	FMAZ((R13), Z6, Z7)
+	FMAZ((R13)(R11*1), Z8, Z9)
+	FMAZ((R13)(R11*2), Z10, Z11)
+	NEXT
+	JNZ  loop32
+
+store32:
+	MOVQ DX, R10
+	STOREZ(Z0, Z1)
+	STOREZ(Z2, Z3)
+	STOREZ(Z4, Z5)
+	STOREZ(Z6, Z7)
+	STOREZ(Z8, Z9)
+	STOREZ(Z10, Z11)
+	VZEROUPPER
+	RET

@@ -14,20 +14,20 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-// kernels lists the microkernel sets to test: the pure-Go ones and, where
-// the CPU has them, the assembly ones.
-func kernels() map[string][2]microkernel {
-	ks := map[string][2]microkernel{"go": {kern16Go, kern8Go}}
-	if kern16 != nil {
-		ks["dispatch"] = [2]microkernel{kern16, kern8}
+// kernels lists the microkernel sets to test: the pure-Go ones, the ones
+// this CPU dispatches to, and those without the 32-wide tile.
+func kernels() map[string][3]microkernel {
+	return map[string][3]microkernel{
+		"go":       {nil, kern16Go, kern8Go},
+		"dispatch": {kern32, kern16, kern8},
+		"no32":     {nil, kern16, kern8},
 	}
-	return ks
 }
 
-func withKernels(t *testing.T, k [2]microkernel) {
-	old16, old8 := kern16, kern8
-	kern16, kern8 = k[0], k[1]
-	t.Cleanup(func() { kern16, kern8 = old16, old8 })
+func withKernels(t testing.TB, k [3]microkernel) {
+	old32, old16, old8 := kern32, kern16, kern8
+	kern32, kern16, kern8 = k[0], k[1], k[2]
+	t.Cleanup(func() { kern32, kern16, kern8 = old32, old16, old8 })
 }
 
 func TestGemmMatchesReference(t *testing.T) {
@@ -66,6 +66,28 @@ func TestGemmMatchesReference(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The assembly kernels of every width fuse each multiply-add in the same
+// order, so their results are bit-identical: a model gives the same bits on
+// CPUs with and without AVX-512.
+func TestGemmKernelWidthsAgreeExactly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const m, n, k = 13, 96, 300
+	a, b := randSlice(rng, m*k), randSlice(rng, k*n)
+	pack := make([]float32, packSz)
+	got := map[string][]float32{}
+	for _, name := range []string{"dispatch", "no32"} {
+		withKernels(t, kernels()[name])
+		c := make([]float32, m*n)
+		gemm(false, m, n, k, a, k, b, n, c, n, pack)
+		got[name] = c
+	}
+	for i := range got["no32"] {
+		if math.Float32bits(got["dispatch"][i]) != math.Float32bits(got["no32"][i]) {
+			t.Fatalf("C[%d]: %x with the dispatched kernels, %x without the 32-wide one", i, math.Float32bits(got["dispatch"][i]), math.Float32bits(got["no32"][i]))
+		}
 	}
 }
 
@@ -135,9 +157,7 @@ func BenchmarkGemm(b *testing.B) {
 	for _, s := range shapes {
 		for name, ks := range kernels() {
 			b.Run(s.name+"/"+name, func(b *testing.B) {
-				old16, old8 := kern16, kern8
-				kern16, kern8 = ks[0], ks[1]
-				defer func() { kern16, kern8 = old16, old8 }()
+				withKernels(b, ks)
 				rng := rand.New(rand.NewPCG(1, 1))
 				lda := s.k
 				if s.transA {
