@@ -404,15 +404,12 @@ func (w *Workspace) Backward(m *Model, grads []float32) {
 	clear(dzp)
 	for t := T - 1; t >= 0; t-- {
 		n, o := w.nAct[t], w.off[t]
-		dht := dh[o*H : (o+n)*H]
-		addTo(dht, dhn[:n*H])
 		var cPrev []float32
 		if t > 0 {
 			cPrev = w.decC[w.off[t-1]*H : (w.off[t-1]+n)*H]
 		}
 		dg := dG[o*4*H : (o+n)*4*H]
-		lstmCellBackward(dg, dcn[:n*H], dht, w.decG[o*4*H:(o+n)*4*H], cPrev, w.decTc[o*H:(o+n)*H], n, H)
-		addTo(dzp[:n*4*H], dg)
+		lstmCellBackward(dg, dcn[:n*H], dh[o*H:(o+n)*H], dhn[:n*H], w.decG[o*4*H:(o+n)*4*H], cPrev, w.decTc[o*H:(o+n)*H], dzp[:n*4*H], n, H)
 		if t > 0 {
 			clear(dhn[:n*H])
 			gemm(false, n, H, 4*H, dg, 4*H, W.DecWhh, H, dhn, H, w.pack)
@@ -440,7 +437,7 @@ func (w *Workspace) Backward(m *Model, grads []float32) {
 			cPrev = w.encC[w.off[t-1]*L : (w.off[t-1]+n)*L]
 		}
 		dg := dG[o*4*L : (o+n)*4*L]
-		lstmCellBackward(dg, dcn[:n*L], dhn[:n*L], w.encG[o*4*L:(o+n)*4*L], cPrev, w.encTc[o*L:(o+n)*L], n, L)
+		lstmCellBackward(dg, dcn[:n*L], dhn[:n*L], nil, w.encG[o*4*L:(o+n)*4*L], cPrev, w.encTc[o*L:(o+n)*L], nil, n, L)
 		if t > 0 {
 			clear(dhn[:n*L])
 			gemm(false, n, L, 4*L, dg, 4*L, W.EncWhh, L, dhn, L, w.pack)

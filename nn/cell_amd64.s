@@ -151,3 +151,109 @@ nocp:
 done:
 	VZEROUPPER
 	RET
+
+// mem += src, through tmp.
+#define ADDINTO(mem, src, tmp) \
+	VMOVUPS mem, tmp        \
+	VADDPS  src, tmp, tmp   \
+	VMOVUPS tmp, mem
+
+// func cellBackwardAVX2(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
+// hd is a multiple of 8; dhRec, cPrev and dgSum may be nil.
+TEXT ·cellBackwardAVX2(SB), NOSPLIT, $0-80
+	MOVQ dg+0(FP), DI
+	MOVQ dc+8(FP), SI
+	MOVQ dh+16(FP), DX
+	MOVQ dhRec+24(FP), R8
+	MOVQ gates+32(FP), R9
+	MOVQ cPrev+40(FP), R10
+	MOVQ tc+48(FP), R11
+	MOVQ dgSum+56(FP), R12
+	MOVQ n+64(FP), R13
+	MOVQ hd+72(FP), AX
+	SHLQ $2, AX             // one gate block, bytes
+	LEAQ (AX)(AX*2), BX     // three gate blocks, bytes
+	VMOVUPS one<>(SB), Y6
+	TESTQ R13, R13
+	JZ   bdone
+	CMPQ AX, $32
+	JL   bdone
+
+brow:
+	MOVQ AX, CX
+	SHRQ $5, CX             // vectors per row
+
+bcol:
+	VMOVUPS (R9), Y0        // i
+	VMOVUPS (R9)(AX*1), Y1  // f
+	VMOVUPS (R9)(AX*2), Y2  // g
+	VMOVUPS (R9)(BX*1), Y3  // o
+	VMOVUPS (R11), Y4       // tanh(c_t)
+	VMOVUPS (DX), Y5        // dL/dh_t
+	TESTQ   R8, R8
+	JZ      nodhrec
+	VADDPS  (R8), Y5, Y5
+	ADDQ    $32, R8
+
+nodhrec:
+	VMULPS  Y4, Y4, Y7
+	VSUBPS  Y7, Y6, Y7      // 1 - t²
+	VMULPS  Y5, Y3, Y8      // d o
+	VMOVUPS (SI), Y9
+	VFMADD231PS Y8, Y7, Y9  // dc = dc + d o (1 - t²)
+	VMULPS  Y4, Y8, Y8      // d o t
+	VSUBPS  Y3, Y6, Y10
+	VMULPS  Y10, Y8, Y8     // dg_o = d t o (1 - o)
+	VSUBPS  Y0, Y6, Y10
+	VMULPS  Y0, Y10, Y10
+	VMULPS  Y2, Y10, Y10
+	VMULPS  Y9, Y10, Y10    // dg_i = dc g i (1 - i)
+	VMULPS  Y2, Y2, Y11
+	VSUBPS  Y11, Y6, Y11
+	VMULPS  Y0, Y11, Y11
+	VMULPS  Y9, Y11, Y11    // dg_g = dc i (1 - g²)
+	VXORPS  Y12, Y12, Y12   // dg_f = 0 without c_{t-1}
+	TESTQ   R10, R10
+	JZ      nocprev
+	VSUBPS  Y1, Y6, Y12
+	VMULPS  Y1, Y12, Y12
+	VMULPS  (R10), Y12, Y12
+	VMULPS  Y9, Y12, Y12    // dg_f = dc c_{t-1} f (1 - f)
+	ADDQ    $32, R10
+
+nocprev:
+	VMOVUPS Y10, (DI)
+	VMOVUPS Y12, (DI)(AX*1)
+	VMOVUPS Y11, (DI)(AX*2)
+	VMOVUPS Y8, (DI)(BX*1)
+	VMULPS  Y1, Y9, Y9      // dc_{t-1} = dc f
+	VMOVUPS Y9, (SI)
+	TESTQ   R12, R12
+	JZ      nosum
+	ADDINTO((R12), Y10, Y13)
+	ADDINTO((R12)(AX*1), Y12, Y13)
+	ADDINTO((R12)(AX*2), Y11, Y13)
+	ADDINTO((R12)(BX*1), Y8, Y13)
+	ADDQ    $32, R12
+
+nosum:
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, R9
+	ADDQ    $32, R11
+	DECQ    CX
+	JNZ     bcol
+	ADDQ    BX, DI
+	ADDQ    BX, R9
+	TESTQ   R12, R12
+	JZ      bnext
+	ADDQ    BX, R12
+
+bnext:
+	DECQ    R13
+	JNZ     brow
+
+bdone:
+	VZEROUPPER
+	RET

@@ -16,7 +16,7 @@ func kern8AVX2(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, l
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		kern16, kern8 = kern16AVX2, kern8AVX2
-		cellForward = cellForwardAsm
+		cellForward, cellBackward = cellForwardAsm, cellBackwardAsm
 	}
 	if cpu.X86.HasAVX512F {
 		kern32 = kern32AVX512
@@ -26,10 +26,34 @@ func init() {
 //go:noescape
 func cellForwardAVX2(h, c, tc, gates, cPrev *float32, n, hd int)
 
+//go:noescape
+func cellBackwardAVX2(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
+
 var (
 	cellForward  = cellForwardGo
 	cellBackward = cellBackwardGo
 )
+
+// cellBackwardAsm runs cellBackwardAVX2 when hd is a multiple of 8, else
+// the pure-Go cell.
+func cellBackwardAsm(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd int) {
+	if hd%8 != 0 || n == 0 {
+		cellBackwardGo(dg, dc, dh, dhRec, g, cPrev, tc, dgSum, n, hd)
+		return
+	}
+	_, _ = dg[n*4*hd-1], g[n*4*hd-1]
+	_, _, _ = dc[n*hd-1], dh[n*hd-1], tc[n*hd-1]
+	cellBackwardAVX2(&dg[0], &dc[0], &dh[0], first(dhRec, n*hd), &g[0], first(cPrev, n*hd), &tc[0], first(dgSum, n*4*hd), n, hd)
+}
+
+// first returns &s[0] after checking s holds n elements, or nil for a nil s.
+func first(s []float32, n int) *float32 {
+	if s == nil {
+		return nil
+	}
+	_ = s[n-1]
+	return &s[0]
+}
 
 // cellForwardAsm runs cellForwardAVX2 when hd is a multiple of 8, else the
 // pure-Go cell: a layer's rows always take the same path.
@@ -40,10 +64,5 @@ func cellForwardAsm(h, c, tc, g, cPrev []float32, n, hd int) {
 	}
 	_, _, _ = h[n*hd-1], c[n*hd-1], tc[n*hd-1]
 	_ = g[n*4*hd-1]
-	var cp *float32
-	if cPrev != nil {
-		_ = cPrev[n*hd-1]
-		cp = &cPrev[0]
-	}
-	cellForwardAVX2(&h[0], &c[0], &tc[0], &g[0], cp, n, hd)
+	cellForwardAVX2(&h[0], &c[0], &tc[0], &g[0], first(cPrev, n*hd), n, hd)
 }

@@ -25,12 +25,14 @@ func lstmCellForward(h, c, tc, g, cPrev []float32, n, hd int) {
 //
 //	dg    (n, 4hd) out: dL/da, order i f g o
 //	dc    (n, hd)  in: dL/dc_t from step t+1; out: dL/dc_{t-1}
-//	dh    (n, hd)  in: dL/dh_t, all paths
+//	dh    (n, hd)  in: dL/dh_t from above (the head, or the latent)
+//	dhRec (n, hd)  in: dL/dh_t through the recurrence; nil for zeros
 //	g     (n, 4hd) in: activated gates from the forward
 //	cPrev (n, hd)  in: c_{t-1}; nil for zeros
 //	tc    (n, hd)  in: tanh(c_t)
-func lstmCellBackward(dg, dc, dh, g, cPrev, tc []float32, n, hd int) {
-	cellBackward(dg, dc, dh, g, cPrev, tc, n, hd)
+//	dgSum (n, 4hd) in/out: dg is added into it; nil for none
+func lstmCellBackward(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd int) {
+	cellBackward(dg, dc, dh, dhRec, g, cPrev, tc, dgSum, n, hd)
 }
 
 // cellForwardGo is the pure-Go lstmCellForward.
@@ -57,28 +59,32 @@ func cellForwardGo(h, c, tc, g, cPrev []float32, n, hd int) {
 }
 
 // cellBackwardGo is the pure-Go lstmCellBackward.
-func cellBackwardGo(dg, dc, dh, g, cPrev, tc []float32, n, hd int) {
+func cellBackwardGo(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd int) {
 	for r := range n {
 		gr := g[r*4*hd : (r+1)*4*hd]
 		dr := dg[r*4*hd : (r+1)*4*hd]
 		dcr, dhr, tr := dc[r*hd:(r+1)*hd], dh[r*hd:(r+1)*hd], tc[r*hd:(r+1)*hd]
-		var cp []float32
-		if cPrev != nil {
-			cp = cPrev[r*hd : (r+1)*hd]
-		}
 		for j := range hd {
 			i, f, gv, o := gr[j], gr[hd+j], gr[2*hd+j], gr[3*hd+j]
 			t, d := tr[j], dhr[j]
+			if dhRec != nil {
+				d += dhRec[r*hd+j]
+			}
 			dcj := dcr[j] + d*o*(1-t*t)
 			var c0 float32
-			if cp != nil {
-				c0 = cp[j]
+			if cPrev != nil {
+				c0 = cPrev[r*hd+j]
 			}
 			dr[j] = dcj * gv * i * (1 - i)
 			dr[hd+j] = dcj * c0 * f * (1 - f)
 			dr[2*hd+j] = dcj * i * (1 - gv*gv)
 			dr[3*hd+j] = d * t * o * (1 - o)
 			dcr[j] = dcj * f
+		}
+		if dgSum != nil {
+			for k, v := range dr {
+				dgSum[r*4*hd+k] += v
+			}
 		}
 	}
 }

@@ -445,3 +445,49 @@ func TestCellKernelsAgree(t *testing.T) {
 		}
 	}
 }
+
+// The assembly backward cell agrees with the pure-Go one, with and without
+// its optional inputs.
+func TestCellBackwardKernelsAgree(t *testing.T) {
+	for _, hd := range []int{8, 24, 64} {
+		for _, opt := range []struct{ rec, prev, sum bool }{{true, true, true}, {false, false, false}, {true, false, true}, {false, true, false}} {
+			rng := rand.New(rand.NewPCG(uint64(hd), 2))
+			n := 7
+			g := make([]float32, n*4*hd)
+			for i := range g {
+				g[i] = float32(rng.Float64())
+				if (i/hd)%4 == 2 {
+					g[i] = 2*g[i] - 1
+				}
+			}
+			tc := make([]float32, n*hd)
+			for i := range tc {
+				tc[i] = float32(2*rng.Float64() - 1)
+			}
+			dh, dc := randSlice(rng, n*hd), randSlice(rng, n*hd)
+			var dhRec, cPrev, sum []float32
+			if opt.rec {
+				dhRec = randSlice(rng, n*hd)
+			}
+			if opt.prev {
+				cPrev = randSlice(rng, n*hd)
+			}
+			if opt.sum {
+				sum = randSlice(rng, n*4*hd)
+			}
+			dg1, dg2 := make([]float32, n*4*hd), make([]float32, n*4*hd)
+			dc1, dc2 := slices.Clone(dc), slices.Clone(dc)
+			sum1, sum2 := slices.Clone(sum), slices.Clone(sum)
+			lstmCellBackward(dg1, dc1, dh, dhRec, g, cPrev, tc, sum1, n, hd)
+			cellBackwardGo(dg2, dc2, dh, dhRec, g, cPrev, tc, sum2, n, hd)
+			for name, pair := range map[string][2][]float32{"dg": {dg1, dg2}, "dc": {dc1, dc2}, "dgSum": {sum1, sum2}} {
+				for i := range pair[0] {
+					got, want := float64(pair[0][i]), float64(pair[1][i])
+					if d := math.Abs(got - want); !(d <= 1e-6+1e-5*math.Abs(want)) {
+						t.Fatalf("hd=%d %+v %s[%d]: dispatch %g, Go %g", hd, opt, name, i, got, want)
+					}
+				}
+			}
+		}
+	}
+}
