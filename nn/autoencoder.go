@@ -88,10 +88,11 @@ func NewWorkspace(cfg Config) *Workspace {
 
 // grow returns s resized to n elements. It reallocates only when the
 // capacity is short, and then at least doubles it, so that a stream of
-// growing batches reallocates a logarithmic number of times.
+// growing batches reallocates a logarithmic number of times, and adds
+// gemmSlack.
 func grow[T float32 | int](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n, max(n, 2*cap(s)))
+	if cap(s) < n+gemmSlack {
+		return make([]T, n, max(n, 2*cap(s))+gemmSlack)
 	}
 	return s[:n]
 }

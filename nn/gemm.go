@@ -13,6 +13,12 @@ const (
 	nr     = 32  // most columns of a register tile
 	kc     = 256 // depth of a block
 	packSz = mr*kc + mr*nr
+
+	// gemmSlack is the capacity past their length that the workspace
+	// gives its buffers, so that gemm reads the rows past a matrix's last
+	// full tile in place (up to mr-1 rows of up to gemmSlack/(mr-1) floats)
+	// instead of packing them.
+	gemmSlack = 8192
 )
 
 // A microkernel adds a (mr, k) slice of A times a (k, cols) slice of
@@ -37,7 +43,8 @@ var (
 // the transpose of A stored as a (k, m) matrix. B is (k, n) and C is (m, n).
 // All are row-major with leading dimensions lda, ldb and ldc. pack is
 // scratch of packSz floats for the rows past the last full tile: their
-// panel of A and their tile of C.
+// panel of A and their tile of C. When a's capacity extends past its
+// length (see gemmSlack), gemm may read those floats; it never uses them.
 //
 // Each element of C is accumulated in order of p the same way whatever m
 // and n are, so a row of C does not depend on which other rows are computed
@@ -59,8 +66,16 @@ func gemm(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, 
 	tile := pack[mr*kc : mr*kc+mr*nr]
 	for p0 := 0; p0 < k; p0 += kc {
 		kb := min(kc, k-p0)
+		// The rows past the last full tile run through a tile of scratch C.
+		// Their A is read in place when a's capacity covers a full tile's
+		// reads (the extra rows' results are dropped), else packed.
+		tailA, tsa, tsp := &pack[0], 1, mr
 		if full < m {
-			packTail(pack, a, sa, sp, full, m-full, p0, kb)
+			if (full+mr-1)*sa+(p0+kb-1)*sp < cap(a) {
+				tailA, tsa, tsp = &a[full*sa+p0*sp], sa, sp
+			} else {
+				packTail(pack, a, sa, sp, full, m-full, p0, kb)
+			}
 		}
 		for j := 0; j < nv; {
 			kern, width := kern8, 8
@@ -78,7 +93,7 @@ func gemm(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, 
 				for r := range m - full {
 					copy(tile[r*nr:r*nr+width], c[(full+r)*ldc+j:])
 				}
-				kern(kb, &pack[0], 1, mr, bp, ldb, &tile[0], nr)
+				kern(kb, tailA, tsa, tsp, bp, ldb, &tile[0], nr)
 				for r := range m - full {
 					copy(c[(full+r)*ldc+j:(full+r)*ldc+j+width], tile[r*nr:])
 				}
