@@ -8,32 +8,33 @@ import "math"
 //	i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)
 //	c_t = f c_{t-1} + i g    h_t = o tanh(c_t)
 
-// lstmCellForward activates the gates in place and computes the new state.
-//
-//	h     (n, hd)  out: h_t
-//	c     (n, hd)  out: c_t (may be cPrev itself)
-//	tc    (n, hd)  out: tanh(c_t)
-//	g     (n, 4hd) in: pre-activations a; out: activated gates i f g o
-//	cPrev (n, hd)  in: c_{t-1}; nil for zeros
-func lstmCellForward(h, c, tc, g, cPrev []float32, n, hd int) {
-	cellForward(h, c, tc, g, cPrev, n, hd)
-}
+// The cell's forward and backward in use: the assembly ones where the CPU
+// has them (see asm_amd64.go), else the pure-Go ones.
+var (
+	// lstmCellForward activates the gates in place and computes the new
+	// state.
+	//
+	//	h     (n, hd)  out: h_t
+	//	c     (n, hd)  out: c_t (may be cPrev itself)
+	//	tc    (n, hd)  out: tanh(c_t)
+	//	g     (n, 4hd) in: pre-activations a; out: activated gates i f g o
+	//	cPrev (n, hd)  in: c_{t-1}; nil for zeros
+	lstmCellForward = cellForwardGo
 
-// lstmCellBackward is the step's backward: from dL/dh_t and the gradient
-// reaching c_t from step t+1, the gradient of the pre-activations and the
-// gradient reaching c_{t-1}.
-//
-//	dg    (n, 4hd) out: dL/da, order i f g o
-//	dc    (n, hd)  in: dL/dc_t from step t+1; out: dL/dc_{t-1}
-//	dh    (n, hd)  in: dL/dh_t from above (the head, or the latent)
-//	dhRec (n, hd)  in: dL/dh_t through the recurrence; nil for zeros
-//	g     (n, 4hd) in: activated gates from the forward
-//	cPrev (n, hd)  in: c_{t-1}; nil for zeros
-//	tc    (n, hd)  in: tanh(c_t)
-//	dgSum (n, 4hd) in/out: dg is added into it; nil for none
-func lstmCellBackward(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd int) {
-	cellBackward(dg, dc, dh, dhRec, g, cPrev, tc, dgSum, n, hd)
-}
+	// lstmCellBackward is the step's backward: from dL/dh_t and the
+	// gradient reaching c_t from step t+1, the gradient of the
+	// pre-activations and the gradient reaching c_{t-1}.
+	//
+	//	dg    (n, 4hd) out: dL/da, order i f g o
+	//	dc    (n, hd)  in: dL/dc_t from step t+1; out: dL/dc_{t-1}
+	//	dh    (n, hd)  in: dL/dh_t from above (the head, or the latent)
+	//	dhRec (n, hd)  in: dL/dh_t through the recurrence; nil for zeros
+	//	g     (n, 4hd) in: activated gates from the forward
+	//	cPrev (n, hd)  in: c_{t-1}; nil for zeros
+	//	tc    (n, hd)  in: tanh(c_t)
+	//	dgSum (n, 4hd) in/out: dg is added into it; nil for none
+	lstmCellBackward = cellBackwardGo
+)
 
 // cellForwardGo is the pure-Go lstmCellForward.
 func cellForwardGo(h, c, tc, g, cPrev []float32, n, hd int) {

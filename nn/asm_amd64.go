@@ -1,5 +1,9 @@
 //go:build !purego
 
+// The assembly kernels and their dispatch by CPU feature: AVX2 with FMA
+// for the microkernels and the LSTM cell, AVX-512 for the widest
+// microkernel. Build with -tags purego for the pure-Go ones everywhere.
+
 package nn
 
 import "golang.org/x/sys/cpu"
@@ -16,7 +20,7 @@ func kern8AVX2(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, l
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		kern16, kern8 = kern16AVX2, kern8AVX2
-		cellForward, cellBackward = cellForwardAsm, cellBackwardAsm
+		lstmCellForward, lstmCellBackward = cellForwardAsm, cellBackwardAsm
 	}
 	if cpu.X86.HasAVX512F {
 		kern32 = kern32AVX512
@@ -28,11 +32,6 @@ func cellForwardAVX2(h, c, tc, gates, cPrev *float32, n, hd int)
 
 //go:noescape
 func cellBackwardAVX2(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
-
-var (
-	cellForward  = cellForwardGo
-	cellBackward = cellBackwardGo
-)
 
 // cellBackwardAsm runs cellBackwardAVX2 when hd is a multiple of 8, else
 // the pure-Go cell.

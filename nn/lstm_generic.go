@@ -1,8 +1,0 @@
-//go:build !amd64 || purego
-
-package nn
-
-var (
-	cellForward  = cellForwardGo
-	cellBackward = cellBackwardGo
-)
