@@ -1,12 +1,3 @@
-// Package schemas holds seqae's table contracts (DESIGN.md §3): the in-memory
-// Sequence that flows into the model, the reason-coded Quarantine record, the
-// readers of the three input layouts and the writers of the output tables
-// (latents, step_losses, quarantine, metrics) as Parquet or Arrow IPC.
-//
-// Reading: Open checks every input file's schema once and plans Units (a row
-// group, or a whole file for the long layout); ReadUnit decodes one Unit and
-// can run concurrently with others. Writing: the NewXxxWriter functions
-// stream rows to a storage.Writer and publish on Close.
 package schemas
 
 import (
