@@ -1,0 +1,130 @@
+package jobs
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/seqae/seqae/pipeline"
+	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/stages"
+)
+
+// Manifest is a committed partition's manifest.json: what it holds and how
+// it was made. A sharded partition's manifest merges its shards' (listed
+// in Shards); its counts are their sums.
+type Manifest struct {
+	Table   string `json:"table"`
+	Date    string `json:"date"`
+	Job     string `json:"job"`
+	RunID   string `json:"run_id,omitempty"` // empty in a sharded partition's merged manifest: see Shards
+	Version string `json:"seqae_version"`
+	Phase   string `json:"phase"` // train or encode
+	ModelID string `json:"model_id"`
+	// Shard is the shard ("3/8") of a shard's manifest; ShardCount the
+	// number of shards that wrote the partition (1 when unsharded).
+	Shard      string            `json:"shard,omitempty"`
+	ShardCount int               `json:"shard_count"`
+	Inputs     []InputFile       `json:"inputs"`
+	Files      []OutputFile      `json:"files"`
+	Counts     stages.Counts     `json:"counts"`
+	Timings    Timings           `json:"timings"`
+	Training   *TrainingInfo     `json:"training,omitempty"`
+	Pipeline   pipeline.Snapshot `json:"pipeline"`
+	Config     string            `json:"config"`
+	Shards     []*Manifest       `json:"shards,omitempty"`
+}
+
+// InputFile is one input file and its size.
+type InputFile struct {
+	Name  string `json:"name"`
+	Bytes int64  `json:"bytes"`
+}
+
+// OutputFile is one file of the partition.
+type OutputFile struct {
+	Name  string `json:"name"`
+	Rows  int64  `json:"rows"`
+	Bytes int64  `json:"bytes"`
+}
+
+// Timings say when the phase that wrote the partition ran.
+type Timings struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Seconds  float64   `json:"seconds"`
+}
+
+// TrainingInfo summarises a training phase.
+type TrainingInfo struct {
+	Epochs        int     `json:"epochs"`
+	BestEpoch     int     `json:"best_epoch"`
+	BestTrainLoss float64 `json:"best_train_loss"`
+	BestValLoss   float64 `json:"best_val_loss,omitempty"`
+	TrainSeqs     int64   `json:"train_sequences"`
+	ValSeqs       int64   `json:"val_sequences"`
+	Streamed      bool    `json:"streamed"`
+	WarmStartFrom string  `json:"warm_start_from,omitempty"` // the model id training began from
+	Boundaries    []int   `json:"boundaries,omitempty"`      // padded mode's buckets
+}
+
+// ReadManifest reads a manifest.json (or a shard's manifest).
+func ReadManifest(name string) (*Manifest, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &m, nil
+}
+
+// mergeShards makes a sharded partition's manifest from its shards'.
+func mergeShards(shards []*Manifest) *Manifest {
+	first := shards[0]
+	m := &Manifest{
+		Table: first.Table, Date: first.Date, Job: first.Job, Version: first.Version, Phase: first.Phase,
+		ModelID: first.ModelID, ShardCount: len(shards), Config: first.Config, Shards: shards,
+		Counts:  stages.Counts{Reasons: map[schemas.Reason]int64{}},
+		Timings: Timings{Started: first.Timings.Started, Finished: first.Timings.Finished},
+	}
+	inputs := map[string]int64{}
+	for _, s := range shards {
+		addCounts(&m.Counts, s.Counts)
+		m.Files = append(m.Files, s.Files...)
+		for _, in := range s.Inputs {
+			inputs[in.Name] = in.Bytes
+		}
+		if s.Timings.Started.Before(m.Timings.Started) {
+			m.Timings.Started = s.Timings.Started
+		}
+		if s.Timings.Finished.After(m.Timings.Finished) {
+			m.Timings.Finished = s.Timings.Finished
+		}
+		m.Timings.Seconds += s.Timings.Seconds
+	}
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
+		m.Inputs = append(m.Inputs, InputFile{Name: name, Bytes: inputs[name]})
+	}
+	slices.SortFunc(m.Files, func(a, b OutputFile) int { return strings.Compare(a.Name, b.Name) })
+	return m
+}
+
+func addCounts(dst *stages.Counts, c stages.Counts) {
+	dst.Rows += c.Rows
+	dst.Sequences += c.Sequences
+	dst.Encoded += c.Encoded
+	dst.Quarantined += c.Quarantined
+	dst.StepRows += c.StepRows
+	dst.Batches += c.Batches
+	dst.PaddedSteps += c.PaddedSteps
+	for r, n := range c.Reasons {
+		dst.Reasons[r] += n
+	}
+}

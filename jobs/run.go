@@ -1,0 +1,561 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/pipeline"
+	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/stages"
+	"github.com/seqae/seqae/storage"
+)
+
+// The output tables, each a folder of dt=YYYY-MM-DD partitions under the
+// output folder.
+const (
+	TableModels     = "models"
+	TableMetrics    = "metrics"
+	TableQuarantine = "quarantine"
+	TableStepLosses = "step_losses"
+	TableLatents    = "latents"
+)
+
+// Options are a run's settings that are not part of the job file.
+type Options struct {
+	// Date is the run's logical date, YYYY-MM-DD: outputs go to
+	// dt=DATE partitions. Empty is today's date in UTC.
+	Date string
+	// Shard makes this run encode only its share of the input units and
+	// write its own part files (see commitShard). The zero Shard is the
+	// whole input. Training cannot be sharded.
+	Shard Shard
+	// Logger receives the run's milestones; nil discards them.
+	Logger *slog.Logger
+	// Progress, when set, receives progress about every ProgressEvery
+	// (default 1s) and after every training epoch.
+	Progress      func(Event)
+	ProgressEvery time.Duration
+	// Store is where inputs and model files are read; nil is the local file
+	// system. Outputs are always local folders (they are committed with
+	// folder renames).
+	Store storage.Store
+}
+
+// Event is a run's progress.
+type Event struct {
+	Phase string // "train" or "encode"
+	// Rows counts what the pass has read so far: input rows for the nested
+	// and columns layouts, sequences for the long layout. TotalRows is the
+	// pass's input rows (0 when unknown, as for the long layout).
+	Rows, TotalRows int64
+	// Epoch is set after each training epoch; Epochs is the most epochs.
+	Epoch    *stages.EpochMetrics
+	Epochs   int
+	Snapshot pipeline.Snapshot
+}
+
+// Result is what a run committed.
+type Result struct {
+	RunID      string
+	Date       string
+	ModelID    string
+	ModelPath  string    // the model encoded with, or trained
+	Train      *Manifest // the models partition's manifest; nil when not training
+	Encode     *Manifest // this run's latents manifest; nil when not encoding
+	Partitions []string  // the live partition folders committed, in commit order
+}
+
+// runner is one run's state.
+type runner struct {
+	cfg     *Config
+	opt     Options
+	store   storage.Store
+	log     *slog.Logger
+	date    string
+	runID   string
+	staging string // OUT/_staging/RUNID
+	format  schemas.Format
+	cfgYAML string
+}
+
+// Run runs a job for a date: trains and/or encodes as cfg.Run says, writes
+// every output aside under OUT/_staging/RUNID/ and, once everything has
+// succeeded and the counts balance (sequences in = out + quarantined),
+// commits each table's partition OUT/TABLE/dt=DATE/ in the order models,
+// metrics, quarantine, step_losses, latents. A run that fails or is
+// cancelled before committing leaves every live partition as it was; once
+// committing has begun it finishes (it is a few renames). A config error
+// is a *ConfigError.
+func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
+	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, cfgYAML: cfg.YAML()}
+	if r.store == nil {
+		r.store = storage.Local{}
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if r.date == "" {
+		r.date = time.Now().UTC().Format(DateLayout)
+	}
+	if _, err := ParseDate(r.date); err != nil {
+		return nil, &ConfigError{Origin: "--date", Msg: err.Error()}
+	}
+	if opt.Shard.Sharded() && cfg.Trains() {
+		return nil, &ConfigError{Origin: "--shard " + opt.Shard.String(), Msg: fmt.Sprintf(
+			"run is %q, but training reads every input and cannot be sharded: train once (run: train), then encode in shards (run: encode)", cfg.Run)}
+	}
+	r.format, _ = schemas.ParseFormat(cfg.Output.Format)
+	r.runID = newRunID()
+	out := cfg.Output.Dir
+	r.staging = filepath.Join(out, stagingDir, r.runID)
+	cleanStaging(out, r.log)
+	defer os.RemoveAll(r.staging)
+	r.log.Info("run started", "job", cfg.Name, "run", cfg.Run, "date", r.date, "run_id", r.runID, "shard", opt.Shard.String(), "out", out)
+
+	res := &Result{RunID: r.runID, Date: r.date}
+	var parts []*partition
+	var model *ModelFile
+	if cfg.Trains() {
+		m, tparts, err := r.train(ctx)
+		if err != nil {
+			return nil, err
+		}
+		model, parts = m, append(parts, tparts...)
+		res.Train = tparts[0].manifest
+		res.ModelPath = filepath.Join(r.live(TableModels), ModelFileName)
+	}
+	if cfg.Encodes() {
+		if model == nil {
+			m, err := r.encodeModel(ctx)
+			if err != nil {
+				return nil, err
+			}
+			model, res.ModelPath = m, m.Path
+		}
+		eparts, err := r.encode(ctx, model)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, eparts...)
+		res.Encode = eparts[len(eparts)-1].manifest
+	}
+	res.ModelID = model.Model.ID()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Past this point the run commits whatever happens to ctx: stopping
+	// between two tables' commits would mix runs across tables for no gain.
+	cctx := context.WithoutCancel(ctx)
+	for _, p := range parts {
+		live := r.live(p.table)
+		var err error
+		if p.sharded {
+			err = commitShard(cctx, p, live, opt.Shard, r.log)
+		} else {
+			err = commitWhole(cctx, p, live, r.runID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("committing %s: %w", live, err)
+		}
+		r.log.Info("committed", "table", p.table, "partition", live)
+		res.Partitions = append(res.Partitions, live)
+	}
+	r.log.Info("run finished", "run_id", r.runID, "model_id", res.ModelID)
+	return res, nil
+}
+
+// live is a table's partition folder for the run's date.
+func (r *runner) live(table string) string {
+	return filepath.Join(r.cfg.Output.Dir, table, "dt="+r.date)
+}
+
+// stage is a table's staging folder.
+func (r *runner) stage(table string) string {
+	return filepath.Join(r.staging, table, "dt="+r.date)
+}
+
+func (r *runner) meta(modelID, phase string) schemas.Meta {
+	return schemas.Meta{ModelID: modelID, RunID: r.runID, Version: Version(), Config: r.cfgYAML,
+		Extra: map[string]string{MetaDate: r.date, "seqae.phase": phase, "seqae.shard": r.opt.Shard.String()}}
+}
+
+func (r *runner) manifest(table, phase, modelID string, inputs []InputFile, counts stages.Counts, start time.Time, snap pipeline.Snapshot) *Manifest {
+	now := time.Now().UTC()
+	m := &Manifest{
+		Table: table, Date: r.date, Job: r.cfg.Name, RunID: r.runID, Version: Version(), Phase: phase, ModelID: modelID,
+		ShardCount: r.opt.Shard.count(), Inputs: inputs, Counts: counts, Pipeline: snap, Config: r.cfgYAML,
+		Timings: Timings{Started: start.UTC(), Finished: now, Seconds: now.Sub(start).Seconds()},
+	}
+	if r.opt.Shard.Sharded() {
+		m.Shard = r.opt.Shard.String()
+	}
+	return m
+}
+
+// event reports progress, if anyone listens.
+func (r *runner) event(e Event) {
+	if r.opt.Progress != nil {
+		r.opt.Progress(e)
+	}
+}
+
+// progress turns the pipeline's snapshots into events.
+func (r *runner) progress(phase string, total int64, last *pipeline.Snapshot) func(pipeline.Snapshot) {
+	return func(s pipeline.Snapshot) {
+		*last = s
+		e := Event{Phase: phase, TotalRows: total, Snapshot: s}
+		for _, st := range s.Stages {
+			if st.Name == "read" {
+				e.Rows = st.Out
+			}
+		}
+		r.event(e)
+	}
+}
+
+// openInputs resolves the job's inputs and opens them.
+func (r *runner) openInputs(ctx context.Context, dim int) (*schemas.Input, []InputFile, error) {
+	var files []InputFile
+	seen := map[string]bool{}
+	for _, pattern := range r.cfg.Inputs {
+		pattern = strings.ReplaceAll(pattern, "{date}", r.date)
+		names, err := r.store.List(ctx, pattern)
+		if err != nil {
+			return nil, nil, fmt.Errorf("input %s: %w", pattern, err)
+		}
+		for _, name := range names {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			obj, err := r.store.Open(ctx, name)
+			if err != nil {
+				return nil, nil, fmt.Errorf("input %s: %w", name, err)
+			}
+			files = append(files, InputFile{Name: name, Bytes: obj.Size()})
+			obj.Close()
+		}
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	ic := r.cfg.Input
+	spec := schemas.Spec{Layout: schemas.Layout(ic.Layout), ID: ic.ID, Sequence: ic.Sequence, Features: ic.Features,
+		Order: ic.Order, Pass: ic.Pass, Dim: ic.Dim, MaxLen: ic.MaxLen}
+	if spec.Dim == 0 {
+		spec.Dim = dim
+	}
+	in, err := schemas.Open(ctx, r.store, names, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if in.Dim() == 0 {
+		return nil, nil, fmt.Errorf("inputs %v: no valid sequence to take the number of features from", r.cfg.Inputs)
+	}
+	var bytes int64
+	for _, f := range files {
+		bytes += f.Bytes
+	}
+	r.log.Info("inputs", "files", len(files), "bytes", bytes, "layout", in.Layout(), "features", in.Dim(), "units", len(in.Units()))
+	return in, files, nil
+}
+
+func (r *runner) source(in *schemas.Input, units []schemas.Unit) stages.Source {
+	return stages.Source{Input: in, Units: units, Duplicates: schemas.DuplicatePolicy(r.cfg.Input.Duplicates), Readers: r.cfg.Workers.Readers}
+}
+
+func (r *runner) batching(boundaries []int) stages.BatchConfig {
+	b := r.cfg.Batching
+	if len(b.Boundaries) > 0 {
+		boundaries = b.Boundaries
+	}
+	if b.Mode != string(stages.Padded) {
+		boundaries = nil
+	}
+	return stages.BatchConfig{Mode: stages.Mode(b.Mode), BatchSize: b.BatchSize, MaxSteps: b.MaxSteps, Boundaries: boundaries}
+}
+
+// totalRows is the rows a pass over units reads, where that is the count
+// of sequences and quarantined rows it reports (not for the long layout).
+func totalRows(in *schemas.Input, units []schemas.Unit) int64 {
+	if in.Layout() == schemas.Long {
+		return 0
+	}
+	var n int64
+	for _, u := range units {
+		n += u.Rows
+	}
+	return n
+}
+
+// train runs the training phase: the models and metrics partitions, and
+// the quarantine partition when the job does not also encode (the encode
+// pass then reports the same rows).
+func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
+	start := time.Now()
+	cfg := r.cfg
+	in, files, err := r.openInputs(ctx, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	mc := nn.Config{InputDim: in.Dim(), LatentDim: cfg.Model.Latent, DecoderHidden: cfg.Model.Hidden, Head: nn.Head(cfg.Model.Head)}
+	if mc.Head == nn.HeadNone && mc.DecoderHidden != mc.InputDim {
+		return nil, nil, &ConfigError{Origin: r.cfg.origin("model.hidden"), Key: "model.hidden", Msg: fmt.Sprintf(
+			"head none outputs the decoder's hidden state, so hidden must equal the input's %d features, got %d", mc.InputDim, mc.DecoderHidden)}
+	}
+	job := stages.TrainJob{
+		Source:   r.source(in, in.Units()),
+		Model:    mc,
+		Batching: r.batching(nil),
+		Train: stages.TrainConfig{Epochs: cfg.Training.Epochs, LR: cfg.Training.LR, ClipNorm: cfg.Training.ClipNorm,
+			Patience: cfg.Training.Patience, Seed: cfg.Training.Seed, ValFraction: cfg.Training.ValFraction,
+			MemoryBudget: int64(cfg.Training.MemoryBudget)},
+		ProgressEvery: r.opt.ProgressEvery,
+	}
+	warmFrom := ""
+	if cfg.Training.WarmStart {
+		if job.Init, job.InitNorm, warmFrom, err = r.warmStart(ctx, mc); err != nil {
+			return nil, nil, err
+		}
+	}
+	var qw *schemas.QuarantineWriter
+	if !cfg.Encodes() {
+		// The model's id is not known until training ends; this table's
+		// metadata carries the phase instead.
+		if qw, err = schemas.NewQuarantineWriter(ctx, storage.Local{}, filepath.Join(r.stage(TableQuarantine), partName(r.opt.Shard, r.format.Ext())),
+			r.format, r.meta("", "train"), schemas.WriteOptions{}); err != nil {
+			return nil, nil, err
+		}
+		defer qw.Abort()
+		job.Quarantine = qw
+	}
+	var snap pipeline.Snapshot
+	job.Progress = r.progress("train", totalRows(in, in.Units()), &snap)
+	job.OnEpoch = func(m stages.EpochMetrics) error {
+		r.log.Info("epoch", "epoch", m.Epoch, "train_loss", m.TrainLoss, "val_loss", m.ValLoss, "sequences_per_s", round(m.SequencesPerS), "seconds", round(m.Seconds), "best", m.Best)
+		r.event(Event{Phase: "train", Epoch: &m, Epochs: cfg.Training.Epochs})
+		return nil
+	}
+	res, err := stages.Train(ctx, job)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !res.Counts.Balanced() {
+		return nil, nil, unbalanced("training", res.Counts)
+	}
+	modelID := res.Model.ID()
+	best := res.Epochs[res.BestEpoch-1]
+	r.log.Info("trained", "epochs", len(res.Epochs), "best_epoch", res.BestEpoch, "train_loss", best.TrainLoss, "val_loss", best.ValLoss,
+		"train_sequences", res.TrainSeqs, "val_sequences", res.ValSeqs, "quarantined", res.Counts.Quarantined, "model_id", modelID, "seconds", round(time.Since(start).Seconds()))
+
+	meta := map[string]string{MetaNormalizer: res.Norm.Marshal(), MetaModelID: modelID, MetaRunID: r.runID, MetaVersion: Version(),
+		MetaDate: r.date, MetaJobConfig: r.cfgYAML}
+	if len(res.Boundaries) > 0 {
+		b, _ := json.Marshal(res.Boundaries)
+		meta[MetaBoundaries] = string(b)
+	}
+	if warmFrom != "" {
+		meta[MetaWarmStart] = warmFrom
+	}
+	modelOut, err := saveModel(ctx, r.stage(TableModels), res.Model, meta)
+	if err != nil {
+		return nil, nil, err
+	}
+	mw, err := schemas.NewMetricsWriter(ctx, storage.Local{}, filepath.Join(r.stage(TableMetrics), partName(r.opt.Shard, r.format.Ext())),
+		r.format, r.meta(modelID, "train"), schemas.WriteOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer mw.Abort()
+	for _, e := range res.Epochs {
+		if err := mw.Write(schemas.MetricsRow{Epoch: int32(e.Epoch), TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, HasValLoss: e.HasVal,
+			SequencesPerS: e.SequencesPerS, Seconds: e.Seconds}); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, nil, err
+	}
+	info := &TrainingInfo{Epochs: len(res.Epochs), BestEpoch: res.BestEpoch, BestTrainLoss: best.TrainLoss, BestValLoss: best.ValLoss,
+		TrainSeqs: res.TrainSeqs, ValSeqs: res.ValSeqs, Streamed: res.Streamed, WarmStartFrom: warmFrom, Boundaries: res.Boundaries}
+	parts := []*partition{
+		r.trainPartition(TableModels, modelID, files, res.Counts, start, snap, info, []OutputFile{modelOut}),
+		r.trainPartition(TableMetrics, modelID, files, res.Counts, start, snap, info, []OutputFile{{Name: partName(r.opt.Shard, r.format.Ext()), Rows: mw.Rows()}}),
+	}
+	if qw != nil {
+		if err := qw.Close(); err != nil {
+			return nil, nil, err
+		}
+		parts = append(parts, r.trainPartition(TableQuarantine, modelID, files, res.Counts, start, snap, info,
+			[]OutputFile{{Name: partName(r.opt.Shard, r.format.Ext()), Rows: qw.Rows()}}))
+	}
+	if err := sizeFiles(parts); err != nil {
+		return nil, nil, err
+	}
+	return &ModelFile{Model: res.Model, Norm: res.Norm, Boundaries: res.Boundaries, Meta: meta}, parts, nil
+}
+
+func (r *runner) trainPartition(table, modelID string, inputs []InputFile, counts stages.Counts, start time.Time, snap pipeline.Snapshot,
+	info *TrainingInfo, files []OutputFile) *partition {
+	m := r.manifest(table, "train", modelID, inputs, counts, start, snap)
+	m.Training, m.Files = info, files
+	return &partition{table: table, staged: r.stage(table), manifest: m}
+}
+
+// sizeFiles fills in the staged files' sizes in their manifests.
+func sizeFiles(parts []*partition) error {
+	for _, p := range parts {
+		for i, f := range p.manifest.Files {
+			st, err := os.Stat(filepath.Join(p.staged, f.Name))
+			if err != nil {
+				return err
+			}
+			p.manifest.Files[i].Bytes = st.Size()
+		}
+	}
+	return nil
+}
+
+// warmStart loads the newest model committed before the run's date. It
+// returns no model (and logs why) when there is none or its sizes differ
+// from the job's.
+func (r *runner) warmStart(ctx context.Context, want nn.Config) (*nn.Model, *stages.Normalizer, string, error) {
+	path, err := latestModel(r.cfg.Output.Dir, r.date, false)
+	if err != nil || path == "" {
+		r.log.Info("warm start: no model committed before this date; training from scratch", "date", r.date)
+		return nil, nil, "", err
+	}
+	mf, err := ReadModel(ctx, storage.Local{}, path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if mf.Model.Config != want {
+		r.log.Warn("warm start: the previous model's sizes differ from the job's; training from scratch",
+			"model", path, "previous", fmt.Sprintf("%+v", mf.Model.Config), "job", fmt.Sprintf("%+v", want))
+		return nil, nil, "", nil
+	}
+	id := mf.Model.ID()
+	r.log.Info("warm start", "model", path, "model_id", id)
+	return mf.Model, &mf.Norm, id, nil
+}
+
+// encodeModel finds the model an encode-only run uses: model.path, or the
+// newest committed for a date up to the run's.
+func (r *runner) encodeModel(ctx context.Context) (*ModelFile, error) {
+	path := strings.ReplaceAll(r.cfg.Model.Path, "{date}", r.date)
+	if path == "" {
+		var err error
+		if path, err = latestModel(r.cfg.Output.Dir, r.date, true); err != nil {
+			return nil, err
+		}
+		if path == "" {
+			return nil, fmt.Errorf("no model to encode with: none committed under %s for a date up to %s; train first (run: train) or set model.path",
+				filepath.Join(r.cfg.Output.Dir, TableModels), r.date)
+		}
+	}
+	mf, err := ReadModel(ctx, r.store, path)
+	if err != nil {
+		return nil, err
+	}
+	r.log.Info("model", "path", path, "model_id", mf.Model.ID(), "config", fmt.Sprintf("%+v", mf.Model.Config))
+	return mf, nil
+}
+
+// encode runs the encoding phase: this shard's parts of the quarantine,
+// step_losses and latents partitions.
+func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error) {
+	start := time.Now()
+	m := mf.Model
+	in, files, err := r.openInputs(ctx, m.Config.InputDim)
+	if err != nil {
+		return nil, err
+	}
+	if in.Dim() != m.Config.InputDim {
+		return nil, fmt.Errorf("the model takes %d features per step, the inputs have %d", m.Config.InputDim, in.Dim())
+	}
+	units := in.Units()
+	if r.opt.Shard.Sharded() {
+		units = schemas.Shard(units, r.opt.Shard.I, r.opt.Shard.N)
+		r.log.Info("shard", "shard", r.opt.Shard.String(), "units", len(units), "of", len(in.Units()))
+	}
+	modelID := m.ID()
+	meta := r.meta(modelID, "encode")
+	name := partName(r.opt.Shard, r.format.Ext())
+	local := storage.Local{}
+	lw, err := schemas.NewLatentsWriter(ctx, local, filepath.Join(r.stage(TableLatents), name), r.format, in.IDField(), in.PassFields(), meta, schemas.WriteOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer lw.Abort()
+	qw, err := schemas.NewQuarantineWriter(ctx, local, filepath.Join(r.stage(TableQuarantine), name), r.format, meta, schemas.WriteOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer qw.Abort()
+	var sw *schemas.StepLossesWriter
+	if r.cfg.Output.StepLosses {
+		if sw, err = schemas.NewStepLossesWriter(ctx, local, filepath.Join(r.stage(TableStepLosses), name), r.format, in.IDField(), meta, schemas.WriteOptions{}); err != nil {
+			return nil, err
+		}
+		defer sw.Abort()
+	}
+	var snap pipeline.Snapshot
+	counts, snap, err := stages.Encode(ctx, stages.EncodeJob{
+		Source: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
+		Latents: lw, StepLosses: sw, Quarantine: qw,
+		Progress: r.progress("encode", totalRows(in, units), &snap), ProgressEvery: r.opt.ProgressEvery,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !counts.Balanced() {
+		return nil, unbalanced("encoding", counts)
+	}
+	r.log.Info("encoded", "sequences_in", counts.Sequences, "sequences_out", counts.Encoded, "quarantined", counts.Quarantined,
+		"step_loss_rows", counts.StepRows, "batches", counts.Batches, "seconds", round(time.Since(start).Seconds()))
+	type table struct {
+		name  string
+		close func() error
+		rows  func() int64
+	}
+	tables := []table{{TableQuarantine, qw.Close, qw.Rows}}
+	if sw != nil {
+		tables = append(tables, table{TableStepLosses, sw.Close, sw.Rows})
+	}
+	tables = append(tables, table{TableLatents, lw.Close, lw.Rows})
+	var parts []*partition
+	for _, t := range tables {
+		if err := t.close(); err != nil {
+			return nil, err
+		}
+		man := r.manifest(t.name, "encode", modelID, files, counts, start, snap)
+		man.Files = []OutputFile{{Name: name, Rows: t.rows()}}
+		parts = append(parts, &partition{table: t.name, staged: r.stage(t.name), sharded: r.opt.Shard.Sharded(), manifest: man})
+	}
+	return parts, sizeFiles(parts)
+}
+
+func unbalanced(phase string, c stages.Counts) error {
+	return fmt.Errorf("%s: counts do not balance (sequences in %d != out %d + quarantined %d); nothing committed", phase, c.Sequences, c.Encoded, c.Quarantined)
+}
+
+// newRunID names a run: its start time and a random suffix, so that runs
+// sort by start and never collide.
+func newRunID() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+func round(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
