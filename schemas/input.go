@@ -508,7 +508,7 @@ func (in *Input) readRowGroup(ctx context.Context, f *inputFile, r io.ReaderAt, 
 		src := Source{File: f.name, RowGroup: u.RowGroup, Row: u.FirstRow + i}
 		id, err := readScalar(ids, f.id)
 		if err != nil {
-			return err
+			return atRow(src.Row, err)
 		}
 		if id.Null {
 			p.set(NullID, "column %q is null", f.id.name)
@@ -516,7 +516,7 @@ func (in *Input) readRowGroup(ctx context.Context, f *inputFile, r io.ReaderAt, 
 		pv := make([]Value, len(pass))
 		for k, s := range pass {
 			if pv[k], err = readScalar(s, f.pass[k]); err != nil {
-				return err
+				return atRow(src.Row, err)
 			}
 		}
 		var vals []float32
@@ -524,7 +524,7 @@ func (in *Input) readRowGroup(ctx context.Context, f *inputFile, r io.ReaderAt, 
 		if seq != nil {
 			buf, steps, dim, err = nestedRow(seq, &f.seq.lv, f.seq.name, in.dim, in.spec.MaxLen, buf[:0], &p)
 			if err != nil {
-				return err
+				return atRow(src.Row, err)
 			}
 			if p.ok() {
 				vals = slices.Clone(buf)
@@ -532,7 +532,7 @@ func (in *Input) readRowGroup(ctx context.Context, f *inputFile, r io.ReaderAt, 
 		} else {
 			dim = len(feats)
 			if vals, steps, err = columnsRow(feats, f.features, in.spec.MaxLen, scratch, &p); err != nil {
-				return err
+				return atRow(src.Row, err)
 			}
 		}
 		st.Rows++
@@ -543,6 +543,9 @@ func (in *Input) readRowGroup(ctx context.Context, f *inputFile, r io.ReaderAt, 
 	}
 	return nil
 }
+
+// atRow adds the row index to a decoding error.
+func atRow(row int64, err error) error { return fmt.Errorf("row %d: %w", row, err) }
 
 // emit passes a decoded sequence, or its quarantine record, to the sink.
 func emit(sink Sink, st *Stats, p *problem, id Value, idKind Kind, src Source, seq *Sequence) error {

@@ -164,7 +164,7 @@ func (in *Input) readLong(ctx context.Context, f *inputFile, r io.ReaderAt, sink
 		st.Rows++
 		id, err := readScalar(ids, f.id)
 		if err != nil {
-			return err
+			return atRow(row, err)
 		}
 		src := Source{File: f.name, RowGroup: rg, Row: row}
 		var g *longGroup
@@ -192,7 +192,7 @@ func (in *Input) readLong(ctx context.Context, f *inputFile, r io.ReaderAt, sink
 			}
 		}
 		if err := in.addLongRow(f, g, feats, order, pass, row); err != nil {
-			return err
+			return atRow(row, err)
 		}
 		if id.Null {
 			if err := finish(g); err != nil {

@@ -11,13 +11,16 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 )
 
-// arrowBackend writes Arrow IPC file record batches of BatchRows rows.
+// arrowBackend writes Arrow IPC file record batches of BatchRows rows, or
+// fewer when they reach about BatchBytes.
 type arrowBackend struct {
-	fw    *ipc.FileWriter
-	rb    *array.RecordBuilder
-	cols  []outCol
-	n     int
-	batch int
+	fw       *ipc.FileWriter
+	rb       *array.RecordBuilder
+	cols     []outCol
+	n        int
+	batch    int
+	bytes    int64
+	maxBytes int64
 }
 
 // positionWriter gives ipc.FileWriter the io.WriteSeeker it asks for: it only
@@ -91,7 +94,7 @@ func newArrowBackend(w io.Writer, cols []outCol, meta Meta, opt WriteOptions) (b
 	if err != nil {
 		return nil, err
 	}
-	return &arrowBackend{fw: fw, rb: array.NewRecordBuilder(memory.DefaultAllocator, schema), cols: cols, batch: opt.BatchRows}, nil
+	return &arrowBackend{fw: fw, rb: array.NewRecordBuilder(memory.DefaultAllocator, schema), cols: cols, batch: opt.BatchRows, maxBytes: opt.BatchBytes}, nil
 }
 
 func (b *arrowBackend) write(cells []cell) error {
@@ -102,6 +105,7 @@ func (b *arrowBackend) write(cells []cell) error {
 			lb := fb.(*array.ListBuilder)
 			lb.Append(true)
 			lb.ValueBuilder().(*array.Float32Builder).AppendValues(c.list, nil)
+			b.bytes += 4 * int64(len(c.list))
 			continue
 		}
 		if c.v.Null {
@@ -124,8 +128,10 @@ func (b *arrowBackend) write(cells []cell) error {
 			bb.Append(c.v.Float)
 		case *array.StringBuilder:
 			bb.Append(c.v.Str)
+			b.bytes += int64(len(c.v.Str))
 		case *array.BinaryBuilder:
 			bb.Append([]byte(c.v.Str))
+			b.bytes += int64(len(c.v.Str))
 		case *array.Date32Builder:
 			bb.Append(arrow.Date32(c.v.Int))
 		case *array.TimestampBuilder:
@@ -135,7 +141,8 @@ func (b *arrowBackend) write(cells []cell) error {
 		}
 	}
 	b.n++
-	if b.n == b.batch {
+	b.bytes += 8 * int64(len(cells))
+	if b.n == b.batch || b.bytes >= b.maxBytes {
 		return b.flush()
 	}
 	return nil
@@ -147,7 +154,7 @@ func (b *arrowBackend) flush() error {
 	}
 	rec := b.rb.NewRecord()
 	defer rec.Release()
-	b.n = 0
+	b.n, b.bytes = 0, 0
 	return b.fw.Write(rec)
 }
 

@@ -78,8 +78,11 @@ type WriteOptions struct {
 	// (uncompressed) are buffered; default 64 MiB. The writer holds about
 	// one row group.
 	RowGroupBytes int64
-	// BatchRows is the number of rows per Arrow record batch; default 65536.
+	// BatchRows is the most rows per Arrow record batch; default 65536.
 	BatchRows int
+	// BatchBytes ends an Arrow record batch early once about this many
+	// bytes are buffered; default 16 MiB. The writer holds about one batch.
+	BatchBytes int64
 }
 
 func (o WriteOptions) withDefaults() WriteOptions {
@@ -88,6 +91,9 @@ func (o WriteOptions) withDefaults() WriteOptions {
 	}
 	if o.BatchRows <= 0 {
 		o.BatchRows = 1 << 16
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 16 << 20
 	}
 	return o
 }

@@ -8,8 +8,10 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -481,5 +483,56 @@ func TestMetaPairs(t *testing.T) {
 	want := "[[a 1] [seqae.config c] [seqae.model_id m] [seqae.run_id r] [seqae.version v]]"
 	if got != want {
 		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for in, want := range map[string]Format{"": Parquet, "parquet": Parquet, "arrow": Arrow, "ipc": Arrow, "feather": Arrow} {
+		if got, err := ParseFormat(in); err != nil || got != want {
+			t.Errorf("ParseFormat(%q): got %q, %v, want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseFormat("csv"); err == nil {
+		t.Error(`ParseFormat("csv"): got nil error`)
+	}
+	if Parquet.Ext() != ".parquet" || Arrow.Ext() != ".arrow" {
+		t.Errorf("got extensions %s and %s", Parquet.Ext(), Arrow.Ext())
+	}
+}
+
+// BenchmarkWriteLatents writes latents rows (L = 32, one string pass-through)
+// to a local file in each format, reporting rows/s and the peak heap.
+func BenchmarkWriteLatents(b *testing.B) {
+	const rows = 200_000
+	latent := make([]float32, 32)
+	for i := range latent {
+		latent[i] = float32(i) / 7
+	}
+	for _, f := range []Format{Parquet, Arrow} {
+		b.Run(string(f), func(b *testing.B) {
+			dir := b.TempDir()
+			var peak uint64
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				runtime.GC()
+				stop := heapPeaks()
+				w, err := NewLatentsWriter(context.Background(), storage.Local{}, dir+"/latents"+f.Ext(), f, Field{"id", Int64}, []Field{{"label", String}}, testMeta, WriteOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for r := 0; r < rows; r++ {
+					if err := w.Write(LatentRow{ID: Value{Int: int64(r)}, Length: 64, Latent: latent, Score: 0.5, Pass: []Value{{Str: "walk"}}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+				p, _ := stop()
+				peak = max(peak, p)
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/time.Since(start).Seconds(), "rows/s")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		})
 	}
 }
