@@ -24,11 +24,15 @@ func init() {
 	}
 	if cpu.X86.HasAVX512F {
 		kern32 = kern32AVX512
+		cellForward16 = cellForwardAVX512
 	}
 }
 
 //go:noescape
 func cellForwardAVX2(h, c, tc, gates, cPrev *float32, n, hd int)
+
+//go:noescape
+func cellForwardAVX512(h, c, tc, gates, cPrev *float32, n, hd int)
 
 //go:noescape
 func cellBackwardAVX2(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
@@ -54,6 +58,9 @@ func first(s []float32, n int) *float32 {
 	return &s[0]
 }
 
+// cellForward16 is the AVX-512 forward cell, where the CPU has it.
+var cellForward16 func(h, c, tc, gates, cPrev *float32, n, hd int)
+
 // cellForwardAsm runs cellForwardAVX2 when hd is a multiple of 8, else the
 // pure-Go cell: a layer's rows always take the same path.
 func cellForwardAsm(h, c, tc, g, cPrev []float32, n, hd int) {
@@ -63,5 +70,9 @@ func cellForwardAsm(h, c, tc, g, cPrev []float32, n, hd int) {
 	}
 	_, _, _ = h[n*hd-1], c[n*hd-1], tc[n*hd-1]
 	_ = g[n*4*hd-1]
+	if cellForward16 != nil && hd%16 == 0 {
+		cellForward16(&h[0], &c[0], &tc[0], &g[0], first(cPrev, n*hd), n, hd)
+		return
+	}
 	cellForwardAVX2(&h[0], &c[0], &tc[0], &g[0], first(cPrev, n*hd), n, hd)
 }
