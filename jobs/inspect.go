@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -156,18 +157,27 @@ func describeInput(ctx context.Context, store storage.Store, name string, w io.W
 	}
 	hist := map[int]int64{}
 	reasons := map[schemas.Reason]int64{}
-	var stats schemas.Stats
+	var valid, quarantined int64
+	dedup := schemas.NewDedup(in.IDField().Kind)
 	for _, u := range in.Units() {
-		s, err := in.ReadUnit(ctx, u, schemas.Sink{
-			Sequence:   func(s *schemas.Sequence) error { hist[s.Len]++; return nil },
-			Quarantine: func(q schemas.Quarantine) error { reasons[q.Reason]++; return nil },
+		_, err := in.ReadUnit(ctx, u, schemas.Sink{
+			Sequence: func(s *schemas.Sequence) error {
+				if q, dup := dedup.Check(s); dup {
+					reasons[q.Reason]++
+					quarantined++
+					return nil
+				}
+				hist[s.Len]++
+				valid++
+				return nil
+			},
+			Quarantine: func(q schemas.Quarantine) error { reasons[q.Reason]++; quarantined++; return nil },
 		})
 		if err != nil {
 			return err
 		}
-		stats.Add(s)
 	}
-	fmt.Fprintf(w, "sequences\t%d valid, %d quarantined%s\n", stats.Sequences, stats.Quarantined, reasonList(reasons))
+	fmt.Fprintf(w, "sequences\t%d valid, %d quarantined as a run would%s\n", valid, quarantined, reasonList(reasons))
 	if len(hist) > 0 {
 		fmt.Fprintf(w, "lengths\t\n")
 		writeHistogram(w, hist)
@@ -202,7 +212,7 @@ func writeHistogram(w io.Writer, hist map[int]int64) {
 	for i, n := range bins {
 		from := lo + i*width
 		bar := strings.Repeat("#", int((40*n+most-1)/most))
-		fmt.Fprintf(w, "  %d-%d\t%6d %s\n", from, from+width-1, n, bar)
+		fmt.Fprintf(w, "  %d-%d\t%6d %s\n", from, min(from+width-1, hi), n, bar)
 	}
 }
 
@@ -228,7 +238,7 @@ func firstRows(f *parquet.File, w io.Writer, n int) error {
 			}
 			var cells []string
 			for _, fld := range f.Schema().Fields() {
-				cells = append(cells, fld.Name()+"="+formatValue(m[fld.Name()], 0))
+				cells = append(cells, fld.Name()+"="+formatCell(fld, m[fld.Name()]))
 			}
 			fmt.Fprintf(w, "  %s\n", strings.Join(cells, " "))
 			shown++
@@ -238,6 +248,23 @@ func firstRows(f *parquet.File, w io.Writer, n int) error {
 		}
 	}
 	return nil
+}
+
+// formatCell renders a top-level cell, timestamps as times.
+func formatCell(f parquet.Field, v any) string {
+	ts, ok := v.(int64)
+	if lt := f.Type().LogicalType(); ok && lt != nil && strings.HasPrefix(lt.String(), "TIMESTAMP") {
+		t := lt.String()
+		switch {
+		case strings.Contains(t, "MILLIS"):
+			return time.UnixMilli(ts).UTC().Format(time.RFC3339Nano)
+		case strings.Contains(t, "MICROS"):
+			return time.UnixMicro(ts).UTC().Format(time.RFC3339Nano)
+		case strings.Contains(t, "NANOS"):
+			return time.Unix(0, ts).UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return formatValue(v, 0)
 }
 
 // formatValue renders a reconstructed cell, lists cut to a few items.

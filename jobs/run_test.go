@@ -1,0 +1,403 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/seqae/seqae/internal/synth"
+	"github.com/seqae/seqae/storage"
+)
+
+const day1, day2 = "2026-11-24", "2026-11-25"
+
+// smallData writes 240 short sensor traces as a nested file in 8 row
+// groups and returns its folder and the ids.
+func smallData(t *testing.T) (string, []string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "in")
+	seqs := synth.Sensors(synth.Options{N: 240, MinLen: 4, MaxLen: 16, Dim: 3, Anomalies: 2, Noise: 0.05, Seed: 9})
+	var buf bytes.Buffer
+	if err := synth.WriteNested(&buf, seqs, 30); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "part-0.parquet"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(seqs))
+	for i, s := range seqs {
+		ids[i] = s.ID
+	}
+	return dir, ids
+}
+
+// smallJob is a quick job over in, writing to a new folder.
+func smallJob(t *testing.T, in string, sets ...string) *Config {
+	t.Helper()
+	base := []string{"inputs=" + in, "output.dir=" + filepath.Join(t.TempDir(), "out"), "input.pass=machine",
+		"model.latent=4", "model.hidden=4", "training.epochs=2", "training.lr=0.01", "batching.batch_size=16"}
+	cfg, err := Load("", nil, append(base, sets...), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func mustRun(t *testing.T, cfg *Config, opt Options) *Result {
+	t.Helper()
+	res, err := Run(context.Background(), cfg, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+type latentRow struct {
+	ID     string    `parquet:"id"`
+	Length int32     `parquet:"length"`
+	Latent []float32 `parquet:"latent,list"`
+	Score  float32   `parquet:"score"`
+}
+
+// readIDs reads the ids of every latents part in a partition.
+func readIDs(t *testing.T, dir string) []string {
+	t.Helper()
+	parts, _ := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
+	var ids []string
+	for _, p := range parts {
+		rows, err := parquet.ReadFile[latentRow](p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for _, r := range rows {
+			ids = append(ids, r.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// footer reads a Parquet file's seqae metadata.
+func footer(t *testing.T, name string) map[string]string {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, kv := range pf.Metadata().KeyValueMetadata {
+		out[kv.Key] = kv.Value
+	}
+	return out
+}
+
+func readManifest(t *testing.T, dir string) *Manifest {
+	t.Helper()
+	m, err := ReadManifest(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func exists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
+}
+
+// visible lists what a Spark- or DuckDB-style reader sees under out:
+// files and folders whose names do not start with "_" or ".", except the
+// markers.
+func visible(t *testing.T, out string) []string {
+	t.Helper()
+	var seen []string
+	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if p != out && (strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".")) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(out, p)
+		seen = append(seen, rel)
+		return nil
+	})
+	return seen
+}
+
+// Rerunning a date replaces each partition whole: no duplicate rows, the
+// new run's manifest, nothing left in staging.
+func TestRerunReplacesTheDate(t *testing.T) {
+	in, ids := smallData(t)
+	cfg := smallJob(t, in)
+	first := mustRun(t, cfg, Options{Date: day1})
+	second := mustRun(t, cfg, Options{Date: day1})
+	for _, table := range []string{TableModels, TableMetrics, TableQuarantine, TableStepLosses, TableLatents} {
+		dir := filepath.Join(cfg.Output.Dir, table, "dt="+day1)
+		if m := readManifest(t, dir); m.RunID != second.RunID {
+			t.Errorf("%s: manifest of run %s, want the rerun's %s (first %s)", table, m.RunID, second.RunID, first.RunID)
+		}
+		if !exists(filepath.Join(dir, SuccessFile)) {
+			t.Errorf("%s: no _SUCCESS", table)
+		}
+	}
+	got := readIDs(t, filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day1))
+	want := slices.Sorted(slices.Values(ids))
+	if !slices.Equal(got, want) {
+		t.Errorf("latents after a rerun: %d rows, want each of the %d ids once", len(got), len(want))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(cfg.Output.Dir, stagingDir)); len(entries) != 0 {
+		t.Errorf("staging holds %d entries after the runs, want none", len(entries))
+	}
+	m := readManifest(t, filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day1))
+	c := m.Counts
+	if c.Sequences != int64(len(ids)) || c.Encoded+c.Quarantined != c.Sequences {
+		t.Errorf("manifest counts %+v: want %d in = out + quarantined", c, len(ids))
+	}
+	if len(m.Inputs) != 1 || m.Inputs[0].Bytes == 0 || len(m.Files) != 1 || m.Files[0].Rows != int64(len(ids)) {
+		t.Errorf("manifest inputs %+v, files %+v: want the input with its size and one part of %d rows", m.Inputs, m.Files, len(ids))
+	}
+	meta := footer(t, filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day1, m.Files[0].Name))
+	if meta["seqae.model_id"] != second.ModelID || meta["seqae.run_id"] != second.RunID || !strings.Contains(meta["seqae.config"], "latent: 4") {
+		t.Errorf("latents metadata %v: want model %s, run %s and the job config", meta, second.ModelID, second.RunID)
+	}
+}
+
+// A run cancelled mid-way commits nothing: the previous date stays as it
+// was, and a new date does not appear at all.
+func TestCancelledRunLeavesPreviousState(t *testing.T) {
+	in, _ := smallData(t)
+	cfg := smallJob(t, in)
+	first := mustRun(t, cfg, Options{Date: day1})
+	before := visible(t, cfg.Output.Dir)
+	for _, date := range []string{day1, day2} {
+		for _, phase := range []string{"train", "encode"} {
+			ctx, cancel := context.WithCancel(context.Background())
+			_, err := Run(ctx, cfg, Options{Date: date, ProgressEvery: 1, Progress: func(e Event) {
+				if e.Phase == phase {
+					cancel()
+				}
+			}})
+			cancel()
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s, cancelled in %s: got %v, want context.Canceled", date, phase, err)
+			}
+			if after := visible(t, cfg.Output.Dir); !slices.Equal(after, before) {
+				t.Errorf("%s, cancelled in %s: readers see %v, want what they saw before: %v", date, phase, after, before)
+			}
+			m := readManifest(t, filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day1))
+			if m.RunID != first.RunID {
+				t.Errorf("latents manifest is run %s's, want the first run's %s", m.RunID, first.RunID)
+			}
+		}
+	}
+	if got := readIDs(t, filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day1)); len(got) != 240 {
+		t.Errorf("previous latents: %d rows readable, want 240", len(got))
+	}
+}
+
+// Two shards together encode every id exactly once; _SUCCESS appears with
+// the last; rerunning a shard replaces only its own part.
+func TestShards(t *testing.T) {
+	in, ids := smallData(t)
+	cfg := smallJob(t, in, "run=train")
+	mustRun(t, cfg, Options{Date: day1})
+	enc := *cfg
+	enc.Run = RunEncode
+	live := filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day1)
+	part0 := filepath.Join(live, "part-00000-of-00002.parquet")
+	part1 := filepath.Join(live, "part-00001-of-00002.parquet")
+
+	mustRun(t, &enc, Options{Date: day1, Shard: Shard{0, 2}})
+	if exists(filepath.Join(live, SuccessFile)) || exists(filepath.Join(live, ManifestFile)) {
+		t.Errorf("after shard 0 of 2: _SUCCESS or manifest.json present, want neither")
+	}
+	n0 := len(readIDs(t, live))
+	if n0 == 0 || n0 == len(ids) {
+		t.Errorf("shard 0 of 2 encoded %d of %d ids, want a strict share", n0, len(ids))
+	}
+	r1 := mustRun(t, &enc, Options{Date: day1, Shard: Shard{1, 2}})
+	if !exists(filepath.Join(live, SuccessFile)) {
+		t.Fatalf("after both shards: no _SUCCESS")
+	}
+	if got, want := readIDs(t, live), slices.Sorted(slices.Values(ids)); !slices.Equal(got, want) {
+		t.Errorf("two shards wrote %d ids, want each of the %d once", len(got), len(want))
+	}
+	m := readManifest(t, live)
+	if m.ShardCount != 2 || len(m.Shards) != 2 || m.Counts.Sequences != int64(len(ids)) || !m.Counts.Balanced() || len(m.Files) != 2 {
+		t.Errorf("merged manifest: %d shards (%d listed), counts %+v, files %v; want 2 shards summing to %d balanced",
+			m.ShardCount, len(m.Shards), m.Counts, m.Files, len(ids))
+	}
+	for _, table := range []string{TableQuarantine, TableStepLosses} {
+		if !exists(filepath.Join(cfg.Output.Dir, table, "dt="+day1, SuccessFile)) {
+			t.Errorf("%s: no _SUCCESS after both shards", table)
+		}
+	}
+
+	before, _ := os.ReadFile(part0)
+	st0, _ := os.Stat(part0)
+	r1b := mustRun(t, &enc, Options{Date: day1, Shard: Shard{1, 2}})
+	after, _ := os.ReadFile(part0)
+	st0b, _ := os.Stat(part0)
+	if !bytes.Equal(before, after) || !os.SameFile(st0, st0b) {
+		t.Errorf("rerunning shard 1 touched shard 0's part")
+	}
+	if got := footer(t, part1)["seqae.run_id"]; got != r1b.RunID {
+		t.Errorf("shard 1's part is from run %s, want the rerun's %s (was %s)", got, r1b.RunID, r1.RunID)
+	}
+	if !exists(filepath.Join(live, SuccessFile)) || len(readIDs(t, live)) != len(ids) {
+		t.Errorf("after rerunning shard 1: _SUCCESS %v, %d ids; want complete with %d", exists(filepath.Join(live, SuccessFile)), len(readIDs(t, live)), len(ids))
+	}
+
+	// An unsharded run replaces the sharded date whole.
+	mustRun(t, &enc, Options{Date: day1})
+	entries, _ := os.ReadDir(live)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{SuccessFile, ManifestFile, "part-00000-of-00001.parquet"}; !slices.Equal(names, want) {
+		t.Errorf("after an unsharded rerun the partition holds %v, want %v", names, want)
+	}
+
+	// Shards of another count start the date over: the unsharded part and
+	// the markers go, so the date is not complete until all 3 land.
+	mustRun(t, &enc, Options{Date: day1, Shard: Shard{2, 3}})
+	if exists(filepath.Join(live, SuccessFile)) || exists(filepath.Join(live, "part-00000-of-00001.parquet")) {
+		t.Errorf("after shard 2 of 3 over an unsharded date: _SUCCESS or the old part remains")
+	}
+}
+
+func TestShardedTrainingIsAConfigError(t *testing.T) {
+	in, _ := smallData(t)
+	_, err := Run(context.Background(), smallJob(t, in), Options{Date: day1, Shard: Shard{1, 4}})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "--shard 1/4") || !strings.Contains(err.Error(), "cannot be sharded") {
+		t.Errorf("got %v, want a ConfigError naming --shard 1/4", err)
+	}
+}
+
+// Warm start begins from the newest model committed before the date.
+func TestWarmStart(t *testing.T) {
+	in, _ := smallData(t)
+	cfg := smallJob(t, in, "run=train", "training.warm_start=true")
+	first := mustRun(t, cfg, Options{Date: day1})
+	if first.Train.Training.WarmStartFrom != "" {
+		t.Errorf("first date warm-started from %s, want from scratch", first.Train.Training.WarmStartFrom)
+	}
+	second := mustRun(t, cfg, Options{Date: day2})
+	if got := second.Train.Training.WarmStartFrom; got != first.ModelID {
+		t.Errorf("second date warm-started from %q, want the first date's model %s", got, first.ModelID)
+	}
+	again := mustRun(t, cfg, Options{Date: day1})
+	if got := again.Train.Training.WarmStartFrom; got != "" {
+		t.Errorf("rerun of the first date warm-started from %q, want from scratch (no earlier date)", got)
+	}
+	mf, err := ReadModel(context.Background(), storage.Local{}, second.ModelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mf.Meta[MetaWarmStart] != first.ModelID || mf.Meta[MetaModelID] != second.ModelID || mf.Model.ID() != second.ModelID {
+		t.Errorf("model metadata %v: want warm start from %s and id %s", mf.Meta, first.ModelID, second.ModelID)
+	}
+}
+
+func TestEncodeNeedsAModel(t *testing.T) {
+	in, _ := smallData(t)
+	_, err := Run(context.Background(), smallJob(t, in, "run=encode"), Options{Date: day1})
+	if err == nil || !strings.Contains(err.Error(), "no model to encode with") {
+		t.Errorf("got %v, want an error saying there is no model", err)
+	}
+}
+
+func TestMissingInputNamesThePath(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nowhere", "*.parquet")
+	_, err := Run(context.Background(), smallJob(t, missing), Options{Date: day1})
+	var ce *ConfigError
+	if err == nil || errors.As(err, &ce) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("got %v, want a run error (not a config error) naming %s", err, missing)
+	}
+}
+
+// {date} in inputs is the run's date; Arrow output gets .arrow parts.
+func TestDatedInputsAndArrow(t *testing.T) {
+	in, ids := smallData(t)
+	dated := filepath.Join(filepath.Dir(in), "dt="+day2)
+	if err := os.Rename(in, dated); err != nil {
+		t.Fatal(err)
+	}
+	cfg := smallJob(t, filepath.Join(filepath.Dir(in), "dt={date}"), "output.format=arrow", "output.step_losses=false")
+	res := mustRun(t, cfg, Options{Date: day2})
+	if res.Encode.Counts.Sequences != int64(len(ids)) {
+		t.Errorf("read %d sequences from dt={date}, want %d", res.Encode.Counts.Sequences, len(ids))
+	}
+	if !exists(filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day2, "part-00000-of-00001.arrow")) {
+		t.Errorf("no Arrow latents part")
+	}
+	if exists(filepath.Join(cfg.Output.Dir, TableStepLosses)) {
+		t.Errorf("step_losses written with output.step_losses false")
+	}
+}
+
+// Publishing swaps the partition whole, with the atomic exchange and with
+// the fallback where the file system has none.
+func TestPublishDir(t *testing.T) {
+	for _, name := range []string{"exchange", "fallback"} {
+		t.Run(name, func(t *testing.T) {
+			if name == "fallback" {
+				exchange = func(a, b string) error { return errNoExchange }
+				t.Cleanup(func() { exchange = exchangeDirs })
+			}
+			dir := t.TempDir()
+			live := filepath.Join(dir, "latents", "dt="+day1)
+			write := func(folder, file, text string) string {
+				os.MkdirAll(folder, 0o755)
+				os.WriteFile(filepath.Join(folder, file), []byte(text), 0o644)
+				return folder
+			}
+			if err := publishDir(write(filepath.Join(dir, "s1"), "a", "one"), live, "r1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := publishDir(write(filepath.Join(dir, "s2"), "b", "two"), live, "r2"); err != nil {
+				t.Fatal(err)
+			}
+			entries, _ := os.ReadDir(live)
+			if len(entries) != 1 || entries[0].Name() != "b" {
+				t.Errorf("live holds %v, want only the second partition's file b", entries)
+			}
+			rest, _ := os.ReadDir(dir)
+			var left []string
+			for _, e := range rest {
+				left = append(left, e.Name())
+			}
+			if !slices.Equal(left, []string{"latents"}) {
+				t.Errorf("left beside the partitions: %v, want nothing (staging and the old partition removed)", left)
+			}
+			hidden, _ := os.ReadDir(filepath.Dir(live))
+			if len(hidden) != 1 {
+				t.Errorf("the table folder holds %d entries, want just the partition", len(hidden))
+			}
+		})
+	}
+}
