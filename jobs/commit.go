@@ -20,7 +20,7 @@ import (
 // The markers of a committed partition.
 const (
 	SuccessFile  = "_SUCCESS"      // empty; present once the partition is complete
-	ManifestFile = "manifest.json" // what the partition holds and how it was made
+	ManifestFile = "_manifest.json" // what the partition holds and how it was made; "_" hides it from table readers
 	shardsDir    = "_shards"       // a sharded partition's per-shard manifests
 	stagingDir   = "_staging"      // under the output folder: runs' work in progress
 )
@@ -109,13 +109,13 @@ func publishDir(staged, live, runID string) error {
 // shards of the same n:
 //
 //  1. If the live partition was written with another number of shards
-//     (or unsharded), its _SUCCESS and manifest.json go first, then its
+//     (or unsharded), its _SUCCESS and _manifest.json go first, then its
 //     parts: they can never be completed by this sharding.
 //  2. The shard's part file is renamed into the live folder, replacing the
 //     shard's previous part, if any, in one step.
 //  3. The shard's manifest is written to _shards/part-i-of-n.json.
 //  4. If every shard's part and manifest are now present, and they all
-//     used one model, the merged manifest.json and then _SUCCESS are
+//     used one model, the merged _manifest.json and then _SUCCESS are
 //     written. Whichever shard lands last does it; two landing together
 //     both write the same thing.
 //

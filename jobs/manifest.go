@@ -14,7 +14,7 @@ import (
 	"github.com/seqae/seqae/stages"
 )
 
-// Manifest is a committed partition's manifest.json: what it holds and how
+// Manifest is a committed partition's _manifest.json: what it holds and how
 // it was made. A sharded partition's manifest merges its shards' (listed
 // in Shards); its counts are their sums.
 type Manifest struct {
@@ -72,7 +72,7 @@ type TrainingInfo struct {
 	Boundaries    []int   `json:"boundaries,omitempty"`      // padded mode's buckets
 }
 
-// ReadManifest reads a manifest.json (or a shard's manifest).
+// ReadManifest reads a _manifest.json (or a shard's manifest).
 func ReadManifest(name string) (*Manifest, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {

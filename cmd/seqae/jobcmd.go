@@ -31,7 +31,7 @@ SEQAE_TRAINING_EPOCHS=5, SEQAE_OUTPUT_DIR=/data/out); the job file; defaults.
 --set KEY=VALUE sets any key; --print-config shows the result.
 
 Outputs go to OUT/<table>/dt=DATE/ for the tables models, metrics, quarantine,
-step_losses and latents, each partition with _SUCCESS and manifest.json. They are
+step_losses and latents, each partition with _SUCCESS and _manifest.json. They are
 written aside (OUT/_staging/) and committed only when everything succeeded, each
 partition in one step: rerunning a date replaces it whole, and a failed or
 interrupted run leaves the previous outputs as they were.
@@ -54,7 +54,7 @@ logical date, as a scheduler would. See jobs/example.yaml for every key.
 		cmd.Example = `  seqae run jobs/example.yaml
   seqae run jobs/example.yaml --date 2026-11-25 --out /data/seqae
   SEQAE_TRAINING_EPOCHS=5 seqae run jobs/example.yaml --set batching.batch_size=128
-  seqae run jobs/encode.yaml --date 2026-11-25 --shard 3/8`
+  seqae run jobs/example-long.yaml --date 2026-11-25 --shard 1/3`
 	case "train":
 		cmd.Use = "train [JOB.yaml]"
 		cmd.Args = cobra.MaximumNArgs(1)
@@ -86,9 +86,9 @@ date up to the run's date.
 	fl.StringVar(&f.model, "model", "", "the model file to encode with (model.path), e.g. --model out/models/dt=2026-11-24/model.safetensors")
 	fl.IntVar(&f.epochs, "epochs", 0, "the most training epochs (training.epochs), e.g. --epochs 20")
 	fl.Uint64Var(&f.seed, "seed", 0, "the seed of the initial weights and shuffles (training.seed), e.g. --seed 7")
-	fl.BoolVar(&f.warmStart, "warm-start", false, "begin training from the newest model committed before the date (training.warm_start)")
+	fl.BoolVar(&f.warmStart, "warm-start", false, "begin training from the newest model committed before the date (training.warm_start),\ne.g. --warm-start")
 	fl.StringArrayVar(&f.sets, "set", nil, "set any job key, KEY=VALUE; repeat for more, e.g. --set model.latent=32 --set input.pass=machine,site")
-	fl.BoolVar(&f.printConfig, "print-config", false, "print the job's settings after files, variables and flags, and exit")
+	fl.BoolVar(&f.printConfig, "print-config", false, "print the job's settings after files, variables and flags, and exit, e.g. --print-config")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		path := ""
 		if len(args) == 1 {

@@ -1,0 +1,444 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/seqae/seqae/jobs"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// cli runs seqae in-process and returns its exit status and output.
+func cli(t *testing.T, ctx context.Context, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := execute(ctx, args, env, &stdout, &stderr, false)
+	return code, stdout.String(), stderr.String()
+}
+
+type latentRow struct {
+	ID      string    `parquet:"id"`
+	Length  int32     `parquet:"length"`
+	Latent  []float32 `parquet:"latent,list"`
+	Score   float32   `parquet:"score"`
+	Machine *string   `parquet:"machine,optional"`
+}
+
+type stepRow struct {
+	ID   string  `parquet:"id"`
+	Step int32   `parquet:"step"`
+	Loss float32 `parquet:"loss"`
+}
+
+// The README's first command, run through the CLI entry point on the
+// shipped example data: exit 0, every partition committed with balanced
+// counts, step losses for every real step, and the planted anomalies at
+// the top of the scores.
+func TestExampleJobEndToEnd(t *testing.T) {
+	out := t.TempDir()
+	t.Chdir("../..")
+	start := time.Now()
+	code, stdout, stderr := cli(t, context.Background(), nil, "run", "jobs/example.yaml", "--date", "2026-11-25", "--out", out, "--progress", "log")
+	t.Logf("example job: %v\n%s", time.Since(start).Round(time.Millisecond), stdout)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{"3003 sequences in", "3000 out, 3 quarantined (duplicate_id 1, empty_sequence 1, non_finite 1)", "committed"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary does not say %q:\n%s", want, stdout)
+		}
+	}
+	for _, want := range []string{"msg=epoch", "msg=progress phase=encode", "msg=committed table=latents"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	part := func(table string) string { return filepath.Join(out, table, "dt=2026-11-25") }
+	for _, table := range []string{jobs.TableModels, jobs.TableMetrics, jobs.TableQuarantine, jobs.TableStepLosses, jobs.TableLatents} {
+		if _, err := os.Stat(filepath.Join(part(table), jobs.SuccessFile)); err != nil {
+			t.Errorf("%s: %v", table, err)
+		}
+		m, err := jobs.ReadManifest(filepath.Join(part(table), jobs.ManifestFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := m.Counts
+		if c.Sequences != 3003 || c.Sequences != c.Encoded+c.Quarantined || c.Quarantined != 3 {
+			t.Errorf("%s manifest counts: %d in, %d out, %d quarantined; want 3003 = 3000 + 3", table, c.Sequences, c.Encoded, c.Quarantined)
+		}
+		if len(m.Inputs) != 1 || m.Inputs[0].Name != "examples/data/nested/sensors.parquet" || m.Inputs[0].Bytes == 0 || m.ModelID == "" {
+			t.Errorf("%s manifest: inputs %+v, model %q; want the example file with its size and a model id", table, m.Inputs, m.ModelID)
+		}
+	}
+	latents, err := parquet.ReadFile[latentRow](filepath.Join(part(jobs.TableLatents), "part-00000-of-00001.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := parquet.ReadFile[stepRow](filepath.Join(part(jobs.TableStepLosses), "part-00000-of-00001.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var realSteps int
+	for _, l := range latents {
+		realSteps += int(l.Length)
+		if len(l.Latent) != 32 || l.Machine == nil {
+			t.Fatalf("latent row %+v: want 32 values and the machine passed through", l)
+		}
+	}
+	if len(latents) != 3000 || len(steps) != realSteps {
+		t.Errorf("latents %d rows (want 3000), step_losses %d rows (want the %d real steps)", len(latents), len(steps), realSteps)
+	}
+
+	var planted []struct{ ID, Kind string }
+	b, err := os.ReadFile("examples/data/anomalies.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &planted); err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(latents, func(i, j int) bool { return latents[i].Score > latents[j].Score })
+	var top, want []string
+	for i, p := range planted {
+		top = append(top, latents[i].ID)
+		want = append(want, p.ID)
+	}
+	slices.Sort(top)
+	if !slices.Equal(top, want) {
+		t.Errorf("top %d scores: %v, want the planted anomalies %v", len(want), top, want)
+	}
+	lowest, next := latents[len(planted)-1].Score, latents[len(planted)].Score
+	t.Logf("lowest planted score %.3f, highest normal %.3f, median %.4f", lowest, next, latents[len(latents)/2].Score)
+	if lowest < 1.5*next {
+		t.Errorf("lowest planted score %.3f is not well above the highest normal one %.3f", lowest, next)
+	}
+}
+
+// writeJob writes a job file over a small copy of the example data.
+func writeJob(t *testing.T, body string) (job, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	out = filepath.Join(dir, "out")
+	job = filepath.Join(dir, "job.yaml")
+	text := "inputs: [" + exampleInput(t) + "]\noutput:\n  dir: " + out + "\n" + body
+	if err := os.WriteFile(job, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return job, out
+}
+
+func exampleInput(t *testing.T) string {
+	t.Helper()
+	abs, err := filepath.Abs("../../examples/data/nested/sensors.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+const quick = "model:\n  latent: 4\n  hidden: 4\ntraining:\n  epochs: 1\n"
+
+// Every way of getting the command line or the job wrong exits 2 and says
+// what; a failing run exits 1 and names what failed.
+func TestExitStatus(t *testing.T) {
+	badLatent, _ := writeJob(t, "model:\n  latent: 0\n")
+	unknownKey, _ := writeJob(t, "trainig:\n  epochs: 1\n")
+	good, _ := writeJob(t, quick)
+	missing := filepath.Join(t.TempDir(), "no-such-folder")
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want string
+	}{
+		{"bad value", nil, []string{"run", badLatent}, exitUsage, "job.yaml:5: model.latent: must be >= 1, got 0"},
+		{"unknown key", nil, []string{"run", unknownKey}, exitUsage, "job.yaml:4: trainig: unknown key"},
+		{"missing job file", nil, []string{"run", "nope.yaml"}, exitUsage, "nope.yaml: cannot read the job file"},
+		{"no job file", nil, []string{"run"}, exitUsage, "accepts 1 arg(s), received 0"},
+		{"unknown flag", nil, []string{"run", good, "--epoch", "3"}, exitUsage, "unknown flag: --epoch"},
+		{"bad flag value", nil, []string{"run", good, "--epochs", "many"}, exitUsage, `invalid argument "many" for "--epochs"`},
+		{"unknown command", nil, []string{"fit"}, exitUsage, `unknown command "fit"`},
+		{"no command", nil, nil, exitUsage, "no command given"},
+		{"bad date", nil, []string{"run", good, "--date", "2026-13-01"}, exitUsage, `--date: want a date YYYY-MM-DD, got "2026-13-01"`},
+		{"bad date variable", []string{"SEQAE_DATE=yesterday"}, []string{"run", good}, exitUsage, `--date: want a date YYYY-MM-DD, got "yesterday"`},
+		{"bad shard", nil, []string{"encode", good, "--shard", "4/4"}, exitUsage, `--shard: want I/N with 0 <= I < N`},
+		{"sharded training", nil, []string{"run", good, "--shard", "1/2"}, exitUsage, "--shard 1/2: run is \"train-then-encode\", but training reads every input and cannot be sharded"},
+		{"unknown variable", []string{"SEQAE_EPOCHS=3"}, []string{"run", good}, exitUsage, "SEQAE_EPOCHS: no such setting"},
+		{"bad variable", []string{"SEQAE_BATCHING_MODE=bucketed"}, []string{"run", good}, exitUsage, `SEQAE_BATCHING_MODE: batching.mode: must be one of exact, padded, got "bucketed"`},
+		{"bad --set", nil, []string{"run", good, "--set", "model.head=mlp"}, exitUsage, `--set model.head=mlp: model.head: must be one of linear, none`},
+		{"bad log format", nil, []string{"version", "--log-format", "xml"}, exitUsage, `--log-format: want text or json, got "xml"`},
+		{"train without inputs", nil, []string{"train"}, exitUsage, "name a job file or the inputs"},
+		{"missing input", nil, []string{"run", good, "--input", missing}, exitFailed, missing},
+		{"encode without a model", nil, []string{"encode", good, "--out", t.TempDir()}, exitFailed, "no model to encode with"},
+		{"not a model", nil, []string{"encode", good, "--model", good}, exitFailed, "job.yaml: nn: load: not a valid seqae checkpoint"},
+		{"inspect a missing file", nil, []string{"inspect", missing}, exitFailed, missing},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := cli(t, context.Background(), c.env, c.args...)
+			if code != c.code || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, c.code, c.want)
+			}
+		})
+	}
+}
+
+// Head none outputs the decoder's hidden state, so hidden must equal the
+// input's features: a mismatch found once the data is open is still a
+// configuration error.
+func TestHeadNoneNeedsMatchingHidden(t *testing.T) {
+	job, _ := writeJob(t, quick)
+	code, _, stderr := cli(t, context.Background(), nil, "run", job, "--set", "model.head=none", "--set", "model.hidden=5")
+	if code != exitUsage || !strings.Contains(stderr, "hidden must equal the input's 4 features, got 5") {
+		t.Errorf("exit %d, stderr %s; want 2 and the hidden size named", code, stderr)
+	}
+}
+
+// An interrupted run exits 130 and leaves the previous outputs as they
+// were.
+func TestInterruptedRun(t *testing.T) {
+	job, out := writeJob(t, quick)
+	if code, _, stderr := cli(t, context.Background(), nil, "run", job, "--date", "2026-11-25"); code != exitOK {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	manifest := filepath.Join(out, "latents", "dt=2026-11-25", jobs.ManifestFile)
+	before, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As main does on SIGINT or SIGTERM: cancel the run's context.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer time.AfterFunc(300*time.Millisecond, cancel).Stop()
+	code, _, stderr := cli(t, ctx, nil, "run", job, "--date", "2026-11-25", "--epochs", "100000", "--set", "training.patience=0")
+	if code != exitInterrupted {
+		t.Fatalf("interrupted run: exit %d, want 130; stderr:\n%s", code, stderr)
+	}
+	after, err := os.ReadFile(manifest)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the interrupted run changed the committed latents manifest (err %v)", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(out, "_staging")); len(entries) != 0 {
+		t.Errorf("the interrupted run left %d staging folders", len(entries))
+	}
+}
+
+// Flags beat SEQAE_* variables, which beat the job file; a variable
+// reaches the run.
+func TestOverrides(t *testing.T) {
+	job, _ := writeJob(t, "training:\n  epochs: 7\n  seed: 3\n")
+	cases := []struct {
+		name       string
+		env        []string
+		args       []string
+		epochs     int
+		seed       int
+		outputDir  string
+		batchSize  int
+		passThru   []string
+		inputsFrom string
+	}{
+		{"file", nil, nil, 7, 3, "", 64, nil, ""},
+		{"env", []string{"SEQAE_TRAINING_EPOCHS=5", "SEQAE_BATCHING_BATCH_SIZE=8", "SEQAE_INPUT_PASS=machine,start"}, nil, 5, 3, "", 8, []string{"machine", "start"}, ""},
+		{"flag over env", []string{"SEQAE_TRAINING_EPOCHS=5", "SEQAE_TRAINING_SEED=4"}, []string{"--epochs", "2", "--set", "batching.batch_size=4"}, 2, 4, "", 4, nil, ""},
+		{"dedicated flag over --set", nil, []string{"--set", "output.dir=/a", "--out", "/b"}, 7, 3, "/b", 64, nil, ""},
+		{"--input", nil, []string{"--input", "x/*.parquet", "--input", "y"}, 7, 3, "", 64, nil, "x/*.parquet,y"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := cli(t, context.Background(), c.env, append([]string{"run", job, "--print-config"}, c.args...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			cfg, err := jobs.Parse("printed", []byte(stdout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Training.Epochs != c.epochs || cfg.Training.Seed != uint64(c.seed) || cfg.Batching.BatchSize != c.batchSize {
+				t.Errorf("epochs %d, seed %d, batch size %d; want %d, %d, %d", cfg.Training.Epochs, cfg.Training.Seed, cfg.Batching.BatchSize, c.epochs, c.seed, c.batchSize)
+			}
+			if c.outputDir != "" && cfg.Output.Dir != c.outputDir {
+				t.Errorf("output dir %s, want %s", cfg.Output.Dir, c.outputDir)
+			}
+			if c.passThru != nil && !slices.Equal(cfg.Input.Pass, c.passThru) {
+				t.Errorf("pass %v, want %v", cfg.Input.Pass, c.passThru)
+			}
+			if c.inputsFrom != "" && strings.Join(cfg.Inputs, ",") != c.inputsFrom {
+				t.Errorf("inputs %v, want %s", cfg.Inputs, c.inputsFrom)
+			}
+		})
+	}
+
+	// A variable reaches the run: SEQAE_OUTPUT_DIR moves the outputs and
+	// SEQAE_DATE names the partition; --log-format json prints the summary
+	// as JSON.
+	elsewhere := t.TempDir()
+	env := []string{"SEQAE_OUTPUT_DIR=" + elsewhere, "SEQAE_DATE=2026-11-20", "SEQAE_LOG_FORMAT=json"}
+	code, stdout, stderr := cli(t, context.Background(), env, "train", job, "--epochs", "1")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var sum struct {
+		Run        string
+		Date       string
+		Partitions []string
+	}
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("summary %q: %v", stdout, err)
+	}
+	if sum.Run != "train" || sum.Date != "2026-11-20" || len(sum.Partitions) != 3 || !strings.HasPrefix(sum.Partitions[0], elsewhere) {
+		t.Errorf("summary %+v: want a train run for 2026-11-20 committing 3 partitions under %s", sum, elsewhere)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(strings.SplitN(stderr, "\n", 2)[0]), &line); err != nil || line["msg"] != "run started" {
+		t.Errorf("first log line %q: want JSON saying the run started (%v)", strings.SplitN(stderr, "\n", 2)[0], err)
+	}
+	metrics, err := parquet.ReadFile[struct {
+		Epoch int32 `parquet:"epoch"`
+	}](filepath.Join(elsewhere, "metrics", "dt=2026-11-20", "part-00000-of-00001.parquet"))
+	if err != nil || len(metrics) != 1 {
+		t.Errorf("metrics: %d rows (%v), want the 1 epoch --epochs asked for over the file's 7", len(metrics), err)
+	}
+}
+
+// bench prints one JSON line with torch_bench.py's fields.
+func TestBenchJSON(t *testing.T) {
+	code, stdout, stderr := cli(t, context.Background(), nil, "bench", "--n", "64", "--min-len", "3", "--max-len", "20", "--latent", "8", "--hidden", "8", "--threads", "1", "--mode", "padded")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Count(stdout, "\n") != 1 {
+		t.Errorf("bench printed %q, want one line", stdout)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	// torch_bench.py's fields, and the GFLOP/s seqae adds.
+	want := []string{"peer", "mode", "threads", "n", "batches", "real_steps", "train_seq_per_s", "encode_seq_per_s", "train_s", "encode_s", "train_gflop_per_s"}
+	var keys []string
+	for k := range got {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	slices.Sort(want)
+	if !slices.Equal(keys, want) {
+		t.Errorf("fields %v, want %v", keys, want)
+	}
+	steps := 0
+	for i := range 64 {
+		steps += 3 + (i*7919)%18
+	}
+	if got["n"] != 64.0 || got["mode"] != "padded" || got["threads"] != 1.0 || got["real_steps"] != float64(steps) || got["batches"] != 1.0 {
+		t.Errorf("got %v: want n 64, mode padded, threads 1, real_steps %d, 1 batch", got, steps)
+	}
+	if !strings.HasPrefix(got["peer"].(string), "seqae ") || !(got["train_seq_per_s"].(float64) > 0) {
+		t.Errorf("peer %v, train_seq_per_s %v: want seqae and a rate", got["peer"], got["train_seq_per_s"])
+	}
+	if code, _, stderr := cli(t, context.Background(), nil, "bench", "--mode", "bucket"); code != exitUsage || !strings.Contains(stderr, "--mode: want bucketed or padded") {
+		t.Errorf("bad mode: exit %d, %s; want 2", code, stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := cli(t, context.Background(), nil, "version")
+	if code != exitOK || !strings.HasPrefix(stdout, "seqae "+jobs.Version()+" (go") {
+		t.Errorf("exit %d, %q; want seqae VERSION (goX ...)", code, stdout)
+	}
+}
+
+// Every command's --help matches its golden file and gives an example of
+// every flag.
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"", "run", "train", "encode", "inspect", "bench", "version"} {
+		name := cmd
+		if name == "" {
+			name = "root"
+		}
+		t.Run(name, func(t *testing.T) {
+			args := []string{"--help"}
+			if cmd != "" {
+				args = []string{cmd, "--help"}
+			}
+			code, stdout, _ := cli(t, context.Background(), nil, args...)
+			if code != exitOK {
+				t.Fatalf("exit %d", code)
+			}
+			for flag, usage := range flagUsages(stdout) {
+				if !strings.Contains(usage, "e.g. "+flag) && flag != "--help" {
+					t.Errorf("flag %s has no example: %q", flag, usage)
+				}
+			}
+			golden(t, filepath.Join("help", name+".txt"), []byte(stdout))
+		})
+	}
+}
+
+// flagUsages maps each flag in a help text to its description, which may
+// run over several lines.
+func flagUsages(help string) map[string]string {
+	out := map[string]string{}
+	cur := ""
+	for _, line := range strings.Split(help, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0 || !strings.HasPrefix(line, " "):
+			cur = ""
+		case strings.HasPrefix(f[0], "--"):
+			cur = f[0]
+			out[cur] = line
+		case strings.HasPrefix(f[0], "-") && len(f) > 1:
+			cur = f[1]
+			out[cur] = line
+		case cur != "":
+			out[cur] += " " + strings.TrimSpace(line)
+		}
+	}
+	return out
+}
+
+// The README documents every job key, so a new or renamed key cannot
+// leave it stale.
+func TestReadmeDocumentsEveryKey(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range jobs.Keys() {
+		if !strings.Contains(string(readme), "`"+k+"`") {
+			t.Errorf("README.md does not document the key %s", k)
+		}
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
