@@ -19,10 +19,10 @@ import (
 
 // The markers of a committed partition.
 const (
-	SuccessFile  = "_SUCCESS"      // empty; present once the partition is complete
+	SuccessFile  = "_SUCCESS"       // empty; present once the partition is complete
 	ManifestFile = "_manifest.json" // what the partition holds and how it was made; "_" hides it from table readers
-	shardsDir    = "_shards"       // a sharded partition's per-shard manifests
-	stagingDir   = "_staging"      // under the output folder: runs' work in progress
+	shardsDir    = "_shards"        // a sharded partition's per-shard manifests
+	stagingDir   = "_staging"       // under the output folder: runs' work in progress
 )
 
 // staleStaging is how old a run's leftover staging folder (from a run that
