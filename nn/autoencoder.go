@@ -41,7 +41,7 @@ type Workspace struct {
 	encHp []float32 // (R, L) encoder h_{t-1} (kept) | (B, L) h_t, updated in place (Encode)
 	encC  []float32 // (R, L) encoder c_t | (B, L)
 	encTc []float32 // (R, L) tanh(c_t) | (B, L)
-	hCur  []float32 // (B, max(L, H)) the step's new h before it is filed
+	hCur  []float32 // (B, L) the encoder step's new h before it is filed
 	z     []float32 // (B, L) latents, packed order
 	zp    []float32 // (B, 4H) z W_ih^T + b: the decoder gates' constant part
 	decG  []float32 // (R, 4H) decoder gates, activated in place | (B, 4H)
@@ -200,7 +200,7 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	w.encHp = grow(w.encHp, stepRows*L)
 	w.encC = grow(w.encC, stepRows*L)
 	w.encTc = grow(w.encTc, stepRows*L)
-	w.hCur = grow(w.hCur, B*max(L, H))
+	w.hCur = grow(w.hCur, B*L)
 	w.z = grow(w.z, B*L)
 	w.zp = grow(w.zp, B*4*H)
 	w.decG = grow(w.decG, stepRows*4*H)
@@ -348,12 +348,14 @@ func (w *Workspace) LossSum() float64 { return w.lossSum }
 
 // Latents returns the last batch's latents, (B, L) in input order. The
 // slice is reused by the next call.
-func (w *Workspace) Latents() []float32 { return w.latents[:w.nb*w.cfg.LatentDim] }
+func (w *Workspace) Latents() []float32 {
+	return w.latents[:w.nb*w.cfg.LatentDim : w.nb*w.cfg.LatentDim]
+}
 
 // StepLosses returns the last batch's step losses of sequence b (input
 // order), one per real step. The slice is reused by the next call.
 func (w *Workspace) StepLosses(b int) []float32 {
-	return w.stepLoss[b*w.nt : b*w.nt+w.inLens[b]]
+	return w.stepLoss[b*w.nt : b*w.nt+w.inLens[b] : b*w.nt+w.inLens[b]]
 }
 
 // RealSteps is the number of real steps in the last batch.

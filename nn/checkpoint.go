@@ -28,7 +28,7 @@ const (
 func Save(w io.Writer, m *Model, meta map[string]string) error {
 	cfg, err := json.Marshal(m.Config)
 	if err != nil {
-		return err
+		return fmt.Errorf("nn: save: %w", err)
 	}
 	info := map[string]string{MetaConfig: string(cfg), MetaFormat: formatTag}
 	for k, v := range meta {
@@ -53,7 +53,10 @@ func Save(w io.Writer, m *Model, meta map[string]string) error {
 		}
 		tensors[t.Name] = view
 	}
-	return safetensors.SerializeToWriter(tensors, info, w)
+	if err := safetensors.SerializeToWriter(tensors, info, w); err != nil {
+		return fmt.Errorf("nn: save: %w", err)
+	}
+	return nil
 }
 
 // ErrCheckpoint is wrapped by every error Load returns about the file's
@@ -101,9 +104,11 @@ func Load(r io.Reader) (*Model, map[string]string, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, bad("config: %v", err)
 	}
-	m := newModel(cfg)
+	// Check every tensor against the config before allocating anything: a
+	// damaged config must not make Load allocate what the file does not hold.
+	layout := cfg.Layout()
 	want := map[string]bool{}
-	for _, t := range cfg.Layout() {
+	for _, t := range layout {
 		want[t.Name] = true
 		v, ok := st.Tensor(t.Name)
 		if !ok {
@@ -119,14 +124,18 @@ func Load(r io.Reader) (*Model, map[string]string, error) {
 		if !slices.Equal(shape, t.Shape) {
 			return nil, nil, bad("tensor %s has shape %v, want %v for config %+v", t.Name, shape, t.Shape, cfg)
 		}
-		data := v.Data()
-		for i := range t.Size {
-			m.Params[t.Offset+i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-		}
 	}
 	for _, name := range st.Names() {
 		if !want[name] {
 			return nil, nil, bad("unexpected tensor %s for config %+v", name, cfg)
+		}
+	}
+	m := newModel(cfg)
+	for _, t := range layout {
+		v, _ := st.Tensor(t.Name)
+		data := v.Data()
+		for i := range t.Size {
+			m.Params[t.Offset+i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
 		}
 	}
 	delete(meta, MetaConfig)

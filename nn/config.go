@@ -31,15 +31,19 @@ type Config struct {
 	Head          Head `json:"head"`           // HeadLinear or HeadNone
 }
 
+// MaxDim bounds every size of a Config: far beyond any useful model, and
+// small enough that no size computation overflows.
+const MaxDim = 1 << 16
+
 // Validate reports the first thing wrong with c.
 func (c Config) Validate() error {
-	switch {
-	case c.InputDim < 1:
-		return fmt.Errorf("nn: input_dim must be at least 1, got %d", c.InputDim)
-	case c.LatentDim < 1:
-		return fmt.Errorf("nn: latent_dim must be at least 1, got %d", c.LatentDim)
-	case c.DecoderHidden < 1:
-		return fmt.Errorf("nn: decoder_hidden must be at least 1, got %d", c.DecoderHidden)
+	for _, d := range []struct {
+		name string
+		v    int
+	}{{"input_dim", c.InputDim}, {"latent_dim", c.LatentDim}, {"decoder_hidden", c.DecoderHidden}} {
+		if d.v < 1 || d.v > MaxDim {
+			return fmt.Errorf("nn: %s must be in 1..%d, got %d", d.name, MaxDim, d.v)
+		}
 	}
 	switch c.Head {
 	case HeadLinear:

@@ -32,7 +32,7 @@ const (
 type microkernel func(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
 
 // The microkernels in use: the assembly ones where the CPU has them (see
-// gemm_amd64.go), else the pure-Go ones.
+// asm_amd64.go), else the pure-Go ones.
 var (
 	kern32 microkernel            // mr×32 tile; nil where the CPU has no kernel for it
 	kern16 microkernel = kern16Go // mr×16 tile

@@ -60,8 +60,26 @@ func TestGemmMatchesReference(t *testing.T) {
 					want := append([]float32(nil), c...)
 					gemm(transA, m, n, k, a, lda, b, ldb, c, ldc, pack)
 					gemmRef(transA, m, n, k, a, lda, b, ldb, want, ldc)
+					// Rounding error bound: k+1 roundings of at most one
+					// float32 ulp of the sum of the terms' magnitudes.
+					mag := make([]float64, len(c))
+					for i := range m {
+						for j := range n {
+							s := math.Abs(float64(want[i*ldc+j]))
+							for p := range k {
+								var av float32
+								if transA {
+									av = a[p*lda+i]
+								} else {
+									av = a[i*lda+p]
+								}
+								s += math.Abs(float64(av * b[p*ldb+j]))
+							}
+							mag[i*ldc+j] = s
+						}
+					}
 					for i := range c {
-						tol := 1e-5 * float64(k+1)
+						tol := float64(k+1) * 6e-8 * mag[i]
 						if d := math.Abs(float64(c[i] - want[i])); d > tol {
 							t.Fatalf("m=%d n=%d k=%d transA=%v: C[%d] = %g, want %g", m, n, k, transA, i, c[i], want[i])
 						}
