@@ -349,7 +349,7 @@ func (w *Workspace) LossSum() float64 { return w.lossSum }
 // Latents returns the last batch's latents, (B, L) in input order. The
 // slice is reused by the next call.
 func (w *Workspace) Latents() []float32 {
-	return w.latents[:w.nb*w.cfg.LatentDim : w.nb*w.cfg.LatentDim]
+	return w.latents[: w.nb*w.cfg.LatentDim : w.nb*w.cfg.LatentDim]
 }
 
 // StepLosses returns the last batch's step losses of sequence b (input
