@@ -57,6 +57,10 @@ func execute(ctx context.Context, args, env []string, stdout, stderr io.Writer, 
 		return exitOK
 	}
 	code := a.exitCode(ctx, err)
+	if code == exitInterrupted {
+		fmt.Fprintln(stderr, "seqae: interrupted; nothing of this run was committed")
+		return code
+	}
 	fmt.Fprintf(stderr, "seqae: %v\n", err)
 	if code == exitUsage && !a.ran {
 		fmt.Fprintln(stderr, "Run 'seqae --help' or 'seqae COMMAND --help' for usage.")

@@ -223,8 +223,8 @@ func TestInterruptedRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer time.AfterFunc(300*time.Millisecond, cancel).Stop()
 	code, _, stderr := cli(t, ctx, nil, "run", job, "--date", "2026-11-25", "--epochs", "100000", "--set", "training.patience=0")
-	if code != exitInterrupted {
-		t.Fatalf("interrupted run: exit %d, want 130; stderr:\n%s", code, stderr)
+	if code != exitInterrupted || !strings.Contains(stderr, "seqae: interrupted; nothing of this run was committed") {
+		t.Fatalf("interrupted run: exit %d, want 130 and a message saying so; stderr:\n%s", code, stderr)
 	}
 	after, err := os.ReadFile(manifest)
 	if err != nil || !bytes.Equal(before, after) {

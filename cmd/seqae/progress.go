@@ -21,7 +21,7 @@ type bars struct {
 
 func (b *bars) event(e jobs.Event) {
 	if m := e.Epoch; m != nil {
-		b.show(e.Phase+" epochs", int64(e.Epochs), e.Phase+": epochs", "epochs")
+		b.show(e.Phase+" epochs", int64(e.Epochs), e.Phase+": epochs")
 		desc := fmt.Sprintf("train: epoch %d, loss %.4f", m.Epoch, m.TrainLoss)
 		if m.HasVal {
 			desc += fmt.Sprintf(", val %.4f", m.ValLoss)
@@ -34,12 +34,12 @@ func (b *bars) event(e jobs.Event) {
 	if total == 0 {
 		total = -1 // a spinner
 	}
-	b.show(e.Phase+" rows", total, e.Phase+": reading", "rows")
+	b.show(e.Phase+" rows", total, e.Phase+": rows read")
 	b.cur.Set64(e.Rows)
 }
 
 // show makes the bar for key the current one.
-func (b *bars) show(key string, total int64, desc, unit string) {
+func (b *bars) show(key string, total int64, desc string) {
 	if b.key == key {
 		return
 	}
@@ -50,9 +50,6 @@ func (b *bars) show(key string, total int64, desc, unit string) {
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(unit),
-		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.w) }),
 	)
 }
