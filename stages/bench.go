@@ -74,7 +74,7 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 	}
 	switch o.Mode {
 	case "bucketed":
-		b, err := batchAll(BatchConfig{BatchSize: o.Batch, MaxHeld: o.N + 1}, all)
+		b, err := batchAll(BatchConfig{BatchSize: o.Batch}, all)
 		if err != nil {
 			return BenchResult{}, err
 		}
@@ -95,7 +95,10 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 		return BenchResult{}, fmt.Errorf("bench: mode must be bucketed or padded, got %q", o.Mode)
 	}
 
-	m, _ := nn.NewModel(cfg, 0)
+	m, err := nn.NewModel(cfg, 0)
+	if err != nil {
+		return BenchResult{}, err
+	}
 	tr := NewTrainer(m, 1e-3, 0)
 	start := time.Now()
 	for range o.Epochs {

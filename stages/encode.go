@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -30,18 +31,12 @@ type Counts struct {
 // Balanced reports whether every input sequence was accounted for.
 func (c Counts) Balanced() bool { return c.Sequences == c.Encoded+c.Quarantined }
 
-// item is one decoded input row: a sequence or a quarantine record.
-type item struct {
-	seq *schemas.Sequence
-	q   *schemas.Quarantine
-}
-
 // Source says what to read and how to check it.
 type Source struct {
 	Input      *schemas.Input
 	Units      []schemas.Unit          // the units to read, e.g. a shard of Input.Units()
 	Duplicates schemas.DuplicatePolicy // quarantine (default) or keep repeated ids
-	Readers    int                     // decoding goroutines; default 2
+	Readers    int                     // decoding goroutines; default 2; the output does not depend on it
 }
 
 // EncodeJob is everything Encode needs.
@@ -69,18 +64,17 @@ type EncodeJob struct {
 // held, when not nil, counts the valid sequences read and not yet released
 // by the caller; counts.MaxHeld tracks its peak.
 func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, counts *Counts, held *atomic.Int64) *pipeline.Stream[*schemas.Sequence] {
-	items := pipeline.AddSource(p, "read", 1, pipeline.Generate(func(ctx context.Context, emit func(item) error) error {
-		return ReadOrdered(ctx, src.Input, src.Units, max(src.Readers, 2), func(c Chunk) error {
-			for i := range c.Quarantined {
-				if err := emit(item{q: &c.Quarantined[i]}); err != nil {
-					return err
-				}
-			}
-			for _, s := range c.Seqs {
-				if held != nil {
+	readers := src.Readers
+	if readers <= 0 {
+		readers = 2
+	}
+	rows := pipeline.AddSource(p, "read", 1, pipeline.Generate(func(ctx context.Context, emit func(Row) error) error {
+		return ReadOrdered(ctx, src.Input, src.Units, readers, func(c Chunk) error {
+			for _, r := range c.Rows {
+				if r.Seq != nil && held != nil {
 					counts.MaxHeld = max(counts.MaxHeld, held.Add(1))
 				}
-				if err := emit(item{seq: s}); err != nil {
+				if err := emit(r); err != nil {
 					return err
 				}
 			}
@@ -94,17 +88,17 @@ func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, co
 	dedup := schemas.NewDedup(src.Input.IDField().Kind)
 	keep := src.Duplicates == schemas.KeepDuplicates
 	counts.Reasons = map[schemas.Reason]int64{}
-	return pipeline.AddStage(p, "validate", 1, items, pipeline.FlatMap(func(ctx context.Context, it item, emit func(*schemas.Sequence) error) error {
-		rec := it.q
+	return pipeline.AddStage(p, "validate", 1, rows, pipeline.FlatMap(func(ctx context.Context, r Row, emit func(*schemas.Sequence) error) error {
+		rec := r.Quarantine
 		if rec == nil && !keep {
-			if dup, isDup := dedup.Check(it.seq); isDup {
+			if dup, isDup := dedup.Check(r.Seq); isDup {
 				rec = &dup
 			}
 		}
 		if rec == nil {
-			return emit(it.seq)
+			return emit(r.Seq)
 		}
-		if it.seq != nil && held != nil {
+		if r.Seq != nil && held != nil {
 			held.Add(-1)
 		}
 		pipeline.Quarantine(ctx)
@@ -162,6 +156,10 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 	var counts Counts
 	if err := job.Model.Config.Validate(); err != nil {
 		return counts, pipeline.Snapshot{}, err
+	}
+	if I := job.Model.Config.InputDim; job.Input.Dim() != I || job.Norm.Dim() != I {
+		return counts, pipeline.Snapshot{}, fmt.Errorf("the model takes %d features per step, the input has %d and the normaliser %d",
+			I, job.Input.Dim(), job.Norm.Dim())
 	}
 	batcher, err := NewBatcher(job.Batching)
 	if err != nil {

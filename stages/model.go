@@ -45,7 +45,7 @@ func (e *Encoder) Encode(b *Batch) *Encoded {
 	for i := range B {
 		steps := e.ws.StepLosses(i)
 		flat = append(flat, steps...)
-		out.Losses[i] = flat[len(flat)-len(steps):]
+		out.Losses[i] = flat[len(flat)-len(steps) : len(flat) : len(flat)]
 		out.Scores[i] = mean(steps)
 	}
 	return out

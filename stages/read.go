@@ -11,16 +11,22 @@ import (
 	"github.com/seqae/seqae/schemas"
 )
 
-// Chunk is a piece of one unit's decoded output, in input order.
-type Chunk struct {
-	Unit        int // index into the units given to ReadOrdered
-	Seqs        []*schemas.Sequence
-	Quarantined []schemas.Quarantine
-	Stats       *schemas.Stats // set on the unit's last chunk: the unit's counts
+// Row is one decoded input row (for the long layout, one id's rows): a
+// valid sequence or a quarantine record.
+type Row struct {
+	Seq        *schemas.Sequence
+	Quarantine *schemas.Quarantine
 }
 
-// chunkSeqs is the most sequences a Chunk holds.
-const chunkSeqs = 256
+// Chunk is a piece of one unit's decoded output, in input order.
+type Chunk struct {
+	Unit  int // index into the units given to ReadOrdered
+	Rows  []Row
+	Stats *schemas.Stats // set on the unit's last chunk: the unit's counts
+}
+
+// chunkRows is the most rows a Chunk holds.
+const chunkRows = 256
 
 // ReadOrdered decodes units on `workers` goroutines and hands their output
 // to emit in unit order and, within a unit, in input order, so what emit
@@ -95,20 +101,18 @@ func decodeUnit(ctx context.Context, in *schemas.Input, u schemas.Unit, i int, o
 			return ctx.Err()
 		}
 	}
-	st, err := in.ReadUnit(ctx, u, schemas.Sink{
-		Sequence: func(s *schemas.Sequence) error {
-			cur.Seqs = append(cur.Seqs, s)
-			if len(cur.Seqs) < chunkSeqs {
-				return nil
-			}
-			c := cur
-			cur = Chunk{Unit: i}
-			return send(c)
-		},
-		Quarantine: func(q schemas.Quarantine) error {
-			cur.Quarantined = append(cur.Quarantined, q)
+	add := func(r Row) error {
+		cur.Rows = append(cur.Rows, r)
+		if len(cur.Rows) < chunkRows {
 			return nil
-		},
+		}
+		c := cur
+		cur = Chunk{Unit: i}
+		return send(c)
+	}
+	st, err := in.ReadUnit(ctx, u, schemas.Sink{
+		Sequence:   func(s *schemas.Sequence) error { return add(Row{Seq: s}) },
+		Quarantine: func(q schemas.Quarantine) error { return add(Row{Quarantine: &q}) },
 	})
 	if err != nil {
 		return err

@@ -96,10 +96,17 @@ func seqBytes(s *schemas.Sequence) int64 { return int64(4*len(s.Values)+64*len(s
 // reading goroutines.
 func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	cfg := job.Train.withDefaults()
-	if job.Init == nil {
-		if err := job.Model.Validate(); err != nil {
-			return nil, err
-		}
+	dim := job.Model.InputDim
+	if job.Init != nil {
+		dim = job.Init.Config.InputDim
+	} else if err := job.Model.Validate(); err != nil {
+		return nil, err
+	}
+	if dim != job.Input.Dim() {
+		return nil, fmt.Errorf("the model takes %d features per step, the input has %d", dim, job.Input.Dim())
+	}
+	if job.InitNorm != nil && job.InitNorm.Dim() != dim {
+		return nil, fmt.Errorf("the normaliser has %d features, the model takes %d", job.InitNorm.Dim(), dim)
 	}
 	res := &TrainResult{}
 	split := Split{Fraction: cfg.ValFraction, IDKind: job.Input.IDField().Kind}
@@ -111,7 +118,8 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	seqs := readStage(p, job.Source, job.Quarantine, &res.Counts, nil)
 	pipeline.AddSink(p, "collect", 1, seqs, pipeline.ForEach(func(_ context.Context, s *schemas.Sequence) error {
 		res.Counts.Encoded++
-		if split.Validation(s.ID) {
+		isVal := split.Validation(s.ID)
+		if isVal {
 			res.ValSeqs++
 		} else {
 			res.TrainSeqs++
@@ -125,7 +133,7 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 			res.Streamed, train, val = true, nil, nil
 			return nil
 		}
-		if split.Validation(s.ID) {
+		if isVal {
 			val = append(val, s)
 		} else {
 			train = append(train, s)
@@ -153,9 +161,6 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 			return nil, err
 		}
 		model = m
-	}
-	if model.Config.InputDim != job.Input.Dim() {
-		return nil, fmt.Errorf("the model takes %d features per step, the input has %d", model.Config.InputDim, job.Input.Dim())
 	}
 	batching := job.Batching
 	if batching.Mode == Padded && len(batching.Boundaries) == 0 {
@@ -253,8 +258,10 @@ func newPipeline(ctx context.Context, progress func(pipeline.Snapshot), every ti
 	return pipeline.New(ctx, opts...)
 }
 
-// batchAll cuts seqs into batches, in order.
+// batchAll cuts seqs, all in memory already, into batches in order: full
+// batches, with no early partial ones.
 func batchAll(cfg BatchConfig, seqs []*schemas.Sequence) ([]*Batch, error) {
+	cfg.MaxHeld = max(cfg.MaxHeld, len(seqs)+1)
 	b, err := NewBatcher(cfg)
 	if err != nil {
 		return nil, err
@@ -301,53 +308,60 @@ func cachedEpoch(ctx context.Context, batching BatchConfig, train []*schemas.Seq
 	return nil
 }
 
-// streamEpoch reads the files again: training sequences pass through a
-// seeded shuffle buffer into batches and train as they come; validation
-// sequences are batched in input order and evaluated after.
+// streamEpoch reads the files twice: training sequences pass through a
+// seeded shuffle buffer into batches and train as they come; then the
+// validation sequences are batched and evaluated as they come.
 func streamEpoch(ctx context.Context, job TrainJob, batching BatchConfig, split Split, norm Normalizer, buffer int, rng *rand.Rand,
 	step, eval func(*Batch) error) error {
-	var counts Counts
 	trainB, err := NewBatcher(batching)
 	if err != nil {
 		return err
 	}
-	valB, _ := NewBatcher(batching)
-	var held []*Batch
-	keep := func(b *Batch) error { held = append(held, b); return nil }
 	shuf := &shuffler{cap: buffer, rng: rng}
+	toBatch := func(s *schemas.Sequence) error { return trainB.Add(s, step) }
+	err = streamPass(ctx, job.Source, norm, func(s *schemas.Sequence) bool { return !split.Validation(s.ID) }, shuf.add(toBatch), func() error {
+		if err := shuf.flush(toBatch); err != nil {
+			return err
+		}
+		return trainB.Flush(step)
+	})
+	if err != nil || split.Fraction <= 0 {
+		return err
+	}
+	valB, err := NewBatcher(batching)
+	if err != nil {
+		return err
+	}
+	return streamPass(ctx, job.Source, norm, func(s *schemas.Sequence) bool { return split.Validation(s.ID) },
+		func(s *schemas.Sequence) error { return valB.Add(s, eval) },
+		func() error { return valB.Flush(eval) })
+}
+
+// streamPass reads src (without writing quarantine), normalises the
+// sequences keep accepts and hands them to each in input order, then calls
+// end.
+func streamPass(ctx context.Context, src Source, norm Normalizer, keep func(*schemas.Sequence) bool,
+	each func(*schemas.Sequence) error, end func() error) error {
+	var counts Counts
 	p := pipeline.New(ctx)
-	seqs := normaliseStage(p, readStage(p, job.Source, nil, &counts, nil), norm)
-	pipeline.AddSink(p, "train", 1, seqs, func(ctx context.Context, in <-chan *schemas.Sequence) error {
-		toBatch := func(s *schemas.Sequence) error { return trainB.Add(s, step) }
+	seqs := readStage(p, src, nil, &counts, nil)
+	kept := pipeline.AddStage(p, "select", 1, seqs, pipeline.FlatMap(func(_ context.Context, s *schemas.Sequence, emit func(*schemas.Sequence) error) error {
+		if !keep(s) {
+			return nil
+		}
+		norm.Apply(s.Values)
+		return emit(s)
+	}, nil))
+	pipeline.AddSink(p, "use", 1, kept, func(ctx context.Context, in <-chan *schemas.Sequence) error {
 		for s := range pipeline.Receive(ctx, in) {
-			var err error
-			if split.Validation(s.ID) {
-				err = valB.Add(s, keep)
-			} else {
-				err = shuf.add(s, toBatch)
-			}
-			if err != nil {
+			if err := each(s); err != nil {
 				return err
 			}
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := shuf.flush(toBatch); err != nil {
-			return err
-		}
-		if err := trainB.Flush(step); err != nil {
-			return err
-		}
-		if err := valB.Flush(keep); err != nil {
-			return err
-		}
-		for _, b := range held {
-			if err := eval(b); err != nil {
-				return err
-			}
-		}
-		return nil
+		return end()
 	})
 	return p.Wait()
 }
@@ -360,15 +374,19 @@ type shuffler struct {
 	rng *rand.Rand
 }
 
-func (s *shuffler) add(seq *schemas.Sequence, emit func(*schemas.Sequence) error) error {
-	if len(s.buf) < s.cap {
-		s.buf = append(s.buf, seq)
-		return nil
+// add returns a function that puts a sequence in the buffer and, once the
+// buffer is full, sends a random one on to emit.
+func (s *shuffler) add(emit func(*schemas.Sequence) error) func(*schemas.Sequence) error {
+	return func(seq *schemas.Sequence) error {
+		if len(s.buf) < s.cap {
+			s.buf = append(s.buf, seq)
+			return nil
+		}
+		i := s.rng.IntN(len(s.buf))
+		out := s.buf[i]
+		s.buf[i] = seq
+		return emit(out)
 	}
-	i := s.rng.IntN(len(s.buf))
-	out := s.buf[i]
-	s.buf[i] = seq
-	return emit(out)
 }
 
 func (s *shuffler) flush(emit func(*schemas.Sequence) error) error {
