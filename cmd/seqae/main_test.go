@@ -119,10 +119,10 @@ func TestExampleJobEndToEnd(t *testing.T) {
 	if !slices.Equal(top, want) {
 		t.Errorf("top %d scores: %v, want the planted anomalies %v", len(want), top, want)
 	}
-	lowest, next := latents[len(planted)-1].Score, latents[len(planted)].Score
-	t.Logf("lowest planted score %.3f, highest normal %.3f, median %.4f", lowest, next, latents[len(latents)/2].Score)
-	if lowest < 1.5*next {
-		t.Errorf("lowest planted score %.3f is not well above the highest normal one %.3f", lowest, next)
+	lowest, median := latents[len(planted)-1].Score, latents[len(latents)/2].Score
+	t.Logf("lowest planted score %.3f, highest normal %.3f, median %.4f", lowest, latents[len(planted)].Score, median)
+	if lowest < 10*median {
+		t.Errorf("lowest planted score %.3f is not far above the median %.4f", lowest, median)
 	}
 }
 

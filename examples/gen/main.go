@@ -21,9 +21,9 @@ import (
 	"github.com/seqae/seqae/internal/synth"
 )
 
-// options shape the example dataset: 3000 traces of 12 to 64 one-second
+// options shape the example dataset: 3000 traces of 8 to 40 one-second
 // steps of 4 sensors, 8 of them faulty.
-var options = synth.Options{N: 3000, MinLen: 12, MaxLen: 64, Dim: 4, Anomalies: 8, Noise: 0.05, Seed: 2026}
+var options = synth.Options{N: 3000, MinLen: 8, MaxLen: 40, Dim: 4, Anomalies: 8, Noise: 0.05, Seed: 2026}
 
 // planted is one entry of anomalies.json.
 type planted struct {
