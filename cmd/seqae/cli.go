@@ -74,7 +74,9 @@ func (a *app) exitCode(ctx context.Context, err error) int {
 	switch {
 	case !a.ran, errors.As(err, &ce), errors.As(err, &ue):
 		return exitUsage
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+	case ctx.Err() != nil:
+		// A signal arrived and the run stopped: whatever error it stopped
+		// with (a library may not wrap context.Canceled), it was interrupted.
 		return exitInterrupted
 	}
 	return exitFailed
