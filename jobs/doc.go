@@ -22,7 +22,7 @@
 //
 // A run that fails or is cancelled before committing leaves every live
 // partition as it was. Names starting with "_" or "." are skipped by table
-// readers (Spark, pyarrow, DuckDB's Hive partitioning), which is why the
+// folder readers (Spark, pyarrow), which is why the
 // staging folder, the markers and the manifests are named so.
 //
 // Inspect describes input tables, output tables, model files and
