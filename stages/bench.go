@@ -29,7 +29,7 @@ type BenchOptions struct {
 
 // DefaultBenchOptions are torch_bench.py's defaults.
 func DefaultBenchOptions() BenchOptions {
-	return BenchOptions{N: 8192, MinLen: 10, MaxLen: 200, InputDim: 8, Latent: 64, Hidden: 64, Batch: 64, Epochs: 1, Mode: "bucketed", Threads: 1}
+	return BenchOptions{N: 8192, MinLen: 10, MaxLen: 200, InputDim: 8, Latent: 64, Hidden: 64, Batch: 64, Epochs: 1, Mode: "bucketed", Threads: 2}
 }
 
 // BenchResult has torch_bench.py's output fields, so the two compare line
