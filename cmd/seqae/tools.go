@@ -15,7 +15,6 @@ import (
 
 func (a *app) benchCmd() *cobra.Command {
 	o := stages.DefaultBenchOptions()
-	o.Threads = 2 // torch_bench.py's default
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Time training and encoding on torch_bench.py's fixed workload; print one JSON line",
