@@ -98,6 +98,7 @@ type OutputConfig struct {
 type WorkersConfig struct {
 	Readers  int `yaml:"readers"`  // decoding goroutines
 	Encoders int `yaml:"encoders"` // encoding goroutines, each with its own workspace
+	Trainers int `yaml:"trainers"` // goroutines computing a training batch's two gradient parts; the model does not depend on it
 }
 
 // Default returns the configuration a job file starts from.
@@ -110,7 +111,7 @@ func Default() Config {
 		Batching: BatchingConfig{Mode: "exact", BatchSize: 64},
 		Training: TrainingConfig{Epochs: 10, LR: 1e-3, ClipNorm: 1, Patience: 3, Seed: 1, ValFraction: 0.1, MemoryBudget: 1 << 30},
 		Output:   OutputConfig{Dir: "out", Format: "parquet", StepLosses: true},
-		Workers:  WorkersConfig{Readers: 2, Encoders: 2},
+		Workers:  WorkersConfig{Readers: 2, Encoders: 2, Trainers: 2},
 	}
 }
 
@@ -381,6 +382,7 @@ func (c *Config) Validate() error {
 		func() error { return oneOf("output.format", c.Output.Format, "parquet", "arrow") },
 		func() error { return atLeast("workers.readers", c.Workers.Readers, 1) },
 		func() error { return atLeast("workers.encoders", c.Workers.Encoders, 1) },
+		func() error { return atLeast("workers.trainers", c.Workers.Trainers, 1) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -320,7 +320,7 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 		Batching: r.batching(nil),
 		Train: stages.TrainConfig{Epochs: cfg.Training.Epochs, LR: cfg.Training.LR, ClipNorm: cfg.Training.ClipNorm,
 			Patience: cfg.Training.Patience, Seed: cfg.Training.Seed, ValFraction: cfg.Training.ValFraction,
-			MemoryBudget: int64(cfg.Training.MemoryBudget)},
+			MemoryBudget: int64(cfg.Training.MemoryBudget), Workers: cfg.Workers.Trainers},
 		ProgressEvery: r.opt.ProgressEvery,
 	}
 	warmFrom := ""

@@ -364,7 +364,17 @@ func (w *Workspace) RealSteps() int { return w.nr }
 // Backward adds the gradient of the last Forward's batch loss with respect
 // to every parameter into grads (laid out as m.Params). It needs the
 // activations that Forward kept; after Encode it panics.
-func (w *Workspace) Backward(m *Model, grads []float32) {
+func (w *Workspace) Backward(m *Model, grads []float32) { w.BackwardPart(m, grads, w.nr) }
+
+// BackwardPart is Backward for a batch split into parts, each run through
+// its own workspace: it adds the gradient of (the sum of this part's step
+// losses) / batchSteps, where batchSteps is the whole batch's real steps,
+// so that the parts' gradients sum to the batch's. Summing them in a fixed
+// order keeps training deterministic however many goroutines run the parts.
+func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
+	if batchSteps < w.nr {
+		panic(fmt.Sprintf("nn: BackwardPart: the batch has %d real steps, fewer than this part's %d", batchSteps, w.nr))
+	}
 	if !w.kept {
 		panic("nn: Backward needs a Forward first (Encode keeps no activations)")
 	}
@@ -382,8 +392,9 @@ func (w *Workspace) Backward(m *Model, grads []float32) {
 	w.dzp = grow(w.dzp, B*4*H)
 	w.dz = grow(w.dz, B*L)
 
-	// Loss: mean over R steps of the mean over I features of (y - x)^2.
-	scale := 2 / float32(I*R)
+	// Loss: mean over the batch's steps of the mean over I features of
+	// (y - x)^2.
+	scale := 2 / float32(I*batchSteps)
 	for i, v := range w.y[:R*I] {
 		w.dy[i] = scale * (v - w.x[i])
 	}

@@ -566,3 +566,31 @@ func TestCellBackwardKernelsAgree(t *testing.T) {
 		}
 	}
 }
+
+// A batch's gradient is the sum of its parts' BackwardPart gradients.
+func TestBackwardPartsSumToBatch(t *testing.T) {
+	cfg := Config{InputDim: 3, LatentDim: 8, DecoderHidden: 8, Head: HeadLinear}
+	rng := rand.New(rand.NewPCG(6, 1))
+	m, _ := NewModel(cfg, 2)
+	lens := []int{4, 7, 2, 7, 5}
+	x, T := testBatch(rng, cfg.InputDim, lens, float32(math.NaN()))
+	ws := NewWorkspace(cfg)
+	whole := make([]float32, len(m.Params))
+	ws.Forward(m, x, lens, T)
+	ws.Backward(m, whole)
+	R := ws.RealSteps()
+	parts := make([]float32, len(m.Params))
+	for _, p := range [][2]int{{0, 2}, {2, 5}} {
+		ws.Forward(m, x[p[0]*T*cfg.InputDim:p[1]*T*cfg.InputDim], lens[p[0]:p[1]], T)
+		ws.BackwardPart(m, parts, R)
+	}
+	var num, den float64
+	for i := range whole {
+		d := float64(parts[i] - whole[i])
+		num += d * d
+		den += float64(whole[i]) * float64(whole[i])
+	}
+	if rel := math.Sqrt(num / den); !(rel <= 1e-6) {
+		t.Errorf("parts' gradients sum to the batch's within %.3g relative, want 1e-6", rel)
+	}
+}

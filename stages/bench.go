@@ -24,7 +24,7 @@ type BenchOptions struct {
 	Batch    int    `json:"batch"`
 	Epochs   int    `json:"epochs"`
 	Mode     string `json:"mode"`    // "bucketed" (exact-length batches) or "padded"
-	Threads  int    `json:"threads"` // encoding goroutines; training uses one
+	Threads  int    `json:"threads"` // goroutines: for a batch's two gradient parts in training, for batches in encoding
 }
 
 // DefaultBenchOptions are torch_bench.py's defaults.
@@ -99,7 +99,7 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 	if err != nil {
 		return BenchResult{}, err
 	}
-	tr := NewTrainer(m, 1e-3, 0)
+	tr := NewTrainer(m, 1e-3, 0, 2, o.Threads)
 	start := time.Now()
 	for range o.Epochs {
 		for _, b := range batches {

@@ -26,6 +26,10 @@ type TrainConfig struct {
 	// ShuffleBuffer is the streamed epochs' shuffle buffer, in sequences;
 	// default 8192.
 	ShuffleBuffer int
+	// Parts is the number of parts each batch's gradient is computed in
+	// (default 2), and Workers the most parts computed at once (default 1):
+	// the weights depend on Parts, never on Workers.
+	Parts, Workers int
 }
 
 func (c TrainConfig) withDefaults() TrainConfig {
@@ -40,6 +44,9 @@ func (c TrainConfig) withDefaults() TrainConfig {
 	}
 	if c.ShuffleBuffer <= 0 {
 		c.ShuffleBuffer = 8192
+	}
+	if c.Parts <= 0 {
+		c.Parts = 2
 	}
 	return c
 }
@@ -176,7 +183,7 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 		res.Norm.Apply(s.Values)
 	}
 
-	tr := NewTrainer(model, cfg.LR, cfg.ClipNorm)
+	tr := NewTrainer(model, cfg.LR, cfg.ClipNorm, cfg.Parts, cfg.Workers)
 	var valBatches []*Batch
 	if !res.Streamed {
 		var err error
