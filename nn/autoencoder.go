@@ -217,7 +217,7 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	for r := range R {
 		copy(w.encG[r*4*L:(r+1)*4*L], W.EncB)
 	}
-	gemm(false, R, 4*L, I, w.x, I, w.encWihT, 4*L, w.encG, 4*L, w.pack)
+	gemm(w.encG, 4*L, w.x, I, false, w.encWihT, 4*L, R, 4*L, I, w.pack)
 	if !keep {
 		clear(w.encC[:B*L])
 	}
@@ -235,7 +235,7 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 			}
 		}
 		if t > 0 {
-			gemm(false, n, 4*L, L, hp, L, w.encWhhT, 4*L, g, 4*L, w.pack)
+			gemm(g, 4*L, hp, L, false, w.encWhhT, 4*L, n, 4*L, L, w.pack)
 		}
 		h := w.hCur[:n*L]
 		lstmCellForward(h, c, tc, g, cPrev, n, L)
@@ -253,7 +253,7 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	for b := range B {
 		copy(w.zp[b*4*H:(b+1)*4*H], W.DecB)
 	}
-	gemm(false, B, 4*H, L, w.z, L, w.decWihT, 4*H, w.zp, 4*H, w.pack)
+	gemm(w.zp, 4*H, w.z, L, false, w.decWihT, 4*H, B, 4*H, L, w.pack)
 	if !keep {
 		clear(w.decC[:B*H])
 	}
@@ -274,7 +274,7 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 		}
 		copy(g, w.zp[:n*4*H])
 		if t > 0 {
-			gemm(false, n, 4*H, H, hp, H, w.decWhhT, 4*H, g, 4*H, w.pack)
+			gemm(g, 4*H, hp, H, false, w.decWhhT, 4*H, n, 4*H, H, w.pack)
 		}
 		if keep {
 			lstmCellForward(h, c, tc, g, cPrev, n, H)
@@ -304,7 +304,7 @@ func (w *Workspace) head(m *Model, y, h []float32, n int) {
 	for r := range n {
 		copy(y[r*I:(r+1)*I], m.W.HeadB)
 	}
-	gemm(false, n, I, H, h, H, w.headWT, I, y, I, w.pack)
+	gemm(y, I, h, H, false, w.headWT, I, n, I, H, w.pack)
 }
 
 // stepLosses writes loss[r] = mean over features of (y - x)^2 for each row.
@@ -405,9 +405,9 @@ func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
 		copy(dh, w.dy[:R*I])
 	} else {
 		colSum(G.HeadB, w.dy[:R*I], R, I)
-		gemm(true, I, H, R, w.dy, I, w.decH, H, G.HeadW, H, w.pack)
+		gemm(G.HeadW, H, w.dy, I, true, w.decH, H, I, H, R, w.pack)
 		clear(dh)
-		gemm(false, R, H, I, w.dy, I, W.HeadW, H, dh, H, w.pack)
+		gemm(dh, H, w.dy, I, false, W.HeadW, H, R, H, I, w.pack)
 	}
 
 	// Decoder, through time.
@@ -426,16 +426,16 @@ func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
 		lstmCellBackward(dg, dcn[:n*H], dh[o*H:(o+n)*H], dhn[:n*H], w.decG[o*4*H:(o+n)*4*H], cPrev, w.decTc[o*H:(o+n)*H], dzp[:n*4*H], n, H)
 		if t > 0 {
 			clear(dhn[:n*H])
-			gemm(false, n, H, 4*H, dg, 4*H, W.DecWhh, H, dhn, H, w.pack)
+			gemm(dhn, H, dg, 4*H, false, W.DecWhh, H, n, H, 4*H, w.pack)
 		}
 	}
 	o1 := w.off[1]
-	gemm(true, 4*H, H, R-o1, dG[o1*4*H:], 4*H, w.decHp[o1*H:], H, G.DecWhh, H, w.pack)
+	gemm(G.DecWhh, H, dG[o1*4*H:], 4*H, true, w.decHp[o1*H:], H, 4*H, H, R-o1, w.pack)
 	colSum(G.DecB, dzp, B, 4*H)
-	gemm(true, 4*H, L, B, dzp, 4*H, w.z, L, G.DecWih, L, w.pack)
+	gemm(G.DecWih, L, dzp, 4*H, true, w.z, L, 4*H, L, B, w.pack)
 	dz := w.dz[:B*L]
 	clear(dz)
-	gemm(false, B, L, 4*H, dzp, 4*H, W.DecWih, L, dz, L, w.pack)
+	gemm(dz, L, dzp, 4*H, false, W.DecWih, L, B, L, 4*H, w.pack)
 
 	// Encoder, through time; the latent's gradient enters each sequence at
 	// its last step.
@@ -454,11 +454,11 @@ func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
 		lstmCellBackward(dg, dcn[:n*L], dhn[:n*L], nil, w.encG[o*4*L:(o+n)*4*L], cPrev, w.encTc[o*L:(o+n)*L], nil, n, L)
 		if t > 0 {
 			clear(dhn[:n*L])
-			gemm(false, n, L, 4*L, dg, 4*L, W.EncWhh, L, dhn, L, w.pack)
+			gemm(dhn, L, dg, 4*L, false, W.EncWhh, L, n, L, 4*L, w.pack)
 		}
 	}
-	gemm(true, 4*L, L, R-o1, dG[o1*4*L:], 4*L, w.encHp[o1*L:], L, G.EncWhh, L, w.pack)
-	gemm(true, 4*L, I, R, dG, 4*L, w.x, I, G.EncWih, I, w.pack)
+	gemm(G.EncWhh, L, dG[o1*4*L:], 4*L, true, w.encHp[o1*L:], L, 4*L, L, R-o1, w.pack)
+	gemm(G.EncWih, I, dG, 4*L, true, w.x, I, 4*L, I, R, w.pack)
 	colSum(G.EncB, dG, R, 4*L)
 }
 

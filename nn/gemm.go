@@ -39,9 +39,10 @@ var (
 	kern8  microkernel = kern8Go  // mr×8 tile
 )
 
-// gemm computes C += op(A)·B. op(A) is A, an (m, k) matrix, or with transA
-// the transpose of A stored as a (k, m) matrix. B is (k, n) and C is (m, n).
-// All are row-major with leading dimensions lda, ldb and ldc. pack is
+// gemm computes C += op(A)·B, destination first, then the operands, then
+// the sizes. op(A) is A, an (m, k) matrix, or with transA the transpose of
+// A stored as a (k, m) matrix. B is (k, n) and C is (m, n). All are
+// row-major with leading dimensions ldc, lda and ldb. pack is
 // scratch of packSz floats for the rows past the last full tile: their
 // panel of A and their tile of C. When a's capacity extends past its
 // length (see gemmSlack), gemm may read those floats; it never uses them.
@@ -49,8 +50,8 @@ var (
 // Each element of C is accumulated in order of p the same way whatever m
 // and n are, so a row of C does not depend on which other rows are computed
 // with it.
-func gemm(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, pack []float32) {
-	checkGemm("gemm", transA, m, n, k, a, lda, b, ldb, c, ldc)
+func gemm(c []float32, ldc int, a []float32, lda int, transA bool, b []float32, ldb int, m, n, k int, pack []float32) {
+	checkGemm("gemm", c, ldc, a, lda, transA, b, ldb, m, n, k)
 	if len(pack) < packSz {
 		panic(fmt.Sprintf("nn: gemm: pack scratch holds %d floats, want %d", len(pack), packSz))
 	}
@@ -126,8 +127,8 @@ func packTail(dst, a []float32, sa, sp, first, rows, p0, kb int) {
 }
 
 // gemmRef is the naive reference for gemm: the textbook triple loop.
-func gemmRef(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	checkGemm("gemmRef", transA, m, n, k, a, lda, b, ldb, c, ldc)
+func gemmRef(c []float32, ldc int, a []float32, lda int, transA bool, b []float32, ldb int, m, n, k int) {
+	checkGemm("gemmRef", c, ldc, a, lda, transA, b, ldb, m, n, k)
 	for i := range m {
 		for j := range n {
 			acc := c[i*ldc+j]
@@ -145,7 +146,7 @@ func gemmRef(transA bool, m, n, k int, a []float32, lda int, b []float32, ldb in
 
 // checkGemm panics with a clear message when the operands cannot hold the
 // shapes they are given.
-func checkGemm(name string, transA bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+func checkGemm(name string, c []float32, ldc int, a []float32, lda int, transA bool, b []float32, ldb int, m, n, k int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("nn: %s: negative size m=%d n=%d k=%d", name, m, n, k))
 	}

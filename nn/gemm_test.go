@@ -58,8 +58,8 @@ func TestGemmMatchesReference(t *testing.T) {
 					b := randSlice(rng, k*ldb)
 					c := randSlice(rng, m*ldc)
 					want := append([]float32(nil), c...)
-					gemm(transA, m, n, k, a, lda, b, ldb, c, ldc, pack)
-					gemmRef(transA, m, n, k, a, lda, b, ldb, want, ldc)
+					gemm(c, ldc, a, lda, transA, b, ldb, m, n, k, pack)
+					gemmRef(want, ldc, a, lda, transA, b, ldb, m, n, k)
 					// Rounding error bound: k+1 roundings of at most one
 					// float32 ulp of the sum of the terms' magnitudes.
 					mag := make([]float64, len(c))
@@ -105,7 +105,7 @@ func TestGemmKernelWidthsAgreeExactly(t *testing.T) {
 	for _, name := range []string{"dispatch", "no32"} {
 		withKernels(t, kernels()[name])
 		c := make([]float32, m*n)
-		gemm(false, m, n, k, a, k, b, n, c, n, pack)
+		gemm(c, n, a, k, false, b, n, m, n, k, pack)
 		got[name] = c
 	}
 	for i := range got["no32"] {
@@ -124,10 +124,10 @@ func TestGemmRowsIndependent(t *testing.T) {
 	b := randSlice(rng, k*n)
 	a := randSlice(rng, 20*k)
 	full := make([]float32, 20*n)
-	gemm(false, 20, n, k, a, k, b, n, full, n, pack)
+	gemm(full, n, a, k, false, b, n, 20, n, k, pack)
 	for i := range 20 {
 		one := make([]float32, n)
-		gemm(false, 1, n, k, a[i*k:], k, b, n, one, n, pack)
+		gemm(one, n, a[i*k:], k, false, b, n, 1, n, k, pack)
 		for j := range n {
 			if one[j] != full[i*n+j] {
 				t.Fatalf("row %d col %d alone = %x, in a batch of 20 = %x", i, j, math.Float32bits(one[j]), math.Float32bits(full[i*n+j]))
@@ -143,15 +143,15 @@ func TestGemmPanicsOnBadShapes(t *testing.T) {
 		f    func()
 	}{
 		{"short A", func() {
-			gemm(false, 2, 2, 2, make([]float32, 3), 2, make([]float32, 4), 2, make([]float32, 4), 2, pack)
+			gemm(make([]float32, 4), 2, make([]float32, 3), 2, false, make([]float32, 4), 2, 2, 2, 2, pack)
 		}},
 		{"short C", func() {
-			gemm(false, 2, 2, 2, make([]float32, 4), 2, make([]float32, 4), 2, make([]float32, 3), 2, pack)
+			gemm(make([]float32, 3), 2, make([]float32, 4), 2, false, make([]float32, 4), 2, 2, 2, 2, pack)
 		}},
 		{"small ldb", func() {
-			gemm(false, 2, 2, 2, make([]float32, 4), 2, make([]float32, 4), 1, make([]float32, 4), 2, pack)
+			gemm(make([]float32, 4), 2, make([]float32, 4), 2, false, make([]float32, 4), 1, 2, 2, 2, pack)
 		}},
-		{"small pack", func() { gemm(false, 1, 1, 1, []float32{1}, 1, []float32{1}, 1, []float32{1}, 1, nil) }},
+		{"small pack", func() { gemm([]float32{1}, 1, []float32{1}, 1, false, []float32{1}, 1, 1, 1, 1, nil) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -193,7 +193,7 @@ func BenchmarkGemm(b *testing.B) {
 				pack := make([]float32, packSz)
 				b.ResetTimer()
 				for b.Loop() {
-					gemm(s.transA, s.m, s.n, s.k, a, lda, bb, s.n, c, s.n, pack)
+					gemm(c, s.n, a, lda, s.transA, bb, s.n, s.m, s.n, s.k, pack)
 				}
 				b.ReportMetric(float64(2*s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
