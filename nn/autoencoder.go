@@ -38,7 +38,7 @@ type Workspace struct {
 	// (R, ·); for Encode they are one step's rows (B, ·), reused.
 	x     []float32 // (R, I) inputs, packed
 	encG  []float32 // (R, 4L) encoder gates: x W_ih^T + b + h W_hh^T, activated in place
-	encHp []float32 // (R, L) encoder h_{t-1} (kept) | (B, L) h_t, updated in place (Encode)
+	encHp []float32 // (R, L) encoder h_{t-1}, packed | (B, L) the running rows' h_{t-1} (Encode)
 	encC  []float32 // (R, L) encoder c_t | (B, L)
 	encTc []float32 // (R, L) tanh(c_t) | (B, L)
 	hCur  []float32 // (B, L) the encoder step's new h before it is filed
@@ -213,102 +213,223 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 		w.decHp = grow(w.decHp, R*H)
 	}
 
-	// Encoder: the input projection of every real step in one product.
-	for r := range R {
-		copy(w.encG[r*4*L:(r+1)*4*L], W.EncB)
-	}
-	gemm(w.encG, 4*L, w.x, I, false, w.encWihT, 4*L, R, 4*L, I, w.pack)
-	if !keep {
-		clear(w.encC[:B*L])
-	}
-	for t := range T {
-		n, next := w.nAct[t], w.nAct[t+1]
-		g := w.encG[w.off[t]*4*L : (w.off[t]+n)*4*L]
-		hp, c, tc, cPrev := w.encHp[:n*L], w.encC[:n*L], w.encTc[:n*L], w.encC[:n*L]
-		if keep {
-			hp = w.encHp[w.off[t]*L : (w.off[t]+n)*L]
-			c = w.encC[w.off[t]*L : (w.off[t]+n)*L]
-			tc = w.encTc[w.off[t]*L : (w.off[t]+n)*L]
-			cPrev = nil
-			if t > 0 {
-				cPrev = w.encC[w.off[t-1]*L : (w.off[t-1]+n)*L]
-			}
-		}
-		if t > 0 {
-			gemm(g, 4*L, hp, L, false, w.encWhhT, 4*L, n, 4*L, L, w.pack)
-		}
-		h := w.hCur[:n*L]
-		lstmCellForward(h, c, tc, g, cPrev, n, L)
-		// Rows still running feed step t+1; the rest end here: their h is
-		// the latent.
-		if keep {
-			copy(w.encHp[w.off[t+1]*L:(w.off[t+1]+next)*L], h[:next*L])
-		} else {
-			copy(w.encHp[:next*L], h[:next*L])
-		}
-		copy(w.z[next*L:n*L], h[next*L:])
-	}
-
-	// Decoder: the latent's input projection once per sequence.
-	for b := range B {
-		copy(w.zp[b*4*H:(b+1)*4*H], W.DecB)
-	}
-	gemm(w.zp, 4*H, w.z, L, false, w.decWihT, 4*H, B, 4*H, L, w.pack)
-	if !keep {
-		clear(w.decC[:B*H])
-	}
-	for t := range T {
-		n, next := w.nAct[t], w.nAct[t+1]
-		g, h, c, tc, cPrev := w.decG[:n*4*H], w.decH[:n*H], w.decC[:n*H], w.decTc[:n*H], w.decC[:n*H]
-		hp := h
-		if keep {
-			g = w.decG[w.off[t]*4*H : (w.off[t]+n)*4*H]
-			h = w.decH[w.off[t]*H : (w.off[t]+n)*H]
-			c = w.decC[w.off[t]*H : (w.off[t]+n)*H]
-			tc = w.decTc[w.off[t]*H : (w.off[t]+n)*H]
-			hp = w.decHp[w.off[t]*H : (w.off[t]+n)*H]
-			cPrev = nil
-			if t > 0 {
-				cPrev = w.decC[w.off[t-1]*H : (w.off[t-1]+n)*H]
-			}
-		}
-		copy(g, w.zp[:n*4*H])
-		if t > 0 {
-			gemm(g, 4*H, hp, H, false, w.decWhhT, 4*H, n, 4*H, H, w.pack)
-		}
-		if keep {
-			lstmCellForward(h, c, tc, g, cPrev, n, H)
-			copy(w.decHp[w.off[t+1]*H:(w.off[t+1]+next)*H], h[:next*H])
-			continue
-		}
-		// Encode: h is updated in place (the product above has read h_{t-1}),
-		// and the head and loss run on this step's rows.
-		lstmCellForward(h, c, tc, g, cPrev, n, H)
-		w.head(m, w.y[:n*I], h, n)
-		w.stepLosses(w.loss[w.off[t]:w.off[t]+n], w.y[:n*I], w.x[w.off[t]*I:(w.off[t]+n)*I])
-	}
+	w.encoderForward(m)
+	w.decoderForward(m)
 	if keep {
-		w.head(m, w.y[:R*I], w.decH[:R*H], R)
-		w.stepLosses(w.loss[:R], w.y[:R*I], w.x[:R*I])
+		w.headForward(m, w.y[:R*I], w.decH[:R*H], R)
+		w.lossForward(w.loss[:R], w.y[:R*I], w.x[:R*I])
 	}
 	return w.results()
 }
 
-// head computes y (n, I) from the decoder's h (n, H).
-func (w *Workspace) head(m *Model, y, h []float32, n int) {
-	I, H := w.cfg.InputDim, w.cfg.DecoderHidden
+// Backward adds the gradient of the last Forward's batch loss with respect
+// to every parameter into grads (laid out as m.Params). It needs the
+// activations that Forward kept; after Encode it panics.
+func (w *Workspace) Backward(m *Model, grads []float32) { w.BackwardPart(m, grads, w.nr) }
+
+// BackwardPart is Backward for a batch split into parts, each run through
+// its own workspace: it adds the gradient of (the sum of this part's step
+// losses) / batchSteps, where batchSteps is the whole batch's real steps,
+// so that the parts' gradients sum to the batch's. Summing them in a fixed
+// order keeps training deterministic however many goroutines run the parts.
+func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
+	if batchSteps < w.nr {
+		panic(fmt.Sprintf("nn: BackwardPart: the batch has %d real steps, fewer than this part's %d", batchSteps, w.nr))
+	}
+	if !w.kept {
+		panic("nn: Backward needs a Forward first (Encode keeps no activations)")
+	}
+	if len(grads) != len(m.Params) {
+		panic(fmt.Sprintf("nn: gradient buffer has %d floats, the model %d", len(grads), len(m.Params)))
+	}
+	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
+	B, R := w.nb, w.nr
+	w.dy = grow(w.dy, R*I)
+	w.dh = grow(w.dh, R*H)
+	w.dG = grow(w.dG, R*4*max(L, H))
+	w.dhn = grow(w.dhn, B*max(L, H))
+	w.dcn = grow(w.dcn, B*max(L, H))
+	w.dzp = grow(w.dzp, B*4*H)
+	w.dz = grow(w.dz, B*L)
+
+	G := viewsOf(w.layout, grads)
+	w.lossBackward(batchSteps)
+	w.headBackward(m, G)
+	w.decoderBackward(m, G)
+	w.encoderBackward(m, G)
+}
+
+// rows returns step t's rows of a per-step buffer of the given width: its
+// packed rows when activations are kept, else the first n_t rows (for
+// t == T, none).
+func (w *Workspace) rows(buf []float32, t, width int) []float32 {
+	n := w.nAct[t]
+	if !w.kept {
+		return buf[:n*width]
+	}
+	o := w.off[t]
+	return buf[o*width : (o+n)*width]
+}
+
+// prev returns c_{t-1} of the rows running at step t: nil (zeros) at t=0
+// when activations are kept, else the same in-place rows as rows(buf, t).
+func (w *Workspace) prev(buf []float32, t, width int) []float32 {
+	if !w.kept {
+		return buf[:w.nAct[t]*width]
+	}
+	if t == 0 {
+		return nil
+	}
+	o := w.off[t-1]
+	return buf[o*width : (o+w.nAct[t])*width]
+}
+
+// linear computes y (rows, out) = x (rows, in) · wT (in, out) + bias (out).
+func (w *Workspace) linear(y, x, wT, bias []float32, rows, in, out int) {
+	for r := range rows {
+		copy(y[r*out:(r+1)*out], bias)
+	}
+	gemm(y, out, x, in, false, wT, out, rows, out, in, w.pack)
+}
+
+// encoderForward runs the encoder over the batch: the input projection of
+// every real step in one product, then the recurrence, the n_t running
+// rows at step t. A sequence's h at its last step is its latent z.
+func (w *Workspace) encoderForward(m *Model) {
+	I, L := w.cfg.InputDim, w.cfg.LatentDim
+	w.linear(w.encG, w.x, w.encWihT, m.W.EncB, w.nr, I, 4*L)
+	if !w.kept {
+		clear(w.encC[:w.nb*L])
+	}
+	for t := range w.nt {
+		n, next := w.nAct[t], w.nAct[t+1]
+		g := w.encG[w.off[t]*4*L : (w.off[t]+n)*4*L]
+		if t > 0 {
+			gemm(g, 4*L, w.rows(w.encHp, t, L), L, false, w.encWhhT, 4*L, n, 4*L, L, w.pack)
+		}
+		h := w.hCur[:n*L]
+		lstmCellForward(h, w.rows(w.encC, t, L), w.rows(w.encTc, t, L), g, w.prev(w.encC, t, L), n, L)
+		// Rows still running feed step t+1; the rest end here: their h is
+		// the latent.
+		copy(w.rows(w.encHp, t+1, L), h[:next*L])
+		copy(w.z[next*L:n*L], h[next*L:])
+	}
+}
+
+// encoderBackward adds the encoder's gradients, from dz, the latents'
+// gradient, which enters each sequence at its last step.
+func (w *Workspace) encoderBackward(m *Model, G Weights) {
+	I, L := w.cfg.InputDim, w.cfg.LatentDim
+	B, R := w.nb, w.nr
+	dG, dz := w.dG[:R*4*L], w.dz[:B*L]
+	dhn, dcn := w.dhn[:B*L], w.dcn[:B*L]
+	clear(dhn)
+	clear(dcn)
+	for t := w.nt - 1; t >= 0; t-- {
+		n, next, o := w.nAct[t], w.nAct[t+1], w.off[t]
+		copy(dhn[next*L:n*L], dz[next*L:n*L])
+		dg := dG[o*4*L : (o+n)*4*L]
+		lstmCellBackward(dg, dcn[:n*L], dhn[:n*L], nil, w.encG[o*4*L:(o+n)*4*L], w.prev(w.encC, t, L), w.encTc[o*L:(o+n)*L], nil, n, L)
+		if t > 0 {
+			clear(dhn[:n*L])
+			gemm(dhn, L, dg, 4*L, false, m.W.EncWhh, L, n, L, 4*L, w.pack)
+		}
+	}
+	o1 := w.off[1] // step 0 has h_{-1} = 0: no recurrent weight gradient
+	gemm(G.EncWhh, L, dG[o1*4*L:], 4*L, true, w.encHp[o1*L:], L, 4*L, L, R-o1, w.pack)
+	gemm(G.EncWih, I, dG, 4*L, true, w.x, I, 4*L, I, R, w.pack)
+	colSum(G.EncB, dG, R, 4*L)
+}
+
+// decoderForward runs the decoder: the latent's input projection once per
+// sequence, then the recurrence. Without kept activations, h is updated in
+// place (each step's product has read h_{t-1} first) and the head and the
+// loss run on each step's rows.
+func (w *Workspace) decoderForward(m *Model) {
+	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
+	w.linear(w.zp, w.z, w.decWihT, m.W.DecB, w.nb, L, 4*H)
+	if !w.kept {
+		clear(w.decC[:w.nb*H])
+	}
+	for t := range w.nt {
+		n, next := w.nAct[t], w.nAct[t+1]
+		g, h := w.rows(w.decG, t, 4*H), w.rows(w.decH, t, H)
+		copy(g, w.zp[:n*4*H])
+		if t > 0 {
+			hp := h
+			if w.kept {
+				hp = w.rows(w.decHp, t, H)
+			}
+			gemm(g, 4*H, hp, H, false, w.decWhhT, 4*H, n, 4*H, H, w.pack)
+		}
+		lstmCellForward(h, w.rows(w.decC, t, H), w.rows(w.decTc, t, H), g, w.prev(w.decC, t, H), n, H)
+		if w.kept {
+			copy(w.rows(w.decHp, t+1, H), h[:next*H])
+			continue
+		}
+		o := w.off[t]
+		w.headForward(m, w.y[:n*I], h, n)
+		w.lossForward(w.loss[o:o+n], w.y[:n*I], w.x[o*I:(o+n)*I])
+	}
+}
+
+// decoderBackward adds the decoder's gradients from dh, the head's
+// gradient, and leaves the latents' gradient in dz.
+func (w *Workspace) decoderBackward(m *Model, G Weights) {
+	L, H := w.cfg.LatentDim, w.cfg.DecoderHidden
+	B, R := w.nb, w.nr
+	dG, dh := w.dG[:R*4*H], w.dh[:R*H]
+	dhn, dcn, dzp := w.dhn[:B*H], w.dcn[:B*H], w.dzp[:B*4*H]
+	clear(dhn)
+	clear(dcn)
+	clear(dzp)
+	for t := w.nt - 1; t >= 0; t-- {
+		n, o := w.nAct[t], w.off[t]
+		dg := dG[o*4*H : (o+n)*4*H]
+		lstmCellBackward(dg, dcn[:n*H], dh[o*H:(o+n)*H], dhn[:n*H], w.decG[o*4*H:(o+n)*4*H], w.prev(w.decC, t, H), w.decTc[o*H:(o+n)*H], dzp[:n*4*H], n, H)
+		if t > 0 {
+			clear(dhn[:n*H])
+			gemm(dhn, H, dg, 4*H, false, m.W.DecWhh, H, n, H, 4*H, w.pack)
+		}
+	}
+	o1 := w.off[1]
+	gemm(G.DecWhh, H, dG[o1*4*H:], 4*H, true, w.decHp[o1*H:], H, 4*H, H, R-o1, w.pack)
+	// The input z is the same at every step: its weights' gradient is
+	// (sum over steps of dL/da) z^T, and dzp holds those sums.
+	colSum(G.DecB, dzp, B, 4*H)
+	gemm(G.DecWih, L, dzp, 4*H, true, w.z, L, 4*H, L, B, w.pack)
+	dz := w.dz[:B*L]
+	clear(dz)
+	gemm(dz, L, dzp, 4*H, false, m.W.DecWih, L, B, L, 4*H, w.pack)
+}
+
+// headForward computes y (n, I) from the decoder's h (n, H).
+func (w *Workspace) headForward(m *Model, y, h []float32, n int) {
 	if w.cfg.Head == HeadNone {
 		copy(y, h)
 		return
 	}
-	for r := range n {
-		copy(y[r*I:(r+1)*I], m.W.HeadB)
-	}
-	gemm(y, I, h, H, false, w.headWT, I, n, I, H, w.pack)
+	w.linear(y, h, w.headWT, m.W.HeadB, n, w.cfg.DecoderHidden, w.cfg.InputDim)
 }
 
-// stepLosses writes loss[r] = mean over features of (y - x)^2 for each row.
-func (w *Workspace) stepLosses(loss, y, x []float32) {
+// headBackward adds the head's gradients from dy and leaves the decoder
+// outputs' gradient in dh.
+func (w *Workspace) headBackward(m *Model, G Weights) {
+	I, H, R := w.cfg.InputDim, w.cfg.DecoderHidden, w.nr
+	dy, dh := w.dy[:R*I], w.dh[:R*H]
+	if w.cfg.Head == HeadNone {
+		copy(dh, dy)
+		return
+	}
+	colSum(G.HeadB, dy, R, I)
+	gemm(G.HeadW, H, dy, I, true, w.decH, H, I, H, R, w.pack)
+	clear(dh)
+	gemm(dh, H, dy, I, false, m.W.HeadW, H, R, H, I, w.pack)
+}
+
+// lossForward writes loss[r] = mean over features of (y - x)^2 for each
+// row.
+func (w *Workspace) lossForward(loss, y, x []float32) {
 	I := w.cfg.InputDim
 	for r := range loss {
 		var s float32
@@ -317,6 +438,16 @@ func (w *Workspace) stepLosses(loss, y, x []float32) {
 			s += d * d
 		}
 		loss[r] = s / float32(I)
+	}
+}
+
+// lossBackward writes dy, the gradient of (sum of step losses) /
+// batchSteps.
+func (w *Workspace) lossBackward(batchSteps int) {
+	I := w.cfg.InputDim
+	scale := 2 / float32(I*batchSteps)
+	for i, v := range w.y[:w.nr*I] {
+		w.dy[i] = scale * (v - w.x[i])
 	}
 }
 
@@ -360,107 +491,6 @@ func (w *Workspace) StepLosses(b int) []float32 {
 
 // RealSteps is the number of real steps in the last batch.
 func (w *Workspace) RealSteps() int { return w.nr }
-
-// Backward adds the gradient of the last Forward's batch loss with respect
-// to every parameter into grads (laid out as m.Params). It needs the
-// activations that Forward kept; after Encode it panics.
-func (w *Workspace) Backward(m *Model, grads []float32) { w.BackwardPart(m, grads, w.nr) }
-
-// BackwardPart is Backward for a batch split into parts, each run through
-// its own workspace: it adds the gradient of (the sum of this part's step
-// losses) / batchSteps, where batchSteps is the whole batch's real steps,
-// so that the parts' gradients sum to the batch's. Summing them in a fixed
-// order keeps training deterministic however many goroutines run the parts.
-func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
-	if batchSteps < w.nr {
-		panic(fmt.Sprintf("nn: BackwardPart: the batch has %d real steps, fewer than this part's %d", batchSteps, w.nr))
-	}
-	if !w.kept {
-		panic("nn: Backward needs a Forward first (Encode keeps no activations)")
-	}
-	if len(grads) != len(m.Params) {
-		panic(fmt.Sprintf("nn: gradient buffer has %d floats, the model %d", len(grads), len(m.Params)))
-	}
-	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
-	B, R, T := w.nb, w.nr, w.nt
-	W, G := m.W, viewsOf(w.layout, grads)
-	w.dy = grow(w.dy, R*I)
-	w.dh = grow(w.dh, R*H)
-	w.dG = grow(w.dG, R*4*max(L, H))
-	w.dhn = grow(w.dhn, B*max(L, H))
-	w.dcn = grow(w.dcn, B*max(L, H))
-	w.dzp = grow(w.dzp, B*4*H)
-	w.dz = grow(w.dz, B*L)
-
-	// Loss: mean over the batch's steps of the mean over I features of
-	// (y - x)^2.
-	scale := 2 / float32(I*batchSteps)
-	for i, v := range w.y[:R*I] {
-		w.dy[i] = scale * (v - w.x[i])
-	}
-
-	// Head.
-	dh := w.dh[:R*H]
-	if w.cfg.Head == HeadNone {
-		copy(dh, w.dy[:R*I])
-	} else {
-		colSum(G.HeadB, w.dy[:R*I], R, I)
-		gemm(G.HeadW, H, w.dy, I, true, w.decH, H, I, H, R, w.pack)
-		clear(dh)
-		gemm(dh, H, w.dy, I, false, W.HeadW, H, R, H, I, w.pack)
-	}
-
-	// Decoder, through time.
-	dG := w.dG[:R*4*H]
-	dhn, dcn, dzp := w.dhn[:B*H], w.dcn[:B*H], w.dzp[:B*4*H]
-	clear(dhn)
-	clear(dcn)
-	clear(dzp)
-	for t := T - 1; t >= 0; t-- {
-		n, o := w.nAct[t], w.off[t]
-		var cPrev []float32
-		if t > 0 {
-			cPrev = w.decC[w.off[t-1]*H : (w.off[t-1]+n)*H]
-		}
-		dg := dG[o*4*H : (o+n)*4*H]
-		lstmCellBackward(dg, dcn[:n*H], dh[o*H:(o+n)*H], dhn[:n*H], w.decG[o*4*H:(o+n)*4*H], cPrev, w.decTc[o*H:(o+n)*H], dzp[:n*4*H], n, H)
-		if t > 0 {
-			clear(dhn[:n*H])
-			gemm(dhn, H, dg, 4*H, false, W.DecWhh, H, n, H, 4*H, w.pack)
-		}
-	}
-	o1 := w.off[1]
-	gemm(G.DecWhh, H, dG[o1*4*H:], 4*H, true, w.decHp[o1*H:], H, 4*H, H, R-o1, w.pack)
-	colSum(G.DecB, dzp, B, 4*H)
-	gemm(G.DecWih, L, dzp, 4*H, true, w.z, L, 4*H, L, B, w.pack)
-	dz := w.dz[:B*L]
-	clear(dz)
-	gemm(dz, L, dzp, 4*H, false, W.DecWih, L, B, L, 4*H, w.pack)
-
-	// Encoder, through time; the latent's gradient enters each sequence at
-	// its last step.
-	dG = w.dG[:R*4*L]
-	dhn, dcn = w.dhn[:B*L], w.dcn[:B*L]
-	clear(dhn)
-	clear(dcn)
-	for t := T - 1; t >= 0; t-- {
-		n, next, o := w.nAct[t], w.nAct[t+1], w.off[t]
-		copy(dhn[next*L:n*L], dz[next*L:n*L])
-		var cPrev []float32
-		if t > 0 {
-			cPrev = w.encC[w.off[t-1]*L : (w.off[t-1]+n)*L]
-		}
-		dg := dG[o*4*L : (o+n)*4*L]
-		lstmCellBackward(dg, dcn[:n*L], dhn[:n*L], nil, w.encG[o*4*L:(o+n)*4*L], cPrev, w.encTc[o*L:(o+n)*L], nil, n, L)
-		if t > 0 {
-			clear(dhn[:n*L])
-			gemm(dhn, L, dg, 4*L, false, W.EncWhh, L, n, L, 4*L, w.pack)
-		}
-	}
-	gemm(G.EncWhh, L, dG[o1*4*L:], 4*L, true, w.encHp[o1*L:], L, 4*L, L, R-o1, w.pack)
-	gemm(G.EncWih, I, dG, 4*L, true, w.x, I, 4*L, I, R, w.pack)
-	colSum(G.EncB, dG, R, 4*L)
-}
 
 // addTo adds src into dst, element by element.
 func addTo(dst, src []float32) {
