@@ -1,8 +1,11 @@
 package nn
 
 import (
-	"math/rand/v2"
+	"maps"
+	"slices"
 	"testing"
+
+	"github.com/seqae/seqae/internal/synth"
 )
 
 // torchWorkload is the fixed workload of shared/bench/torch_bench.py:
@@ -23,25 +26,22 @@ type benchBatch struct {
 }
 
 func newTorchWorkload(n int) *torchWorkload {
-	const minLen, maxLen, batch = 10, 200, 64
+	const batch = 64
 	w := &torchWorkload{cfg: Config{InputDim: 8, LatentDim: 64, DecoderHidden: 64, Head: HeadLinear}, seqs: n}
-	byLen := map[int]int{}
-	for i := range n {
-		byLen[minLen+(i*7919)%(maxLen-minLen+1)]++
+	byLen := map[int][]synth.Seq{}
+	for _, s := range synth.TorchWorkload(n, 10, 200, w.cfg.InputDim, 0) {
+		byLen[len(s.Steps)] = append(byLen[len(s.Steps)], s)
 	}
-	rng := rand.New(rand.NewPCG(0, 0))
-	for T := minLen; T <= maxLen; T++ {
-		for left := byLen[T]; left > 0; left -= batch {
-			B := min(batch, left)
-			bb := benchBatch{x: make([]float32, B*T*w.cfg.InputDim), lens: make([]int, B), t: T}
-			for i := range bb.x {
-				bb.x[i] = float32(rng.NormFloat64())
-			}
-			for i := range bb.lens {
-				bb.lens[i] = T
+	for _, T := range slices.Sorted(maps.Keys(byLen)) {
+		seqs := byLen[T]
+		for k := 0; k < len(seqs); k += batch {
+			bb := benchBatch{t: T}
+			for _, s := range seqs[k:min(k+batch, len(seqs))] {
+				bb.x = append(bb.x, slices.Concat(s.Steps...)...)
+				bb.lens = append(bb.lens, T)
 			}
 			w.batches = append(w.batches, bb)
-			w.steps += B * T
+			w.steps += len(bb.lens) * T
 		}
 	}
 	return w
