@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -55,16 +57,18 @@ func (Local) Open(ctx context.Context, name string) (Object, error) {
 const localWriteBuffer = 1 << 20
 
 type localWriter struct {
-	ctx   context.Context
-	final string
-	tmp   *os.File
-	buf   *bufio.Writer
-	done  bool
-	err   error
+	ctx    context.Context
+	final  string
+	tmp    *os.File
+	buf    *bufio.Writer
+	err    error // the first write error
+	closed bool  // by Close or Abort
+	result error // what Close returned, or why the writer was aborted
 }
 
 // Create makes the named file's folder if needed and writes to a temporary
-// file beside it (".NAME.tmp-*"), renamed over NAME by Close.
+// file beside it (".NAME.tmp-*"), renamed over NAME by Close. The file is
+// created with mode 0666 less the umask, as os.Create makes files.
 func (Local) Create(ctx context.Context, name string) (Writer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -79,15 +83,29 @@ func (Local) Create(ctx context.Context, name string) (Writer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := createTemp(dir, "."+base+".tmp-")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	return &localWriter{ctx: ctx, final: name, tmp: tmp, buf: bufio.NewWriterSize(tmp, localWriteBuffer)}, nil
 }
 
+// createTemp creates a new file dir/prefix* like os.CreateTemp, but with
+// mode 0666 less the umask (os.CreateTemp's 0600 would be kept by the
+// rename, leaving published files readable only by their owner).
+func createTemp(dir, prefix string) (*os.File, error) {
+	for try := 0; ; try++ {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) && try < 100 {
+			continue
+		}
+		return f, err
+	}
+}
+
 func (w *localWriter) Write(p []byte) (int, error) {
-	if w.done {
+	if w.closed {
 		return 0, fmt.Errorf("write %s: writer already closed", w.final)
 	}
 	if w.err != nil {
@@ -104,10 +122,18 @@ func (w *localWriter) Write(p []byte) (int, error) {
 	return n, w.err
 }
 
+// Close publishes the file. Later calls return what the first returned
+// (an error after Abort).
 func (w *localWriter) Close() error {
-	if w.done {
-		return nil
+	if w.closed {
+		return w.result
 	}
+	w.closed = true
+	w.result = w.publish()
+	return w.result
+}
+
+func (w *localWriter) publish() error {
 	if w.err != nil {
 		w.discard()
 		return w.err
@@ -128,10 +154,8 @@ func (w *localWriter) Close() error {
 	}
 	if err != nil {
 		os.Remove(w.tmp.Name())
-		w.done = true
 		return fmt.Errorf("publish %s: %w", w.final, err)
 	}
-	w.done = true
 	syncDir(filepath.Dir(w.final))
 	return nil
 }
@@ -146,14 +170,15 @@ func syncDir(dir string) {
 }
 
 func (w *localWriter) Abort() error {
-	if w.done {
+	if w.closed {
 		return nil
 	}
+	w.closed = true
+	w.result = fmt.Errorf("publish %s: %w", w.final, errAborted)
 	return w.discard()
 }
 
 func (w *localWriter) discard() error {
-	w.done = true
 	w.tmp.Close()
 	if err := os.Remove(w.tmp.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("discard %s: %w", w.tmp.Name(), err)
@@ -166,58 +191,66 @@ func hidden(base string) bool {
 	return strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_")
 }
 
-// List resolves a file, folder or glob to the sorted list of files.
+// hasMeta reports whether a pattern (or one of its elements) holds a
+// wildcard.
+func hasMeta(pattern string) bool { return strings.ContainsAny(pattern, "*?[") }
+
+// wildHidden reports whether a glob match has a hidden name where the
+// pattern has a wildcard, so that "out/*/part-*" does not reach into
+// "out/_temporary" or "out/.staging". As in a shell, a pattern element that
+// itself starts with "." or "_" ("_tmp", ".st*") may match a hidden name.
+// Both are slash-separated; a pattern element matches one name, so the
+// elements from the first wildcard on line up from the end.
+func wildHidden(pattern, match string) bool {
+	pe, me := strings.Split(pattern, "/"), strings.Split(match, "/")
+	for i := 1; i <= len(pe) && i <= len(me); i++ {
+		if p := pe[len(pe)-i]; hasMeta(p) && !hidden(p) && hidden(me[len(me)-i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// List resolves a file, folder or glob to the sorted list of files. A
+// named path and glob matches follow symbolic links; inside a folder, links
+// to regular files are listed and links to folders are not followed (they
+// could make cycles).
 func (Local) List(ctx context.Context, pattern string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var roots []string
-	if strings.ContainsAny(pattern, "*?[") {
+	glob := hasMeta(pattern)
+	roots := []string{pattern}
+	if glob {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			return nil, fmt.Errorf("list %q: %w", pattern, err)
 		}
+		roots = roots[:0]
 		for _, p := range m {
-			if !hidden(filepath.Base(p)) {
+			if !wildHidden(filepath.ToSlash(pattern), filepath.ToSlash(p)) {
 				roots = append(roots, p)
 			}
 		}
-	} else {
-		roots = []string{pattern}
 	}
 	var out []string
 	for _, root := range roots {
 		st, err := os.Stat(root)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("list %q: %w", pattern, ErrNotFound)
-			}
+		switch {
+		case glob && err != nil:
+			continue // a broken link or a file removed since the glob matched it
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("list %q: %w", pattern, ErrNotFound)
+		case err != nil:
 			return nil, fmt.Errorf("list %q: %w", pattern, err)
-		}
-		if !st.IsDir() {
+		case st.Mode().IsRegular():
 			out = append(out, root)
-			continue
-		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
+		case st.IsDir():
+			if out, err = walkFiles(ctx, root, out); err != nil {
+				return nil, fmt.Errorf("list %q: %w", pattern, err)
 			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if p != root && hidden(d.Name()) {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() {
-				out = append(out, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list %q: %w", pattern, err)
+		case !glob:
+			return nil, fmt.Errorf("list %q: not a regular file or folder", pattern)
 		}
 	}
 	if len(out) == 0 {
@@ -225,6 +258,37 @@ func (Local) List(ctx context.Context, pattern string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// walkFiles appends the regular files under dir, and the links to regular
+// files, skipping hidden names and not following links to folders.
+func walkFiles(ctx context.Context, dir string, out []string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if hidden(e.Name()) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		switch t := e.Type(); {
+		case t.IsDir():
+			if out, err = walkFiles(ctx, p, out); err != nil {
+				return nil, err
+			}
+		case t.IsRegular():
+			out = append(out, p)
+		case t&fs.ModeSymlink != 0:
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Delete removes the named file.

@@ -47,11 +47,12 @@ func (m *Mem) Open(ctx context.Context, name string) (Object, error) {
 }
 
 type memWriter struct {
-	ctx  context.Context
-	m    *Mem
-	name string
-	buf  bytes.Buffer
-	done bool
+	ctx    context.Context
+	m      *Mem
+	name   string
+	buf    bytes.Buffer
+	closed bool  // by Close or Abort
+	result error // what Close returned, or why the writer was aborted
 }
 
 // Create buffers the object until Close stores it.
@@ -63,7 +64,7 @@ func (m *Mem) Create(ctx context.Context, name string) (Writer, error) {
 }
 
 func (w *memWriter) Write(p []byte) (int, error) {
-	if w.done {
+	if w.closed {
 		return 0, fmt.Errorf("write %s: writer already closed", w.name)
 	}
 	if err := w.ctx.Err(); err != nil {
@@ -72,13 +73,16 @@ func (w *memWriter) Write(p []byte) (int, error) {
 	return w.buf.Write(p)
 }
 
+// Close stores the object. Later calls return what the first returned (an
+// error after Abort).
 func (w *memWriter) Close() error {
-	if w.done {
-		return nil
+	if w.closed {
+		return w.result
 	}
-	w.done = true
+	w.closed = true
 	if err := w.ctx.Err(); err != nil {
-		return fmt.Errorf("publish %s: %w", w.name, err)
+		w.result = fmt.Errorf("publish %s: %w", w.name, err)
+		return w.result
 	}
 	w.m.mu.Lock()
 	w.m.objects[w.name] = bytes.Clone(w.buf.Bytes())
@@ -87,7 +91,10 @@ func (w *memWriter) Close() error {
 }
 
 func (w *memWriter) Abort() error {
-	w.done = true
+	if !w.closed {
+		w.closed = true
+		w.result = fmt.Errorf("publish %s: %w", w.name, errAborted)
+	}
 	return nil
 }
 
@@ -96,7 +103,7 @@ func (m *Mem) List(ctx context.Context, pattern string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	glob := strings.ContainsAny(pattern, "*?[")
+	glob := hasMeta(pattern)
 	if glob {
 		if _, err := path.Match(pattern, ""); err != nil {
 			return nil, fmt.Errorf("list %q: %w", pattern, err)
@@ -126,7 +133,8 @@ func (m *Mem) List(ctx context.Context, pattern string) ([]string, error) {
 }
 
 // matchOrUnder reports whether name matches the glob, or lies (not hidden)
-// under a folder that matches it.
+// under a folder that matches it; a name matched by a wildcard must not be
+// hidden.
 func matchOrUnder(pattern, name string) bool {
 	parts := strings.Split(name, "/")
 	n := strings.Count(pattern, "/") + 1
@@ -134,7 +142,7 @@ func matchOrUnder(pattern, name string) bool {
 		return false
 	}
 	head := strings.Join(parts[:n], "/")
-	if ok, _ := path.Match(pattern, head); !ok || hidden(parts[n-1]) {
+	if ok, _ := path.Match(pattern, head); !ok || wildHidden(pattern, head) {
 		return false
 	}
 	return !hiddenPath(strings.Join(parts[n:], "/"))

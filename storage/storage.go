@@ -28,7 +28,8 @@ type Object interface {
 type Writer interface {
 	io.Writer
 	// Close flushes the object and publishes it atomically under its final
-	// name, replacing any object already there.
+	// name, replacing any object already there. Calling it again returns
+	// what the first call returned; after Abort it returns an error.
 	Close() error
 	// Abort discards what was written. It is safe to call after Close, in
 	// which case it does nothing, so `defer w.Abort()` is the usual pattern.
@@ -46,8 +47,10 @@ type Store interface {
 	// object, a folder (every object under it, recursively, except those
 	// whose name starts with "." or "_", like Spark's _SUCCESS markers and
 	// this package's temporary files) or a glob (path.Match syntax in each
-	// path element). A pattern that matches nothing is an error wrapping
-	// ErrNotFound.
+	// path element; as in a shell, only a pattern element starting with "."
+	// or "_" matches such a hidden name, so "out/*/part-*" skips
+	// "out/_temporary/" and "out/.staging/"). A pattern that matches nothing
+	// is an error wrapping ErrNotFound.
 	List(ctx context.Context, pattern string) ([]string, error)
 	// Delete removes the named object; a missing object is not an error.
 	Delete(ctx context.Context, name string) error
@@ -56,3 +59,6 @@ type Store interface {
 // ErrNotFound is wrapped by the errors of Open and List when nothing exists
 // under the name or pattern.
 var ErrNotFound = errors.New("not found")
+
+// errAborted is what Close returns after Abort.
+var errAborted = errors.New("writer was aborted")

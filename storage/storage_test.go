@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -125,7 +126,7 @@ func TestList(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			ctx := context.Background()
 			r := st.root
-			for _, n := range []string{"in/a.parquet", "in/b.parquet", "in/sub/c.parquet", "in/_SUCCESS", "in/.hidden", "in/_tmp/d.parquet", "other/e.parquet"} {
+			for _, n := range []string{"in/a.parquet", "in/b.parquet", "in/sub/c.parquet", "in/_SUCCESS", "in/.hidden", "in/_tmp/d.parquet", "in/.staging/f.parquet", "_out/g.parquet", "other/e.parquet"} {
 				write(t, st.s, r+"/"+n, n)
 			}
 			w, _ := st.s.Create(ctx, r+"/in/pending.parquet")
@@ -140,6 +141,15 @@ func TestList(t *testing.T) {
 				{"in/*.parquet", []string{"in/a.parquet", "in/b.parquet"}},
 				{"*/*.parquet", []string{"in/a.parquet", "in/b.parquet", "other/e.parquet"}},
 				{"in/s*", []string{"in/sub/c.parquet"}},
+				// A wildcard does not match a hidden name; a name written
+				// in the pattern does.
+				{"in/*/*.parquet", []string{"in/sub/c.parquet"}},
+				{"in/*", []string{"in/a.parquet", "in/b.parquet", "in/sub/c.parquet"}},
+				{"*/*/*.parquet", []string{"in/sub/c.parquet"}},
+				{"in/_tmp/*.parquet", []string{"in/_tmp/d.parquet"}},
+				{"in/.st*/*.parquet", []string{"in/.staging/f.parquet"}},
+				{"_out/*", []string{"_out/g.parquet"}},
+				{"in/_*", []string{"in/_SUCCESS", "in/_tmp/d.parquet"}},
 			}
 			for _, tt := range tests {
 				got, err := st.s.List(ctx, r+"/"+tt.pattern)
@@ -176,5 +186,124 @@ func TestList(t *testing.T) {
 func TestOpenFolderIsAnError(t *testing.T) {
 	if _, err := (Local{}).Open(context.Background(), t.TempDir()); err == nil {
 		t.Fatal("Open of a folder: got nil error")
+	}
+}
+
+// TestCloseResults checks that Close returns the same result every time:
+// nil after a publish, the first error after a failed one, and an error
+// after Abort (nothing was published).
+func TestCloseResults(t *testing.T) {
+	for kind, st := range stores(t) {
+		t.Run(kind, func(t *testing.T) {
+			w, err := st.s.Create(context.Background(), st.root+"/ok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(w, "x")
+			for i := 0; i < 2; i++ {
+				if err := w.Close(); err != nil {
+					t.Fatalf("Close %d after a publish: %v", i+1, err)
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			w, err = st.s.Create(ctx, st.root+"/failed")
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(w, "x")
+			cancel()
+			first := w.Close()
+			if !errors.Is(first, context.Canceled) {
+				t.Fatalf("Close after cancel: got %v, want context.Canceled", first)
+			}
+			if again := w.Close(); again == nil || again.Error() != first.Error() {
+				t.Fatalf("second Close after a failed one: got %v, want %v", again, first)
+			}
+			w, err = st.s.Create(context.Background(), st.root+"/aborted")
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(w, "x")
+			w.Abort()
+			if err := w.Close(); err == nil || !strings.Contains(err.Error(), "aborted") {
+				t.Fatalf("Close after Abort: got %v, want an error saying it was aborted", err)
+			}
+			for _, n := range []string{"/failed", "/aborted"} {
+				if _, err := st.s.Open(context.Background(), st.root+n); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("Open(%s): got %v, want ErrNotFound", n, err)
+				}
+			}
+		})
+	}
+}
+
+// TestLocalFileMode checks that a published file has the mode os.Create
+// gives (0666 less the umask), not the temporary file's 0600.
+func TestLocalFileMode(t *testing.T) {
+	dir := t.TempDir()
+	ref, err := os.OpenFile(filepath.Join(dir, "ref"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref.Close()
+	want, err := os.Stat(ref.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, "out", "a.parquet")
+	write(t, Local{}, name, "x")
+	got, err := os.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Mode().Perm() != want.Mode().Perm() {
+		t.Fatalf("published file mode %v, want %v (0666 less the umask)", got.Mode().Perm(), want.Mode().Perm())
+	}
+}
+
+// TestLocalListSymlinks checks that links to regular files are listed in a
+// folder as they are by a glob, links to folders inside a folder are not
+// followed, broken links are skipped, and a named folder may be a link.
+func TestLocalListSymlinks(t *testing.T) {
+	root := t.TempDir()
+	for _, n := range []string{"data/x.parquet", "data/sub/y.parquet", "in/a.parquet"} {
+		write(t, Local{}, filepath.Join(root, n), n)
+	}
+	links := map[string]string{
+		"in/x.parquet":       "../data/x.parquet",
+		"in/sub":             "../data/sub",
+		"in/broken.parquet":  "../data/missing.parquet",
+		"linked":             "in",
+		"in/_hidden.parquet": "../data/x.parquet",
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Skipf("no symbolic links here: %v", err)
+		}
+	}
+	p := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, filepath.Join(root, n))
+		}
+		return out
+	}
+	tests := []struct {
+		pattern string
+		want    []string
+	}{
+		{"in", p("in/a.parquet", "in/x.parquet")},
+		{"in/*.parquet", p("in/a.parquet", "in/x.parquet")},
+		{"linked", p("linked/a.parquet", "linked/x.parquet")},
+		{"in/x.parquet", p("in/x.parquet")},
+	}
+	for _, tt := range tests {
+		got, err := Local{}.List(context.Background(), filepath.Join(root, tt.pattern))
+		if err != nil {
+			t.Fatalf("List(%s): %v", tt.pattern, err)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("List(%s): got %v, want %v", tt.pattern, got, tt.want)
+		}
 	}
 }
