@@ -122,12 +122,13 @@ type backend interface {
 
 // table is the format-independent half of every writer.
 type table struct {
-	cols []outCol
-	be   backend
-	w    storage.Writer
-	row  []cell
-	err  error
-	rows int64
+	cols   []outCol
+	be     backend // nil once closed or aborted
+	w      storage.Writer
+	row    []cell
+	err    error // stops writes: the first error, or that the writer is done
+	result error // what Close returns once the writer is done
+	rows   int64
 }
 
 func newTable(ctx context.Context, store storage.Store, name string, format Format, cols []outCol, meta Meta, opt WriteOptions) (*table, error) {
@@ -180,33 +181,36 @@ func (t *table) put() error {
 }
 
 // Close finishes the file and publishes it. After an earlier error it
-// discards the file and returns that error.
+// discards the file and returns that error. Calling it again returns what
+// the first call returned; after Abort it returns an error.
 func (t *table) Close() error {
 	if t.be == nil {
-		return t.err
+		return t.result
 	}
-	be := t.be
+	t.result = t.finish()
 	t.be = nil
-	if t.err != nil {
-		be.abort()
-		t.w.Abort()
-		return t.err
+	t.err = t.result
+	if t.result == nil {
+		t.err = errors.New("writer is closed")
 	}
-	if err := be.close(); err != nil {
-		t.w.Abort()
-		t.err = err
-		return err
-	}
-	if err := t.w.Close(); err != nil {
-		t.err = err
-		return err
-	}
-	t.err = errors.New("writer is closed")
-	return nil
+	return t.result
 }
 
-// Abort discards the file; it does nothing after a successful Close, so it
-// can be deferred.
+func (t *table) finish() error {
+	if t.err != nil {
+		t.be.abort()
+		t.w.Abort()
+		return t.err
+	}
+	if err := t.be.close(); err != nil {
+		t.w.Abort()
+		return err
+	}
+	return t.w.Close()
+}
+
+// Abort discards the file; it does nothing after Close, so it can be
+// deferred.
 func (t *table) Abort() {
 	if t.be == nil {
 		return
@@ -215,6 +219,7 @@ func (t *table) Abort() {
 	t.be = nil
 	t.w.Abort()
 	t.err = errors.New("writer is aborted")
+	t.result = t.err
 }
 
 // Rows is the number of rows written so far.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -431,20 +433,23 @@ func TestParquetLayout(t *testing.T) {
 	}
 }
 
+// TestWriterFailuresPublishNothing checks, in both formats and on both
+// stores, that an aborted, failed or cancelled write leaves nothing: no
+// file under the name and, on a local disk, no temporary file beside it.
 func TestWriterFailuresPublishNothing(t *testing.T) {
 	tests := []struct {
 		name string
-		run  func(ctx context.Context, cancel func(), s storage.Store, f Format) error
+		run  func(ctx context.Context, cancel func(), s storage.Store, name string, f Format) error
 		want string
 	}{
-		{"abort", func(ctx context.Context, cancel func(), s storage.Store, f Format) error {
-			w, _ := NewQuarantineWriter(ctx, s, "out", f, testMeta, WriteOptions{})
+		{"abort", func(ctx context.Context, cancel func(), s storage.Store, name string, f Format) error {
+			w, _ := NewQuarantineWriter(ctx, s, name, f, testMeta, WriteOptions{})
 			w.Write(Quarantine{Reason: NullID})
 			w.Abort()
 			return w.Close()
 		}, "aborted"},
-		{"bad row", func(ctx context.Context, cancel func(), s storage.Store, f Format) error {
-			w, _ := NewLatentsWriter(ctx, s, "out", f, Field{"id", String}, nil, testMeta, WriteOptions{})
+		{"bad row", func(ctx context.Context, cancel func(), s storage.Store, name string, f Format) error {
+			w, _ := NewLatentsWriter(ctx, s, name, f, Field{"id", String}, nil, testMeta, WriteOptions{})
 			defer w.Abort()
 			w.Write(LatentRow{ID: Value{Str: "a"}, Latent: []float32{1}})
 			if err := w.Write(LatentRow{ID: Value{Null: true}}); err == nil {
@@ -452,8 +457,8 @@ func TestWriterFailuresPublishNothing(t *testing.T) {
 			}
 			return w.Close()
 		}, "null id"},
-		{"cancelled", func(ctx context.Context, cancel func(), s storage.Store, f Format) error {
-			w, _ := NewStepLossesWriter(ctx, s, "out", f, Field{"id", Int64}, testMeta, WriteOptions{})
+		{"cancelled", func(ctx context.Context, cancel func(), s storage.Store, name string, f Format) error {
+			w, _ := NewStepLossesWriter(ctx, s, name, f, Field{"id", Int64}, testMeta, WriteOptions{})
 			defer w.Abort()
 			w.Write(Value{Int: 1}, []float32{1, 2})
 			cancel()
@@ -462,19 +467,70 @@ func TestWriterFailuresPublishNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, f := range []Format{Parquet, Arrow} {
-			t.Run(tt.name+"/"+string(f), func(t *testing.T) {
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				s := storage.NewMem()
-				err := tt.run(ctx, cancel, s, f)
-				if err == nil || !strings.Contains(err.Error(), tt.want) {
-					t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			for _, local := range []bool{false, true} {
+				store := "mem"
+				if local {
+					store = "local"
 				}
-				if _, err := s.Open(context.Background(), "out"); !errors.Is(err, storage.ErrNotFound) {
-					t.Fatalf("output exists after a failed write: %v", err)
-				}
-			})
+				t.Run(tt.name+"/"+string(f)+"/"+store, func(t *testing.T) {
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					var s storage.Store = storage.NewMem()
+					dir := t.TempDir()
+					name := "out"
+					if local {
+						s, name = storage.Local{}, filepath.Join(dir, "out")
+					}
+					err := tt.run(ctx, cancel, s, name, f)
+					if err == nil || !strings.Contains(err.Error(), tt.want) {
+						t.Fatalf("got %v, want an error containing %q", err, tt.want)
+					}
+					if _, err := s.Open(context.Background(), name); !errors.Is(err, storage.ErrNotFound) {
+						t.Fatalf("output exists after a failed write: %v", err)
+					}
+					if left, _ := os.ReadDir(dir); len(left) != 0 {
+						t.Fatalf("files left in the output folder: %v", left)
+					}
+				})
+			}
 		}
+	}
+}
+
+// TestCloseTwice checks that a writer's Close returns the same result every
+// time: nil after a publish, the error after a failure.
+func TestCloseTwice(t *testing.T) {
+	for _, f := range []Format{Parquet, Arrow} {
+		t.Run(string(f), func(t *testing.T) {
+			s := storage.NewMem()
+			w, err := NewMetricsWriter(context.Background(), s, "m", f, testMeta, WriteOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write(MetricsRow{Epoch: 1}); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 2; i++ {
+				if err := w.Close(); err != nil {
+					t.Fatalf("Close %d after a publish: %v", i+1, err)
+				}
+			}
+			if err := w.Write(MetricsRow{Epoch: 2}); err == nil || !strings.Contains(err.Error(), "closed") {
+				t.Fatalf("Write after Close: got %v, want an error saying the writer is closed", err)
+			}
+			lw, err := NewLatentsWriter(context.Background(), s, "l", f, Field{"id", String}, nil, testMeta, WriteOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lw.Write(LatentRow{ID: Value{Null: true}})
+			first := lw.Close()
+			if first == nil {
+				t.Fatal("Close after a bad row: got nil")
+			}
+			if again := lw.Close(); again != first {
+				t.Fatalf("second Close after a failed one: got %v, want %v", again, first)
+			}
+		})
 	}
 }
 
