@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -8,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/seqae/seqae/pipeline"
 	"github.com/seqae/seqae/schemas"
@@ -27,16 +31,68 @@ type Manifest struct {
 	ModelID string `json:"model_id"`
 	// Shard is the shard ("3/8") of a shard's manifest; ShardCount the
 	// number of shards that wrote the partition (1 when unsharded).
-	Shard      string            `json:"shard,omitempty"`
-	ShardCount int               `json:"shard_count"`
-	Inputs     []InputFile       `json:"inputs"`
-	Files      []OutputFile      `json:"files"`
-	Counts     stages.Counts     `json:"counts"`
-	Timings    Timings           `json:"timings"`
-	Training   *TrainingInfo     `json:"training,omitempty"`
-	Pipeline   pipeline.Snapshot `json:"pipeline"`
-	Config     string            `json:"config"`
-	Shards     []*Manifest       `json:"shards,omitempty"`
+	Shard      string `json:"shard,omitempty"`
+	ShardCount int    `json:"shard_count"`
+	// Fingerprint says what the files were made from; a sharded date is
+	// complete only when every shard's is the same.
+	Fingerprint Fingerprint       `json:"fingerprint"`
+	Inputs      []InputFile       `json:"inputs"`
+	Files       []OutputFile      `json:"files"`
+	Counts      stages.Counts     `json:"counts"`
+	Timings     Timings           `json:"timings"`
+	Training    *TrainingInfo     `json:"training,omitempty"`
+	Pipeline    pipeline.Snapshot `json:"pipeline"`
+	Config      string            `json:"config"`
+	Shards      []*Manifest       `json:"shards,omitempty"`
+}
+
+// Fingerprint says what a partition's files were made from. Two shards of
+// a date with equal fingerprints wrote their shares of the same rows.
+type Fingerprint struct {
+	Inputs   string `json:"inputs"`   // SHA-256 of every input file's name and size, sorted by name
+	Settings string `json:"settings"` // SHA-256 of the settings that decide the rows: the input section (see settingsHash)
+	Format   string `json:"format"`   // the output format, parquet or arrow
+	ModelID  string `json:"model_id"` // the model encoded with, or trained
+}
+
+// fingerprint makes a Fingerprint.
+func fingerprint(inputs []InputFile, settings string, format schemas.Format, modelID string) Fingerprint {
+	sorted := slices.SortedFunc(slices.Values(inputs), func(a, b InputFile) int { return strings.Compare(a.Name, b.Name) })
+	h := sha256.New()
+	for _, in := range sorted {
+		fmt.Fprintf(h, "%q %d\n", in.Name, in.Bytes)
+	}
+	return Fingerprint{Inputs: hex.EncodeToString(h.Sum(nil)), Settings: settings, Format: string(format), ModelID: modelID}
+}
+
+// settingsHash hashes the settings that decide what a table's rows are,
+// given the input files, the format and the model: the input section (the
+// layout, columns, pass-through columns, max_len, duplicates). The rest
+// does not change the rows: batching (exact or padded give the same
+// results), workers, the job's name, the output folder, training (the
+// model id stands for it) and output.step_losses (which decides only
+// whether the step_losses table is written).
+func settingsHash(c *Config) string {
+	b, err := yaml.Marshal(c.Input)
+	if err != nil {
+		panic(fmt.Sprintf("jobs: marshalling the input settings: %v", err)) // every field type marshals
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// differences names the parts of f that differ from g.
+func (f Fingerprint) differences(g Fingerprint) []string {
+	var d []string
+	for _, c := range []struct {
+		name string
+		a, b string
+	}{{"inputs", f.Inputs, g.Inputs}, {"settings", f.Settings, g.Settings}, {"format", f.Format, g.Format}, {"model", f.ModelID, g.ModelID}} {
+		if c.a != c.b {
+			d = append(d, c.name)
+		}
+	}
+	return d
 }
 
 // InputFile is one input file and its size.
@@ -90,7 +146,7 @@ func mergeShards(shards []*Manifest) *Manifest {
 	first := shards[0]
 	m := &Manifest{
 		Table: first.Table, Date: first.Date, Job: first.Job, Version: first.Version, Phase: first.Phase,
-		ModelID: first.ModelID, ShardCount: len(shards), Config: first.Config, Shards: shards,
+		ModelID: first.ModelID, ShardCount: len(shards), Fingerprint: first.Fingerprint, Config: first.Config, Shards: shards,
 		Counts:  stages.Counts{Reasons: map[schemas.Reason]int64{}},
 		Timings: Timings{Started: first.Timings.Started, Finished: first.Timings.Finished},
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,9 @@ const (
 	TableStepLosses = "step_losses"
 	TableLatents    = "latents"
 )
+
+// tables are the output tables in commit order.
+var tables = []string{TableModels, TableMetrics, TableQuarantine, TableStepLosses, TableLatents}
 
 // Options are a run's settings that are not part of the job file.
 type Options struct {
@@ -73,6 +77,10 @@ type Result struct {
 	Train      *Manifest // the models partition's manifest; nil when not training
 	Encode     *Manifest // this run's latents manifest; nil when not encoding
 	Partitions []string  // the live partition folders committed, in commit order
+	// Removed are the live partitions (with --shard, this shard's parts of
+	// them) of tables the run replaces but does not write, which it
+	// removed.
+	Removed []string
 }
 
 // runner is one run's state.
@@ -86,18 +94,33 @@ type runner struct {
 	staging string // OUT/_staging/RUNID
 	format  schemas.Format
 	cfgYAML string
+	// settings is the hash of the settings in every manifest's fingerprint.
+	settings string
 }
 
 // Run runs a job for a date: trains and/or encodes as cfg.Run says, writes
 // every output aside under OUT/_staging/RUNID/ and, once everything has
-// succeeded and the counts balance (sequences in = out + quarantined),
-// commits each table's partition OUT/TABLE/dt=DATE/ in the order models,
-// metrics, quarantine, step_losses, latents. A run that fails or is
-// cancelled before committing leaves every live partition as it was; once
-// committing has begun it finishes (it is a few renames). A config error
-// is a *ConfigError.
+// succeeded and the counts agree (sequences in = out + quarantined, and
+// every table holds the rows counted for it), commits each table's
+// partition OUT/TABLE/dt=DATE/ in the order models, metrics, quarantine,
+// step_losses, latents.
+//
+// A run replaces the tables it owns for its date: every table when it
+// trains, the encoding tables (quarantine, step_losses, latents) when it
+// only encodes, leaving the date's models and metrics to the run that
+// trained them. An owned table it does not write (step_losses with
+// output.step_losses false; latents and step_losses in a train-only run)
+// has its live partition, or with a shard its part, removed.
+//
+// A run that fails or is cancelled before committing leaves every live
+// partition as it was; once committing has begun it finishes (it is a few
+// renames). An output folder that cannot be written fails the run before
+// it reads any input, and a table folder that cannot be made fails it
+// before it commits any table; a failure after the first table is
+// committed returns an error naming the partitions already committed. A
+// config error is a *ConfigError.
 func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
-	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, cfgYAML: cfg.YAML()}
+	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, cfgYAML: cfg.YAML(), settings: settingsHash(cfg)}
 	if r.store == nil {
 		r.store = storage.Local{}
 	}
@@ -115,11 +138,17 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			"run is %q, but training reads every input and cannot be sharded: train once (run: train), then encode in shards (run: encode)", cfg.Run)}
 	}
 	r.format, _ = schemas.ParseFormat(cfg.Output.Format)
-	r.runID = newRunID()
+	now := time.Now()
+	r.runID = newRunID(now)
 	out := cfg.Output.Dir
 	r.staging = filepath.Join(out, stagingDir, r.runID)
-	cleanStaging(out, r.log)
+	release, err := holdStaging(r.staging)
+	if err != nil {
+		return nil, fmt.Errorf("output folder %s: %w", out, err)
+	}
+	defer release()
 	defer os.RemoveAll(r.staging)
+	cleanStaging(out, now, r.log)
 	r.log.Info("run started", "job", cfg.Name, "run", cfg.Run, "date", r.date, "run_id", r.runID, "shard", opt.Shard.String(), "out", out)
 
 	res := &Result{RunID: r.runID, Date: r.date}
@@ -155,23 +184,28 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	}
 	// Past this point the run commits whatever happens to ctx: stopping
 	// between two tables' commits would mix runs across tables for no gain.
-	cctx := context.WithoutCancel(ctx)
-	for _, p := range parts {
-		live := r.live(p.table)
-		var err error
-		if p.sharded {
-			err = commitShard(cctx, p, live, opt.Shard, r.log)
-		} else {
-			err = commitWhole(cctx, p, live, r.runID)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("committing %s: %w", live, err)
-		}
-		r.log.Info("committed", "table", p.table, "partition", live)
-		res.Partitions = append(res.Partitions, live)
+	res.Partitions, res.Removed, err = r.commit(context.WithoutCancel(ctx), r.withRemovals(parts))
+	if err != nil {
+		return nil, err
 	}
 	r.log.Info("run finished", "run_id", r.runID, "model_id", res.ModelID)
 	return res, nil
+}
+
+// withRemovals puts parts in commit order, with a removal for each table
+// the run owns (see Run) but does not write.
+func (r *runner) withRemovals(parts []*partition) []*partition {
+	var out []*partition
+	for _, table := range tables {
+		i := slices.IndexFunc(parts, func(p *partition) bool { return p.table == table })
+		switch {
+		case i >= 0:
+			out = append(out, parts[i])
+		case r.cfg.Trains() || table == TableQuarantine || table == TableStepLosses || table == TableLatents:
+			out = append(out, &partition{table: table, sharded: r.opt.Shard.Sharded()})
+		}
+	}
+	return out
 }
 
 // live is a table's partition folder for the run's date.
@@ -193,7 +227,8 @@ func (r *runner) manifest(table, phase, modelID string, inputs []InputFile, coun
 	now := time.Now().UTC()
 	m := &Manifest{
 		Table: table, Date: r.date, Job: r.cfg.Name, RunID: r.runID, Version: Version(), Phase: phase, ModelID: modelID,
-		ShardCount: r.opt.Shard.count(), Inputs: inputs, Counts: counts, Pipeline: snap, Config: r.cfgYAML,
+		ShardCount: r.opt.Shard.count(), Fingerprint: fingerprint(inputs, r.settings, r.format, modelID),
+		Inputs: inputs, Counts: counts, Pipeline: snap, Config: r.cfgYAML,
 		Timings: Timings{Started: start.UTC(), Finished: now, Seconds: now.Sub(start).Seconds()},
 	}
 	if r.opt.Shard.Sharded() {
@@ -286,11 +321,18 @@ func (r *runner) batching(boundaries []int) stages.BatchConfig {
 	return stages.BatchConfig{Mode: stages.Mode(b.Mode), BatchSize: b.BatchSize, MaxSteps: b.MaxSteps, Boundaries: boundaries}
 }
 
-// totalRows is the rows a pass over units reads, where that is the count
-// of sequences and quarantined rows it reports (not for the long layout).
+// totalRows is the rows a pass over units reads, for progress: 0 where
+// unknown (unitRows).
 func totalRows(in *schemas.Input, units []schemas.Unit) int64 {
+	return max(unitRows(in, units), 0)
+}
+
+// unitRows is the rows of units in the Parquet metadata (schemas.Unit.Rows)
+// where each is a sequence or a quarantined row (the nested and columns
+// layouts); -1 for the long layout.
+func unitRows(in *schemas.Input, units []schemas.Unit) int64 {
 	if in.Layout() == schemas.Long {
-		return 0
+		return -1
 	}
 	var n int64
 	for _, u := range units {
@@ -351,8 +393,12 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if !res.Counts.Balanced() {
-		return nil, nil, unbalanced("training", res.Counts)
+	written := map[string]int64{}
+	if qw != nil {
+		written[TableQuarantine] = qw.Rows()
+	}
+	if err := checkCounts("training", res.Counts, unitRows(in, in.Units()), written); err != nil {
+		return nil, nil, err
 	}
 	modelID := res.Model.ID()
 	best := res.Epochs[res.BestEpoch-1]
@@ -519,8 +565,12 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	if err != nil {
 		return nil, err
 	}
-	if !counts.Balanced() {
-		return nil, unbalanced("encoding", counts)
+	written := map[string]int64{TableQuarantine: qw.Rows(), TableLatents: lw.Rows()}
+	if sw != nil {
+		written[TableStepLosses] = sw.Rows()
+	}
+	if err := checkCounts("encoding", counts, unitRows(in, units), written); err != nil {
+		return nil, err
 	}
 	r.log.Info("encoded", "sequences_in", counts.Sequences, "sequences_out", counts.Encoded, "quarantined", counts.Quarantined,
 		"step_loss_rows", counts.StepRows, "batches", counts.Batches, "seconds", round(time.Since(start).Seconds()))
@@ -546,16 +596,40 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	return parts, sizeFiles(parts)
 }
 
-func unbalanced(phase string, c stages.Counts) error {
-	return fmt.Errorf("%s: counts do not balance (sequences in %d != out %d + quarantined %d); nothing committed", phase, c.Sequences, c.Encoded, c.Quarantined)
+// checkCounts checks, before anything is committed, that a pass lost no
+// rows: sequences in = out + quarantined; the rows read are the units'
+// rows in the Parquet metadata (unitRows; -1 where rows are not sequences,
+// as in the long layout); and each table written holds the rows counted
+// for it (written, by table: latents the sequences out, quarantine the
+// quarantined, step_losses the step loss rows).
+func checkCounts(phase string, c stages.Counts, unitRows int64, written map[string]int64) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%s: %s; nothing committed", phase, fmt.Sprintf(format, args...))
+	}
+	if !c.Balanced() {
+		return fail("counts do not balance (sequences in %d != out %d + quarantined %d)", c.Sequences, c.Encoded, c.Quarantined)
+	}
+	if unitRows >= 0 && c.Rows != unitRows {
+		return fail("read %d rows, but the inputs' metadata says %d", c.Rows, unitRows)
+	}
+	for _, t := range []struct {
+		table   string
+		counted int64
+		what    string
+	}{{TableQuarantine, c.Quarantined, "rows quarantined"}, {TableStepLosses, c.StepRows, "step losses"}, {TableLatents, c.Encoded, "sequences out"}} {
+		if got, ok := written[t.table]; ok && got != t.counted {
+			return fail("the %s table holds %d rows, but %d %s were counted", t.table, got, t.counted, t.what)
+		}
+	}
+	return nil
 }
 
 // newRunID names a run: its start time and a random suffix, so that runs
 // sort by start and never collide.
-func newRunID() string {
+func newRunID(now time.Time) string {
 	var b [4]byte
 	rand.Read(b[:])
-	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	return now.UTC().Format(runIDTime) + "-" + hex.EncodeToString(b[:])
 }
 
 func round(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

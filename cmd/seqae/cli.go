@@ -116,8 +116,9 @@ a latent vector, a reconstruction error per step and a score per sequence.
 
 The nightly job is 'seqae run JOB.yaml'; see 'seqae run --help' and README.md.
 
-Exit status: 0 ok, 1 failed, 2 bad usage or configuration, 130 interrupted
-(SIGINT or SIGTERM; nothing of the run is committed).`,
+Exit status: 0 ok, 1 failed (nothing committed, unless committing itself failed
+part-way: the error names what was), 2 bad usage or configuration, 130
+interrupted (SIGINT or SIGTERM; nothing of the run is committed).`,
 		Example: `  seqae run jobs/example.yaml
   seqae inspect out/latents/dt=2026-11-25/part-00000-of-00001.parquet
   seqae bench --n 8192 --mode bucketed --threads 2`,

@@ -33,13 +33,17 @@ SEQAE_TRAINING_EPOCHS=5, SEQAE_OUTPUT_DIR=/data/out); the job file; defaults.
 Outputs go to OUT/<table>/dt=DATE/ for the tables models, metrics, quarantine,
 step_losses and latents, each partition with _SUCCESS and _manifest.json. They are
 written aside (OUT/_staging/) and committed only when everything succeeded, each
-partition in one step: rerunning a date replaces it whole, and a failed or
-interrupted run leaves the previous outputs as they were.
+partition in one step: rerunning a date replaces it whole (a run that trains
+replaces every table, one that only encodes the quarantine, step_losses and
+latents tables; such a table it does not write is removed), and a run that fails
+before committing, or is interrupted, leaves the previous outputs as they were.
+If committing itself fails part-way, the error names the partitions committed.
 
 --shard I/N encodes only the I-th of N shares of the input units (row groups;
 whole files for the long layout) into part-0000I-of-0000N files, so that N copies
 (e.g. a Kubernetes Indexed Job) encode one date together; _SUCCESS appears once
-the last shard has landed. Training cannot be sharded.`
+the last shard has landed, if every shard saw the same input files (names and
+sizes), input settings, format and model. Training cannot be sharded.`
 
 func (a *app) jobCmd(name string) *cobra.Command {
 	var f jobFlags
@@ -184,6 +188,7 @@ type summary struct {
 	Train      *jobs.Manifest `json:"train,omitempty"`
 	Encode     *jobs.Manifest `json:"encode,omitempty"`
 	Partitions []string       `json:"partitions"`
+	Removed    []string       `json:"removed,omitempty"`
 }
 
 func summaryOf(cfg *jobs.Config, res *jobs.Result) summary {
@@ -196,7 +201,7 @@ func summaryOf(cfg *jobs.Config, res *jobs.Result) summary {
 		return &c
 	}
 	return summary{Job: cfg.Name, Run: cfg.Run, Date: res.Date, RunID: res.RunID, ModelID: res.ModelID, Model: res.ModelPath,
-		Train: strip(res.Train), Encode: strip(res.Encode), Partitions: res.Partitions}
+		Train: strip(res.Train), Encode: strip(res.Encode), Partitions: res.Partitions, Removed: res.Removed}
 }
 
 func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
@@ -215,12 +220,17 @@ func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
 		fmt.Fprintf(w, "  encoded    %d sequences in %.1fs: %d out, %d quarantined%s; %d step losses\n",
 			c.Sequences, m.Timings.Seconds, c.Encoded, c.Quarantined, reasons(c.Reasons), c.StepRows)
 	}
-	for i, p := range res.Partitions {
-		label := ""
-		if i == 0 {
-			label = "committed"
+	for _, list := range []struct {
+		label string
+		paths []string
+	}{{"committed", res.Partitions}, {"removed", res.Removed}} {
+		for i, p := range list.paths {
+			label := ""
+			if i == 0 {
+				label = list.label
+			}
+			fmt.Fprintf(w, "  %-10s %s\n", label, p)
 		}
-		fmt.Fprintf(w, "  %-10s %s\n", label, p)
 	}
 }
 

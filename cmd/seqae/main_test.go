@@ -313,6 +313,37 @@ func TestOverrides(t *testing.T) {
 	}
 }
 
+// A rerun that no longer writes a table removes the date's partition of it
+// and says so in the summary, as text and as JSON.
+func TestSummaryListsRemovedTables(t *testing.T) {
+	job, out := writeJob(t, quick)
+	if code, _, stderr := cli(t, context.Background(), nil, "run", job, "--date", "2026-11-25"); code != exitOK {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	steps := filepath.Join(out, "step_losses", "dt=2026-11-25")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "  removed    " + steps + "\n"},
+		{[]string{"--log-format", "json"}, `"removed":["` + steps + `"]`},
+	}
+	for _, c := range cases {
+		// Each case writes step_losses again first, then turns it off.
+		if code, _, stderr := cli(t, context.Background(), nil, "run", job, "--date", "2026-11-25"); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		args := append([]string{"run", job, "--date", "2026-11-25", "--set", "output.step_losses=false"}, c.args...)
+		code, stdout, stderr := cli(t, context.Background(), nil, args...)
+		if code != exitOK || !strings.Contains(stdout, c.want) {
+			t.Errorf("%v: exit %d, stdout:\n%s\nwant %q (stderr %s)", c.args, code, stdout, c.want, stderr)
+		}
+		if _, err := os.Stat(steps); !os.IsNotExist(err) {
+			t.Errorf("%v: step_losses partition: %v, want it gone", c.args, err)
+		}
+	}
+}
+
 // bench prints one JSON line with torch_bench.py's fields.
 func TestBenchJSON(t *testing.T) {
 	code, stdout, stderr := cli(t, context.Background(), nil, "bench", "--n", "64", "--min-len", "3", "--max-len", "20", "--latent", "8", "--hidden", "8", "--threads", "1", "--mode", "padded")
