@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -406,13 +407,20 @@ func (c *Config) origin(key string) string {
 func (c *Config) decode(name string, data []byte) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return &ConfigError{Origin: name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+			return &ConfigError{Origin: name + ":" + m[1], Msg: "not YAML: " + m[2]}
+		}
+		return &ConfigError{Origin: name, Msg: "not YAML: " + msg}
 	}
 	if len(doc.Content) == 0 {
 		return nil // an empty file keeps the defaults
 	}
 	return c.decodeNode(name, doc.Content[0], reflect.ValueOf(c).Elem(), "")
 }
+
+// yamlLineRE splits the line number off a YAML syntax error.
+var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
 
 func (c *Config) decodeNode(name string, n *yaml.Node, v reflect.Value, prefix string) error {
 	at := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d", name, n.Line) }
@@ -434,6 +442,7 @@ func (c *Config) decodeNode(name string, n *yaml.Node, v reflect.Value, prefix s
 			names = append(names, tag)
 		}
 	}
+	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key := prefix + k.Value
@@ -441,6 +450,10 @@ func (c *Config) decodeNode(name string, n *yaml.Node, v reflect.Value, prefix s
 		if !ok {
 			return &ConfigError{Origin: at(k), Key: key, Msg: "unknown key (known here: " + strings.Join(names, ", ") + ")"}
 		}
+		if first, dup := seen[k.Value]; dup {
+			return &ConfigError{Origin: at(k), Key: key, Msg: fmt.Sprintf("repeated (first at line %d): give each key once", first.Line)}
+		}
+		seen[k.Value] = k
 		f := v.Field(idx)
 		if isSection(f.Type()) {
 			if err := c.decodeNode(name, val, f, key+"."); err != nil {

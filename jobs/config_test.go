@@ -32,7 +32,11 @@ func TestParseRejectsBadJobFiles(t *testing.T) {
 		{"boundaries in exact mode", "inputs: [a]\nbatching:\n  boundaries: [10, 20]\n", `batching.boundaries: only padded mode uses boundaries`},
 		{"boundaries not ascending", "inputs: [a]\nbatching:\n  mode: padded\n  boundaries: [20, 10]\n", `batching.boundaries: must be ascending lengths >= 1, got [20 10]`},
 		{"bad duplicates", "inputs: [a]\ninput:\n  duplicates: drop\n", `input.duplicates: must be one of quarantine, keep, got "drop"`},
-		{"not yaml", "inputs: [a\n", "x.yaml: "},
+		{"not yaml", "inputs: [a\n", "x.yaml:1: not YAML: did not find expected ',' or ']'"},
+		{"a tab", "inputs: [a]\nmodel:\n\tlatent: 3\n", "x.yaml:3: not YAML: found character that cannot start any token"},
+		{"repeated key", "inputs: [a]\ntraining:\n  epochs: 5\n  lr: 0.1\n  epochs: 7\n", "x.yaml:5: training.epochs: repeated (first at line 3): give each key once"},
+		{"repeated section", "inputs: [a]\ntraining:\n  epochs: 5\nmodel:\n  latent: 3\ntraining:\n  lr: 0.1\n", "x.yaml:6: training: repeated (first at line 2)"},
+		{"repeated top key", "inputs: [a]\nrun: train\nrun: encode\n", "x.yaml:3: run: repeated (first at line 2)"},
 		{"not a mapping", "- a\n- b\n", "x.yaml:1: a job file must be a mapping of keys"},
 	}
 	for _, c := range cases {
@@ -238,13 +242,13 @@ func TestParseShard(t *testing.T) {
 	for _, c := range []struct {
 		in   string
 		want Shard
-	}{{"0/1", Shard{0, 1}}, {"3/8", Shard{3, 8}}, {" 1 / 2 ", Shard{1, 2}}} {
+	}{{"0/1", Shard{0, 1}}, {"3/8", Shard{3, 8}}, {" 1 / 2 ", Shard{1, 2}}, {"99998/99999", Shard{99998, 99999}}} {
 		got, err := ParseShard(c.in)
 		if err != nil || got != c.want {
 			t.Errorf("ParseShard(%q) = %v, %v; want %v", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"", "3", "8/8", "-1/2", "1/0", "a/b"} {
+	for _, bad := range []string{"", "3", "8/8", "-1/2", "1/0", "a/b", "0/100000"} {
 		if _, err := ParseShard(bad); err == nil {
 			t.Errorf("ParseShard(%q) succeeded, want an error", bad)
 		}

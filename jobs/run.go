@@ -55,6 +55,26 @@ type Options struct {
 	Store storage.Store
 }
 
+// Validate reports options that cannot run cfg, as ConfigErrors naming the
+// flag: a date that is not YYYY-MM-DD, a shard out of range (0 <= I < N <=
+// MaxShards), or shards for a job that trains. Run calls it.
+func (o Options) Validate(cfg *Config) error {
+	if o.Date != "" {
+		if _, err := ParseDate(o.Date); err != nil {
+			return &ConfigError{Origin: "--date", Msg: err.Error()}
+		}
+	}
+	s := o.Shard
+	if s != (Shard{}) && (s.N < 1 || s.N > MaxShards || s.I < 0 || s.I >= s.N) {
+		return &ConfigError{Origin: "--shard", Msg: fmt.Sprintf("want I/N with 0 <= I < N <= %d, got %d/%d", MaxShards, s.I, s.N)}
+	}
+	if s.Sharded() && cfg.Trains() {
+		return &ConfigError{Origin: "--shard " + s.String(), Msg: fmt.Sprintf(
+			"run is %q, but training reads every input and cannot be sharded: train once (run: train), then encode in shards (run: encode)", cfg.Run)}
+	}
+	return nil
+}
+
 // Event is a run's progress.
 type Event struct {
 	Phase string // "train" or "encode"
@@ -120,7 +140,17 @@ type runner struct {
 // committed returns an error naming the partitions already committed. A
 // config error is a *ConfigError.
 func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
-	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, cfgYAML: cfg.YAML(), settings: settingsHash(cfg)}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := opt.Validate(cfg); err != nil {
+		return nil, err
+	}
+	format, err := schemas.ParseFormat(cfg.Output.Format)
+	if err != nil {
+		return nil, &ConfigError{Origin: cfg.origin("output.format"), Key: "output.format", Msg: err.Error()}
+	}
+	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: format, cfgYAML: cfg.YAML(), settings: settingsHash(cfg)}
 	if r.store == nil {
 		r.store = storage.Local{}
 	}
@@ -130,14 +160,6 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	if r.date == "" {
 		r.date = time.Now().UTC().Format(DateLayout)
 	}
-	if _, err := ParseDate(r.date); err != nil {
-		return nil, &ConfigError{Origin: "--date", Msg: err.Error()}
-	}
-	if opt.Shard.Sharded() && cfg.Trains() {
-		return nil, &ConfigError{Origin: "--shard " + opt.Shard.String(), Msg: fmt.Sprintf(
-			"run is %q, but training reads every input and cannot be sharded: train once (run: train), then encode in shards (run: encode)", cfg.Run)}
-	}
-	r.format, _ = schemas.ParseFormat(cfg.Output.Format)
 	now := time.Now()
 	r.runID = newRunID(now)
 	out := cfg.Output.Dir

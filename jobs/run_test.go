@@ -289,12 +289,49 @@ func TestShards(t *testing.T) {
 	}
 }
 
-func TestShardedTrainingIsAConfigError(t *testing.T) {
+// Run checks its config and options itself, as a Go caller may not have
+// used Load: each mistake is a ConfigError naming the key or flag.
+func TestRunValidates(t *testing.T) {
 	in, _ := smallData(t)
-	_, err := Run(context.Background(), smallJob(t, in), Options{Date: day1, Shard: Shard{1, 4}})
-	var ce *ConfigError
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "--shard 1/4") || !strings.Contains(err.Error(), "cannot be sharded") {
-		t.Errorf("got %v, want a ConfigError naming --shard 1/4", err)
+	csv := smallJob(t, in)
+	csv.Output.Format = "csv"
+	cases := []struct {
+		name string
+		cfg  *Config
+		opt  Options
+		want string
+	}{
+		{"an empty config", &Config{}, Options{}, `default: run: must be one of train, encode, train-then-encode, got ""`},
+		{"a format set in Go", csv, Options{}, `default: output.format: must be one of parquet, arrow, got "csv"`},
+		{"a bad date", smallJob(t, in), Options{Date: "2026-11-31"}, `--date: want a date YYYY-MM-DD, got "2026-11-31"`},
+		{"a shard past the count", smallJob(t, in, "run=encode"), Options{Shard: Shard{5, 3}}, "--shard: want I/N with 0 <= I < N <= 99999, got 5/3"},
+		{"too many shards", smallJob(t, in, "run=encode"), Options{Shard: Shard{0, 100000}}, "--shard: want I/N with 0 <= I < N <= 99999, got 0/100000"},
+		{"sharded training", smallJob(t, in), Options{Date: day1, Shard: Shard{1, 4}}, "--shard 1/4: run is \"train-then-encode\", but training reads every input and cannot be sharded"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Run(context.Background(), c.cfg, c.opt)
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("got %v, want a ConfigError saying %q", err, c.want)
+			}
+		})
+	}
+}
+
+// An output folder that cannot be written fails the run at once, before it
+// reads or trains anything.
+func TestUnwritableOutputFailsFirst(t *testing.T) {
+	in, _ := smallData(t)
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(file, "out")
+	events := 0
+	_, err := Run(context.Background(), smallJob(t, in, "output.dir="+out), Options{Date: day1, ProgressEvery: 1, Progress: func(Event) { events++ }})
+	if err == nil || !strings.HasPrefix(err.Error(), "output folder "+out+": ") || events != 0 {
+		t.Errorf("got %v after %d progress events, want an error naming the output folder before any progress", err, events)
 	}
 }
 

@@ -58,13 +58,16 @@ func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
 // whole input.
 type Shard struct{ I, N int }
 
-// ParseShard reads "i/n", e.g. "3/8".
+// MaxShards is the most shards: part file names give I and N five digits.
+const MaxShards = 99999
+
+// ParseShard reads "i/n", e.g. "3/8", with 0 <= i < n <= MaxShards.
 func ParseShard(s string) (Shard, error) {
 	is, ns, ok := strings.Cut(s, "/")
 	i, err1 := strconv.Atoi(strings.TrimSpace(is))
 	n, err2 := strconv.Atoi(strings.TrimSpace(ns))
-	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
-		return Shard{}, fmt.Errorf("want I/N with 0 <= I < N, e.g. 3/8, got %q", s)
+	if !ok || err1 != nil || err2 != nil || n < 1 || n > MaxShards || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("want I/N with 0 <= I < N <= %d, e.g. 3/8, got %q", MaxShards, s)
 	}
 	return Shard{I: i, N: n}, nil
 }

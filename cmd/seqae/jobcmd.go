@@ -143,20 +143,18 @@ func (a *app) runJob(cmd *cobra.Command, name, path string, f *jobFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.printConfig {
-		_, err := io.WriteString(a.stdout, cfg.YAML())
-		return err
-	}
 	opt := jobs.Options{Date: a.setting(cmd, "date", "SEQAE_DATE", ""), Logger: a.log}
-	if opt.Date != "" {
-		if _, err := jobs.ParseDate(opt.Date); err != nil {
-			return usagef("--date: %v", err)
-		}
-	}
 	if s := a.setting(cmd, "shard", "SEQAE_SHARD", ""); s != "" {
 		if opt.Shard, err = jobs.ParseShard(s); err != nil {
 			return usagef("--shard: %v", err)
 		}
+	}
+	if err := opt.Validate(cfg); err != nil {
+		return err
+	}
+	if f.printConfig {
+		_, err := io.WriteString(a.stdout, cfg.YAML())
+		return err
 	}
 	switch {
 	case a.bars:
