@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -225,7 +227,7 @@ func firstRows(f *parquet.File, w io.Writer, n int) error {
 	shown := 0
 	for _, g := range f.RowGroups() {
 		rows := g.Rows()
-		buf := make([]parquet.Row, n-shown)
+		buf := make([]parquet.Row, min(int64(n-shown), g.NumRows()))
 		k, err := rows.ReadRows(buf)
 		rows.Close()
 		if err != nil && err != io.EOF {
@@ -320,9 +322,12 @@ func inspectFolder(dir string, w io.Writer) error {
 		return err
 	}
 	m, err := ReadManifest(filepath.Join(dir, ManifestFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "folder\t%s\n", dir)
-	if err == nil {
+	if m != nil {
 		_, serr := os.Stat(filepath.Join(dir, SuccessFile))
 		fmt.Fprintf(tw, "complete (_SUCCESS)\t%v\n", serr == nil)
 		fmt.Fprintf(tw, "table\t%s, date %s, phase %s\n", m.Table, m.Date, m.Phase)

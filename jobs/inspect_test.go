@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,5 +88,47 @@ func TestInspectOutputs(t *testing.T) {
 	err = Inspect(context.Background(), storage.Local{}, "../examples/data/long/sensors-0.parquet", &out, InspectOptions{Spec: schemas.Spec{Layout: schemas.Nested}})
 	if err != nil || !strings.Contains(out.String(), "not a seqae input as it stands: ../examples/data/long/sensors-0.parquet: nested layout") {
 		t.Errorf("a long file read as nested: got %v and\n%s\nwant the mismatch reported", err, out.String())
+	}
+}
+
+// Inspect shows at most the rows there are, however many are asked for,
+// and reports a damaged manifest rather than skipping it.
+func TestInspectLimits(t *testing.T) {
+	in, ids := smallData(t)
+	badManifest := t.TempDir()
+	if err := os.WriteFile(filepath.Join(badManifest, ManifestFile), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noManifest := t.TempDir()
+	cases := []struct {
+		name string
+		path string
+		rows int
+		want string // in the output, or the error when wantErr
+		err  bool
+	}{
+		{"every row", filepath.Join(in, "part-0.parquet"), math.MaxInt, fmt.Sprintf("%d rows shown", len(ids)), false},
+		{"a few rows", filepath.Join(in, "part-0.parquet"), 5, "5 rows shown", false},
+		{"a damaged manifest", badManifest, 0, filepath.Join(badManifest, ManifestFile) + ": invalid character", true},
+		{"no manifest", noManifest, 0, "folder " + noManifest, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := Inspect(context.Background(), storage.Local{}, c.path, &out, InspectOptions{Rows: c.rows})
+			got := strings.Join(strings.Fields(out.String()), " ")
+			if rows := strings.Count(out.String(), "\n  id="); rows > 0 {
+				got = fmt.Sprintf("%s %d rows shown", got, rows)
+			}
+			if c.err {
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("got error %v, want one saying %q", err, c.want)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(got, c.want) {
+				t.Errorf("got %v and\n%s\nwant %q", err, out.String(), c.want)
+			}
+		})
 	}
 }
