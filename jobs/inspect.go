@@ -179,7 +179,7 @@ func describeInput(ctx context.Context, store storage.Store, name string, w io.W
 			return err
 		}
 	}
-	fmt.Fprintf(w, "sequences\t%d valid, %d quarantined as a run would%s\n", valid, quarantined, reasonList(reasons))
+	fmt.Fprintf(w, "sequences\t%d valid, %d quarantined as a run would%s\n", valid, quarantined, ReasonList(reasons))
 	if len(hist) > 0 {
 		fmt.Fprintf(w, "lengths\t\n")
 		writeHistogram(w, hist)
@@ -187,7 +187,9 @@ func describeInput(ctx context.Context, store storage.Store, name string, w io.W
 	return nil
 }
 
-func reasonList(reasons map[schemas.Reason]int64) string {
+// ReasonList writes quarantine counts by reason as " (reason n, ...)",
+// sorted by reason; "" when there are none.
+func ReasonList(reasons map[schemas.Reason]int64) string {
 	if len(reasons) == 0 {
 		return ""
 	}
@@ -334,7 +336,7 @@ func inspectFolder(dir string, w io.Writer) error {
 		fmt.Fprintf(tw, "run\t%s (seqae %s), shards %d\n", m.RunID, m.Version, m.ShardCount)
 		fmt.Fprintf(tw, "model id\t%s\n", m.ModelID)
 		c := m.Counts
-		fmt.Fprintf(tw, "counts\t%d sequences in, %d out, %d quarantined%s\n", c.Sequences, c.Encoded, c.Quarantined, reasonList(c.Reasons))
+		fmt.Fprintf(tw, "counts\t%d sequences in, %d out, %d quarantined%s\n", c.Sequences, c.Encoded, c.Quarantined, ReasonList(c.Reasons))
 		var in int64
 		for _, f := range m.Inputs {
 			in += f.Bytes

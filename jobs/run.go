@@ -49,9 +49,11 @@ type Options struct {
 	// (default 1s) and after every training epoch.
 	Progress      func(Event)
 	ProgressEvery time.Duration
-	// Store is where inputs and model files are read; nil is the local file
-	// system. Outputs are always local folders (they are committed with
-	// folder renames).
+	// Store is where inputs and an explicit model.path are read; nil is
+	// the local file system. Outputs are always local folders (they are
+	// committed with folder renames), so the models committed under the
+	// output folder (for warm start, and for encoding without model.path)
+	// are read from the local file system.
 	Store storage.Store
 }
 
@@ -518,10 +520,12 @@ func (r *runner) warmStart(ctx context.Context, want nn.Config) (*nn.Model, *sta
 	return mf.Model, &mf.Norm, id, nil
 }
 
-// encodeModel finds the model an encode-only run uses: model.path, or the
-// newest committed for a date up to the run's.
+// encodeModel finds the model an encode-only run uses: model.path, read
+// from the run's store, or the newest committed under the (local) output
+// folder for a date up to the run's.
 func (r *runner) encodeModel(ctx context.Context) (*ModelFile, error) {
 	path := strings.ReplaceAll(r.cfg.Model.Path, "{date}", r.date)
+	store := r.store
 	if path == "" {
 		var err error
 		if path, err = latestModel(r.cfg.Output.Dir, r.date, true); err != nil {
@@ -531,8 +535,9 @@ func (r *runner) encodeModel(ctx context.Context) (*ModelFile, error) {
 			return nil, fmt.Errorf("no model to encode with: none committed under %s for a date up to %s; train first (run: train) or set model.path",
 				filepath.Join(r.cfg.Output.Dir, TableModels), r.date)
 		}
+		store = storage.Local{}
 	}
-	mf, err := ReadModel(ctx, r.store, path)
+	mf, err := ReadModel(ctx, store, path)
 	if err != nil {
 		return nil, err
 	}

@@ -396,3 +396,50 @@ func TestDatedInputsAndArrow(t *testing.T) {
 		t.Errorf("step_losses written with output.step_losses false")
 	}
 }
+
+// With a Store, inputs and an explicit model.path are read from it, while
+// the models committed under the (local) output folder are read locally.
+func TestModelStore(t *testing.T) {
+	in, ids := smallData(t)
+	cfg := smallJob(t, in, "run=train")
+	trained := mustRun(t, cfg, Options{Date: day1})
+	model, err := os.ReadFile(trained.ModelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(in, "part-0.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := storage.NewMem()
+	for name, b := range map[string][]byte{"in/part-0.parquet": data, "models/m.safetensors": model} {
+		w, err := store.Create(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name      string
+		modelPath string
+		want      string // the model path the run reports
+	}{
+		{"the committed model, read locally", "", trained.ModelPath},
+		{"model.path, read from the store", "models/m.safetensors", "models/m.safetensors"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			enc := smallJob(t, "in", "run=encode", "output.dir="+cfg.Output.Dir, "model.path="+c.modelPath)
+			res, err := Run(context.Background(), enc, Options{Date: day1, Store: store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ModelPath != c.want || res.ModelID != trained.ModelID || res.Encode.Counts.Sequences != int64(len(ids)) {
+				t.Errorf("encoded %d sequences with %s (%s), want %d with %s (%s)", res.Encode.Counts.Sequences, res.ModelPath, res.ModelID, len(ids), c.want, trained.ModelID)
+			}
+		})
+	}
+}

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,7 +36,10 @@ replaces every table, one that only encodes the quarantine, step_losses and
 latents tables; such a table it does not write is removed), and a run that fails
 before committing, or is interrupted, leaves the previous outputs as they were.
 If committing itself fails part-way, the error names the partitions committed.
+`
 
+// shardHelp ends the help of the commands that encode.
+const shardHelp = `
 --shard I/N encodes only the I-th of N shares of the input units (row groups;
 whole files for the long layout) into part-0000I-of-0000N files, so that N copies
 (e.g. a Kubernetes Indexed Job) encode one date together; _SUCCESS appears once
@@ -53,8 +54,9 @@ func (a *app) jobCmd(name string) *cobra.Command {
 		cmd.Use = "run JOB.yaml"
 		cmd.Short = "Run a job file for a date: train and/or encode, then commit (the nightly job)"
 		cmd.Long = `Run the job that JOB.yaml describes (train, encode or train-then-encode) for one
-logical date, as a scheduler would. See jobs/example.yaml for every key.
-` + jobHelpTail
+logical date, as a scheduler would. See jobs/example.yaml for every key. It takes
+every job flag; those of a phase the job does not run have no effect.
+` + jobHelpTail + shardHelp
 		cmd.Example = `  seqae run jobs/example.yaml
   seqae run jobs/example.yaml --date 2026-11-25 --out /data/seqae
   SEQAE_TRAINING_EPOCHS=5 seqae run jobs/example.yaml --set batching.batch_size=128
@@ -65,7 +67,8 @@ logical date, as a scheduler would. See jobs/example.yaml for every key.
 		cmd.Short = "Train a model (a job with run: train) and commit it under OUT/models/"
 		cmd.Long = `Train a model on the inputs and commit it, with its metrics, for one logical date:
 the job file's settings (if one is given) with run: train. Without a job file
-name the inputs with --input.
+name the inputs with --input. Training reads every input: it cannot be sharded
+(encode in shards with seqae encode --shard).
 ` + jobHelpTail
 		cmd.Example = `  seqae train --input examples/data/nested --out out --epochs 20
   seqae train jobs/example.yaml --date 2026-11-25 --warm-start`
@@ -76,21 +79,30 @@ name the inputs with --input.
 		cmd.Long = `Encode the inputs with a model for one logical date: latents, step losses and
 quarantine. The model is --model, or the newest committed under OUT/models/ for a
 date up to the run's date.
-` + jobHelpTail
+` + jobHelpTail + shardHelp
 		cmd.Example = `  seqae encode jobs/example.yaml --date 2026-11-25
   seqae encode --input 'data/dt=2026-11-25/*.parquet' --model out/models/dt=2026-11-24/model.safetensors --shard 0/4`
 	}
+	// Each command takes the flags of the phases it can run: train those of
+	// training, encode those of encoding, run (whose job file decides) all.
+	encodes, trains := name != "train", name != "encode"
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.StringVar(&f.date, "date", "", "the run's logical date, YYYY-MM-DD: outputs go to dt=DATE partitions and {date} in\ninputs is replaced by it (env SEQAE_DATE; default today in UTC), e.g. --date 2026-11-25")
-	fl.StringVar(&f.shard, "shard", "", "encode only share I of N of the input units and write part I of N (env SEQAE_SHARD),\ne.g. --shard 3/8")
+	if encodes {
+		fl.StringVar(&f.shard, "shard", "", "encode only share I of N (N <= 99999) of the input units and write part I of N\n(env SEQAE_SHARD), e.g. --shard 3/8")
+	}
 	fl.StringVar(&f.out, "out", "", "the output folder (output.dir), e.g. --out /data/seqae")
 	fl.StringVar(&f.format, "format", "", "the output tables' format, parquet or arrow (output.format), e.g. --format arrow")
 	fl.StringArrayVar(&f.inputs, "input", nil, "an input file, folder or glob, replacing the job's inputs; repeat for more\n(inputs), e.g. --input 'data/dt={date}/*.parquet'")
-	fl.StringVar(&f.model, "model", "", "the model file to encode with (model.path), e.g. --model out/models/dt=2026-11-24/model.safetensors")
-	fl.IntVar(&f.epochs, "epochs", 0, "the most training epochs (training.epochs), e.g. --epochs 20")
-	fl.Uint64Var(&f.seed, "seed", 0, "the seed of the initial weights and shuffles (training.seed), e.g. --seed 7")
-	fl.BoolVar(&f.warmStart, "warm-start", false, "begin training from the newest model committed before the date (training.warm_start),\ne.g. --warm-start")
+	if encodes {
+		fl.StringVar(&f.model, "model", "", "the model file to encode with (model.path), e.g. --model out/models/dt=2026-11-24/model.safetensors")
+	}
+	if trains {
+		fl.IntVar(&f.epochs, "epochs", 0, "the most training epochs (training.epochs), e.g. --epochs 20")
+		fl.Uint64Var(&f.seed, "seed", 0, "the seed of the initial weights and shuffles (training.seed), e.g. --seed 7")
+		fl.BoolVar(&f.warmStart, "warm-start", false, "begin training from the newest model committed before the date (training.warm_start),\ne.g. --warm-start")
+	}
 	fl.StringArrayVar(&f.sets, "set", nil, "set any job key, KEY=VALUE; repeat for more, e.g. --set model.latent=32 --set input.pass=machine,site")
 	fl.BoolVar(&f.printConfig, "print-config", false, "print the job's settings after files, variables and flags, and exit, e.g. --print-config")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -216,7 +228,7 @@ func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
 	if m := res.Encode; m != nil {
 		c := m.Counts
 		fmt.Fprintf(w, "  encoded    %d sequences in %.1fs: %d out, %d quarantined%s; %d step losses\n",
-			c.Sequences, m.Timings.Seconds, c.Encoded, c.Quarantined, reasons(c.Reasons), c.StepRows)
+			c.Sequences, m.Timings.Seconds, c.Encoded, c.Quarantined, jobs.ReasonList(c.Reasons), c.StepRows)
 	}
 	for _, list := range []struct {
 		label string
@@ -230,15 +242,4 @@ func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
 			fmt.Fprintf(w, "  %-10s %s\n", label, p)
 		}
 	}
-}
-
-func reasons[K ~string](m map[K]int64) string {
-	if len(m) == 0 {
-		return ""
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
 }
