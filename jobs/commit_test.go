@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -642,5 +643,65 @@ func TestPublishWarnsWhenTheOldCannotBeDeleted(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "level=WARN msg=\"could not delete a replaced partition") {
 		t.Errorf("log:\n%s\nwant a warning", log.String())
+	}
+}
+
+// Where folders cannot be exchanged, reruns still replace the date whole
+// and leave nothing behind: no aside folder beside the partitions, nothing
+// in staging.
+func TestFallbackRerunLeavesNothing(t *testing.T) {
+	exchange = func(a, b string) error { return errNoExchange }
+	t.Cleanup(func() { exchange = exchangeDirs })
+	in, ids := smallData(t)
+	cfg := smallJob(t, in)
+	mustRun(t, cfg, Options{Date: day1})
+	// A reader listing the table folders all through the reruns.
+	stop := make(chan struct{})
+	strays := map[string]bool{}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, table := range tables {
+				entries, _ := os.ReadDir(filepath.Join(cfg.Output.Dir, table))
+				for _, e := range entries {
+					if e.Name() != lockName && e.Name() != "dt="+day1 {
+						strays[filepath.Join(table, e.Name())] = true
+					}
+				}
+			}
+		}
+	})
+	var second *Result
+	for range 3 {
+		second = mustRun(t, cfg, Options{Date: day1})
+	}
+	close(stop)
+	wg.Wait()
+	if len(strays) > 0 {
+		t.Errorf("readers saw %v beside the partitions, want nothing", slices.Sorted(maps.Keys(strays)))
+	}
+	for _, table := range tables {
+		entries, _ := os.ReadDir(filepath.Join(cfg.Output.Dir, table))
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		if want := []string{lockName, "dt=" + day1}; !slices.Equal(names, want) {
+			t.Errorf("%s holds %v, want %v", table, names, want)
+		}
+		if m := readManifest(t, filepath.Join(cfg.Output.Dir, table, "dt="+day1)); m.RunID != second.RunID {
+			t.Errorf("%s: run %s, want the rerun's", table, m.RunID)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(cfg.Output.Dir, stagingDir)); len(entries) != 0 {
+		t.Errorf("staging holds %d entries, want none", len(entries))
+	}
+	if got := readIDs(t, filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day1)); len(got) != len(ids) {
+		t.Errorf("%d ids, want %d", len(got), len(ids))
 	}
 }
