@@ -84,9 +84,24 @@ func resolve(root *parquet.Column, name string) (*column, error) {
 	c.leaf = node
 	c.index = node.Index()
 	c.lv.maxRep, c.lv.maxDef = rep, def
-	c.phys = node.Type().Kind()
+	var err error
+	if c.phys, err = physical(node); err != nil {
+		return nil, fmt.Errorf("column %q: %w", name, err)
+	}
 	c.kind, _ = kindOf(node.Type())
 	return c, nil
+}
+
+// physical returns a leaf's physical type. parquet-go panics for a leaf
+// annotated with a group's logical type (a LIST or MAP with no children),
+// which only a corrupt footer holds.
+func physical(leaf *parquet.Column) (k parquet.Kind, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errCorrupt, r)
+		}
+	}()
+	return leaf.Type().Kind(), nil
 }
 
 func topNames(root *parquet.Column) string {

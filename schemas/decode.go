@@ -20,21 +20,31 @@ func (p *problem) set(r Reason, format string, args ...any) {
 
 func (p *problem) ok() bool { return p.reason == "" }
 
-// entry reads the current level entry of s and checks it against the
-// column's levels; first says whether it must start a row.
-func entry(s *floatStream, lv *levels, name string, first bool) (r, d byte, err error) {
-	r, d = s.rep(), s.def()
+// checkEntry checks a level entry against a column's levels; first says
+// whether it must start a row.
+func checkEntry(r, d byte, lv *levels, name string, first bool) error {
+	if first && r != 0 || r > lv.maxRep || d > lv.maxDef || r > 0 && d < lv.repDef[r-1] {
+		return badEntry(r, d, lv, name, first)
+	}
+	return nil
+}
+
+func badEntry(r, d byte, lv *levels, name string, first bool) error {
 	switch {
 	case first && r != 0:
-		return 0, 0, fmt.Errorf("column %q: row starts at repetition level %d: %w", name, r, errCorrupt)
+		return fmt.Errorf("column %q: row starts at repetition level %d: %w", name, r, errCorrupt)
 	case r > lv.maxRep:
-		return 0, 0, fmt.Errorf("column %q: repetition level %d over the maximum %d: %w", name, r, lv.maxRep, errCorrupt)
+		return fmt.Errorf("column %q: repetition level %d over the maximum %d: %w", name, r, lv.maxRep, errCorrupt)
 	case d > lv.maxDef:
-		return 0, 0, fmt.Errorf("column %q: definition level %d over the maximum %d: %w", name, d, lv.maxDef, errCorrupt)
-	case r > 0 && d < lv.repDef[r-1]:
-		return 0, 0, fmt.Errorf("column %q: repeated entry at level %d with definition level %d: %w", name, r, d, errCorrupt)
+		return fmt.Errorf("column %q: definition level %d over the maximum %d: %w", name, d, lv.maxDef, errCorrupt)
 	}
-	return r, d, nil
+	return fmt.Errorf("column %q: repeated entry at level %d with definition level %d: %w", name, r, d, errCorrupt)
+}
+
+// entry reads the current level entry of s and checks it.
+func entry(s *floatStream, lv *levels, name string, first bool) (r, d byte, err error) {
+	r, d = s.rep(), s.def()
+	return r, d, checkEntry(r, d, lv, name, first)
 }
 
 // nestedRow decodes one row of a list<list<float>> column (the nested
@@ -177,13 +187,7 @@ func scalarRow(s levelReader, lv *levels, name string) (r, d byte, err error) {
 		return 0, 0, fmt.Errorf("column %q: no more rows: %w", name, errCorrupt)
 	}
 	r, d = s.rep(), s.def()
-	switch {
-	case r != 0:
-		return 0, 0, fmt.Errorf("column %q: row starts at repetition level %d: %w", name, r, errCorrupt)
-	case d > lv.maxDef:
-		return 0, 0, fmt.Errorf("column %q: definition level %d over the maximum %d: %w", name, d, lv.maxDef, errCorrupt)
-	}
-	return r, d, nil
+	return r, d, checkEntry(r, d, lv, name, true)
 }
 
 // columnsRow decodes one row of the columns layout from the feature

@@ -8,13 +8,14 @@
 // Open reads each input file's footer through a storage.Store, checks its
 // schema once against the layout (detected from the first file when the
 // Spec leaves it open) and plans Units: a row group of a nested or columns
-// layout file, or a whole long layout file. ReadUnit decodes one unit,
-// streaming one page per column (never a whole row group or file), and is
-// safe to call concurrently: a pipeline fans units out to workers, a
-// sharded job takes Shard(units, i, n). Bad values are not errors: each
-// bad row becomes a Quarantine record with a Reason and a detail naming
-// the column, step and feature. Errors are for unreadable or malformed
-// files and name the file and column.
+// layout file, or a whole long layout file (or run of files sharing a
+// sequence). ReadUnit decodes one unit, streaming one page per column
+// (never a whole row group or file), and is safe to call concurrently: a
+// pipeline fans units out to workers, a sharded job takes Shard(units, i,
+// n). Bad values are not errors: each bad row becomes a Quarantine record
+// with a Reason and a detail naming the column, step and feature. Errors
+// are for unreadable or malformed files and name the file and column; an
+// error of the caller's Sink is returned as it is.
 //
 // Feature values may be float or double (converted to float32; a double
 // beyond float32's range is non_finite); ids string or integer; any
@@ -26,7 +27,7 @@
 // Every input row ends up exactly once in the output or in quarantine. The
 // unit of that count is the group (Stats.Groups == Sequences +
 // Quarantined): a row for the nested and columns layouts, and for the long
-// layout the rows of one id in a file, or a single row whose id is null.
+// layout the rows of one id in a unit, or a single row whose id is null.
 // Duplicate ids across a run are found by Dedup, which the caller applies
 // (in unit order, for a deterministic choice of which copy is kept) under
 // the run's DuplicatePolicy, turning a Sequence into a Quarantine record.
@@ -35,13 +36,33 @@
 //
 // Rows of one id that are contiguous in a file (sorted by id, as Spark and
 // DuckDB write them) are streamed, one sequence held at a time, across row
-// group boundaries. Otherwise the file is grouped in memory, which is
-// refused before anything is emitted when the estimate passes
-// Spec.GroupBudget. Steps are ordered by the order column (stable); a null
-// or repeated order value quarantines the sequence as bad_order; the
-// pass-through values are those of the id's first row in the file. Because
-// a sequence may span row groups, a long layout file is one Unit, decoded
-// in order by one worker; parallelism comes from having several files.
+// group boundaries. Contiguity is checked by a first pass over the id
+// column in bounded memory (a Bloom filter whose hits are verified).
+// Otherwise the file is grouped in memory: the groups' bytes are counted
+// as they grow against Spec.GroupBudget, one budget shared by every
+// ReadUnit of the Input running at the time, and past it the unit fails
+// before anything is emitted (it does not wait for memory: a caller that
+// emits units in order could deadlock). Steps are ordered by the order
+// column (stable); a null or repeated order value quarantines the sequence
+// as bad_order; the pass-through values are those of the id's first row.
+// A quarantine record's detail ends with the sequence's row count, and
+// says when its rows were not contiguous. Because a sequence may span row
+// groups, a long layout file is one Unit, decoded in order by one worker;
+// parallelism comes from having several files. A sorted output split into
+// files by size splits a sequence between two files: Open reads each
+// file's first and last ids, and consecutive files where one ends with the
+// id the next starts with are one Unit, so the sequence comes out whole.
+//
+// # Corrupt files
+//
+// A file's footer is checked before parquet-go decodes it (its length
+// against the file's, its lists' lengths against the footer's), and
+// dictionary indexes against their dictionary before values are looked up,
+// so that a damaged length or index is an error rather than an allocation
+// of what it claims or a panic; panics that parquet-go still raises on
+// malformed pages are recovered into errors naming the file, row group and
+// column. A page header can still make parquet-go allocate up to the
+// 2 GiB its sizes can claim before it finds the page short.
 //
 // # Writing
 //
@@ -50,7 +71,9 @@
 // its name only when Close succeeds, and Abort (or any write error, or a
 // cancelled context) discards it. Parquet output is zstd-compressed with
 // standard 3-level LIST encoding (the form pyarrow, polars, DuckDB and Spark
-// write; the tests read it back with Arrow's own Parquet reader), cut into row groups of about WriteOptions.RowGroupBytes; Arrow
-// output is an IPC file (Feather v2) of record batches. Every file carries
-// Meta as key-value metadata.
+// write; the tests read it back with Arrow's own Parquet reader), cut into
+// row groups of about WriteOptions.RowGroupBytes; Arrow output is an IPC
+// file (Feather v2) of record batches. Every file carries Meta as
+// key-value metadata. Close returns the same result however often it is
+// called.
 package schemas

@@ -1,11 +1,19 @@
 package schemas
 
 import (
+	"cmp"
+	"context"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/seqae/seqae/storage"
 )
 
 // streamOf is a floatStream over given entries (no pages behind it), for
@@ -290,15 +298,20 @@ func FuzzColumnsFile(f *testing.F) {
 }
 
 // FuzzLongFile writes fuzzed long-layout rows (ids in runs or interleaved,
-// null ids, orders and values, repeated orders) and decodes them: every
-// group must come out once, valid sequences ordered by the order column.
+// null ids, orders, values and pass-through values, repeated orders) to one
+// file or two (cut anywhere, so a sequence may continue from one into the
+// other) and decodes them. It checks against a model of the rules: the
+// units, every group once, valid sequences' values in order and
+// pass-through values from their first row, and each quarantined group's
+// reason.
 func FuzzLongFile(f *testing.F) {
-	f.Add([]byte{0, 1, 10, 0, 2, 11, 1, 1, 12, 1, 0, 13}, uint8(0))
-	f.Add([]byte{2, 1, 10, 0, 2, 11, 2, 0, 12, 0, 3, 13, 255, 4, 0}, uint8(3))
-	f.Fuzz(func(t *testing.T, data []byte, opts uint8) {
+	f.Add([]byte{0, 1, 10, 0, 2, 11, 1, 1, 12, 1, 0, 13}, uint8(0), uint8(0))
+	f.Add([]byte{2, 1, 10, 0, 2, 11, 2, 0, 12, 0, 3, 13, 255, 4, 0}, uint8(3), uint8(2))
+	f.Add([]byte{0, 1, 10, 0, 2, 11, 1, 1, 12, 1, 0, 13, 1, 3, 254, 2, 0, 20}, uint8(1), uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, opts, cut uint8) {
 		var rows [][]any
 		for i := 0; i+2 < len(data) && len(rows) < 200; i += 3 {
-			var id, order, v any = int64(data[i] % 5), int64(data[i+1] % 7), fuzzValue(data[i+2])
+			var id, order, v, pass any = int64(data[i] % 5), int64(data[i+1] % 7), fuzzValue(data[i+2]), fmt.Sprintf("p%d", len(rows))
 			if data[i] == 255 {
 				id = nil
 			}
@@ -308,46 +321,194 @@ func FuzzLongFile(f *testing.F) {
 			if data[i+2] == 255 {
 				v = nil
 			}
-			rows = append(rows, []any{id, order, v})
+			if data[i+2] == 254 {
+				pass = nil
+			}
+			rows = append(rows, []any{id, order, v, pass})
 		}
 		if len(rows) == 0 {
 			return
 		}
-		schema := arrow.NewSchema([]arrow.Field{field("id", i64Type), field("t", i64Type), field("v", f64)}, nil)
-		b := arrowFile{schema: schema, rows: rows, groupRows: 1 + int(opts%5)}.bytes(t)
-		in := openMem(t, map[string][]byte{"f.parquet": b}, Spec{Layout: Long, Order: "t", MaxLen: int(opts % 4)})
+		maxLen := int(opts % 4)
+		k := int(cut) % (len(rows) + 1)
+		parts := [][][]any{rows}
+		if opts&32 != 0 {
+			parts = [][][]any{rows[:k], rows[k:]}
+		}
+		schema := arrow.NewSchema([]arrow.Field{field("id", i64Type), field("t", i64Type), field("v", f64), field("p", strType)}, nil)
+		files := map[string][]byte{}
+		for i, part := range parts {
+			files[fmt.Sprintf("f%d.parquet", i)] = arrowFile{schema: schema, rows: part, groupRows: 1 + int(opts%5)}.bytes(t)
+		}
+		in := openMem(t, files, Spec{Layout: Long, Order: "t", Pass: []string{"p"}, MaxLen: maxLen})
 		d := decodeAll(t, in)
-		groups := map[any]bool{}
-		nulls := 0
-		for _, r := range rows {
-			if r[0] == nil {
-				nulls++
-			} else {
-				groups[r[0]] = true
-			}
-		}
-		if want := int64(len(groups) + nulls); d.Stats.Groups != want {
-			t.Fatalf("got %d groups, want %d", d.Stats.Groups, want)
-		}
-		for _, s := range d.Seqs {
-			checkSequence(t, s.Values, s.Len, s.Dim)
-			var steps [][2]float64
-			for _, r := range rows {
-				if r[0] != nil && r[0].(int64) == s.ID.Int {
-					steps = append(steps, [2]float64{float64(r[1].(int64)), r[2].(float64)})
+
+		// The model: files join into a unit when the last non-null id of
+		// one is the first of the next; a group is a unit's rows of one id,
+		// or one row whose id is null.
+		ends := func(part [][]any) (first, last any) {
+			for _, r := range part {
+				if r[0] != nil {
+					if first == nil {
+						first = r[0]
+					}
+					last = r[0]
 				}
 			}
-			slices.SortStableFunc(steps, func(a, b [2]float64) int { return int(a[0] - b[0]) })
+			return first, last
+		}
+		var units [][][]any
+		for i, part := range parts {
+			if len(part) == 0 {
+				continue // no unit (and there are only two files)
+			}
+			if i > 0 {
+				_, last := ends(parts[i-1])
+				if first, _ := ends(part); last != nil && last == first {
+					units[len(units)-1] = append(units[len(units)-1], part...)
+					continue
+				}
+			}
+			units = append(units, slices.Clone(part))
+		}
+		type group struct {
+			rows   [][]any
+			reason Reason
+		}
+		var want []*group // per unit, in order of first rows
+		nullIDs := 0
+		for _, unit := range units {
+			byID := map[any]*group{}
+			for _, r := range unit {
+				if r[0] == nil {
+					nullIDs++
+					continue
+				}
+				g := byID[r[0]]
+				if g == nil {
+					g = &group{}
+					byID[r[0]] = g
+					want = append(want, g)
+				}
+				g.rows = append(g.rows, r)
+				switch {
+				case g.reason != "":
+				case r[1] == nil:
+					g.reason = BadOrder
+				case r[2] == nil:
+					g.reason = NullValue
+				default:
+					if _, ok := finite32(r[2].(float64)); !ok {
+						g.reason = NonFinite
+					}
+				}
+			}
+		}
+		for _, g := range want {
+			seen := map[int64]bool{}
+			for _, r := range g.rows {
+				if g.reason == "" && maxLen > 0 && len(g.rows) > maxLen {
+					g.reason = TooLong
+				}
+				if g.reason == "" && seen[r[1].(int64)] {
+					g.reason = BadOrder
+				}
+				if r[1] != nil {
+					seen[r[1].(int64)] = true
+				}
+			}
+		}
+		if got := d.Stats.Groups; got != int64(len(want)+nullIDs) || len(in.Units()) != len(units) {
+			t.Fatalf("got %d groups in %d units, want %d in %d", got, len(in.Units()), len(want)+nullIDs, len(units))
+		}
+		seqs := d.Seqs
+		var quars []Quarantine
+		for _, q := range d.Quars {
+			if q.IDNull {
+				if q.Reason != NullID {
+					t.Fatalf("null id quarantined as %s", q.Reason)
+				}
+				nullIDs--
+				continue
+			}
+			quars = append(quars, q)
+		}
+		if nullIDs != 0 {
+			t.Fatalf("null id rows and null_id records differ by %d", nullIDs)
+		}
+		// Sequences and quarantine records each come in the order of their
+		// groups' first rows.
+		for _, g := range want {
+			id := g.rows[0][0].(int64)
+			if g.reason != "" {
+				if len(quars) == 0 || quars[0].ID != fmt.Sprint(id) || quars[0].Reason != g.reason || quars[0].Detail == "" {
+					t.Fatalf("id %d: want %s, got %v", id, g.reason, quars)
+				}
+				quars = quars[1:]
+				continue
+			}
+			if len(seqs) == 0 || seqs[0].ID.Int != id {
+				t.Fatalf("id %d: want a sequence, got %v", id, seqs)
+			}
+			s := seqs[0]
+			seqs = seqs[1:]
+			checkSequence(t, s.Values, s.Len, s.Dim)
+			steps := slices.Clone(g.rows)
+			slices.SortStableFunc(steps, func(a, b []any) int { return cmp.Compare(a[1].(int64), b[1].(int64)) })
 			if len(steps) != s.Len {
-				t.Fatalf("id %d: got %d steps, want %d", s.ID.Int, s.Len, len(steps))
+				t.Fatalf("id %d: got %d steps, want %d", id, s.Len, len(steps))
 			}
 			for k, st := range steps {
-				if k > 0 && st[0] == steps[k-1][0] {
-					t.Fatalf("id %d: repeated order %v decoded as valid", s.ID.Int, st[0])
+				if s.Values[k] != float32(st[2].(float64)) {
+					t.Fatalf("id %d step %d: got %v, want %v", id, k, s.Values[k], st[2])
 				}
-				if s.Values[k] != float32(st[1]) {
-					t.Fatalf("id %d step %d: got %v, want %v", s.ID.Int, k, s.Values[k], st[1])
-				}
+			}
+			wantPass := Value{Null: true}
+			if p := g.rows[0][3]; p != nil {
+				wantPass = Value{Str: p.(string)}
+			}
+			if s.Pass[0] != wantPass {
+				t.Fatalf("id %d: pass-through %+v, want %+v (its first row's)", id, s.Pass[0], wantPass)
+			}
+		}
+		if len(seqs)+len(quars) != 0 {
+			t.Fatalf("left over: %v %v", seqs, quars)
+		}
+	})
+}
+
+// FuzzFileBytes opens and decodes arbitrary bytes as an input file of each
+// golden input's spec (seeded with the golden files): malformed footers,
+// pages and levels must be errors, never a panic or an allocation of what
+// a damaged length claims.
+func FuzzFileBytes(f *testing.F) {
+	inputs := goldenInputs()
+	for i, g := range inputs {
+		b, err := os.ReadFile(filepath.Join("testdata", g.name+".parquet"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(i))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
+		s := storage.NewMem()
+		w, _ := s.Create(context.Background(), "f.parquet")
+		w.Write(data)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		spec := inputs[int(which)%len(inputs)].spec
+		in, err := Open(context.Background(), s, []string{"f.parquet", "f.parquet"}, spec)
+		if err != nil {
+			if !strings.Contains(err.Error(), "f.parquet") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		sink := Sink{Sequence: func(*Sequence) error { return nil }, Quarantine: func(Quarantine) error { return nil }}
+		for _, u := range in.Units() {
+			if _, err := in.ReadUnit(context.Background(), u, sink); err != nil && !strings.Contains(err.Error(), "f.parquet") {
+				t.Fatalf("error does not name the file: %v", err)
 			}
 		}
 	})

@@ -169,25 +169,32 @@ func goldenOf(in *Input, d decoded) goldenOut {
 	return out
 }
 
+// TestGolden decodes each golden input file and compares the result with
+// its golden JSON. It also decodes the generator's bytes, so that a change
+// to goldenInputs that was not written out (with -update) fails here.
 func TestGolden(t *testing.T) {
 	for _, g := range goldenInputs() {
 		t.Run(g.name, func(t *testing.T) {
 			path := filepath.Join("testdata", g.name+".parquet")
 			goldenPath := filepath.Join("testdata", g.name+".golden.json")
+			generated := g.file.bytes(t)
 			if *update {
-				if err := os.WriteFile(path, g.file.bytes(t), 0o644); err != nil {
+				if err := os.WriteFile(path, generated, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			in, err := Open(context.Background(), storage.Local{}, []string{path}, g.spec)
-			if err != nil {
-				t.Fatal(err)
+			decode := func(store storage.Store, name string) []byte {
+				in, err := Open(context.Background(), store, []string{name}, g.spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := json.MarshalIndent(goldenOf(in, decodeAll(t, in)), "", "  ")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return append(b, '\n')
 			}
-			got, err := json.MarshalIndent(goldenOf(in, decodeAll(t, in)), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
+			got := decode(storage.Local{}, path)
 			if *update {
 				if err := os.WriteFile(goldenPath, got, 0o644); err != nil {
 					t.Fatal(err)
@@ -199,6 +206,10 @@ func TestGolden(t *testing.T) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Fatalf("decoding %s differs from %s (rerun with -update if the change is intended):\ngot:\n%s", path, goldenPath, got)
+			}
+			mem, names := memStore(t, map[string][]byte{path: generated})
+			if fresh := decode(mem, names[0]); !bytes.Equal(fresh, want) {
+				t.Fatalf("the generator's %s decodes differently from %s: goldenInputs changed without -update:\ngot:\n%s", g.name, goldenPath, fresh)
 			}
 		})
 	}

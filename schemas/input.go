@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/seqae/seqae/storage"
 )
@@ -16,16 +16,24 @@ import (
 // Unit is an independent piece of decoding work: one row group of a nested
 // or columns layout file, or a whole long layout file (whose sequences may
 // span row groups, so its row groups are decoded in order by one caller).
+// Consecutive long layout files where one's last id is the next one's
+// first (a sorted output split by size) are one unit, File to LastFile,
+// decoded in order, so that the sequence they share comes out whole.
 type Unit struct {
 	File     string
-	RowGroup int   // -1 for a whole file
-	FirstRow int64 // index in the file of the unit's first row
-	Rows     int64 // input rows in the unit
-	file     int   // index into Input.files
+	LastFile string // the unit's last file, when it has more than one
+	RowGroup int    // -1 for whole files
+	FirstRow int64  // index in the file of the unit's first row
+	Rows     int64  // input rows in the unit
+	file     int    // index into Input.files of its first file
+	nfiles   int    // files in the unit
 }
 
 func (u Unit) String() string {
-	if u.RowGroup < 0 {
+	switch {
+	case u.LastFile != "":
+		return fmt.Sprintf("%s to %s (%d files)", u.File, u.LastFile, u.nfiles)
+	case u.RowGroup < 0:
 		return u.File
 	}
 	return fmt.Sprintf("%s row group %d", u.File, u.RowGroup)
@@ -60,10 +68,30 @@ func (s *Stats) Add(o Stats) {
 }
 
 // Sink receives what ReadUnit decodes, in input order. The Sequence passed
-// is the callee's to keep. A non-nil error stops ReadUnit, which returns it.
+// is the callee's to keep. A non-nil error stops ReadUnit, which returns it
+// as it is (not wrapped, so that it does not read as an input error).
 type Sink struct {
 	Sequence   func(*Sequence) error
 	Quarantine func(Quarantine) error
+}
+
+// sinkError carries an error of the caller's Sink out of the decoder.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+
+// marked returns a Sink whose errors are marked as the caller's.
+func (s Sink) marked() Sink {
+	mark := func(err error) error {
+		if err != nil {
+			return &sinkError{err}
+		}
+		return nil
+	}
+	return Sink{
+		Sequence:   func(q *Sequence) error { return mark(s.Sequence(q)) },
+		Quarantine: func(q Quarantine) error { return mark(s.Quarantine(q)) },
+	}
 }
 
 // Input is a set of Parquet files of one layout, checked and planned. It is
@@ -76,6 +104,7 @@ type Input struct {
 	idField Field
 	pass    []Field
 	dim     int
+	budget  *semaphore.Weighted // Spec.GroupBudget, shared by ReadUnit calls
 }
 
 type inputFile struct {
@@ -86,16 +115,16 @@ type inputFile struct {
 	features []*column // columns, long
 	order    *column   // long
 	pass     []*column
+	// first and last are a long layout file's first and last non-null
+	// ids (both null when it has none).
+	first, last Value
 }
-
-// openOptions read only the footer of a file: page indexes and bloom
-// filters are not needed, and pages are read in 1 MiB pieces.
-var openOptions = []parquet.FileOption{parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(1 << 20)}
 
 // Open reads the footer of every named file, checks each file's schema
 // against the layout (detected from the first file when spec.Layout is
 // Detect) and plans the units of work. A mismatch names the file, the
-// column and what was expected.
+// column and what was expected. For the long layout it also reads each
+// file's first and last ids, to find sequences split between files.
 func Open(ctx context.Context, store storage.Store, names []string, spec Spec) (*Input, error) {
 	if len(names) == 0 {
 		return nil, errors.New("no input files")
@@ -106,25 +135,13 @@ func Open(ctx context.Context, store storage.Store, names []string, spec Spec) (
 	if spec.GroupBudget <= 0 {
 		spec.GroupBudget = DefaultGroupBudget
 	}
-	in := &Input{store: store}
+	in := &Input{store: store, budget: semaphore.NewWeighted(spec.GroupBudget)}
 	for i, name := range names {
-		pf, err := openFooter(ctx, store, name)
-		if err != nil {
+		if err := in.open(ctx, i, name, spec); err != nil {
 			return nil, err
 		}
-		if i == 0 {
-			if spec, err = detect(pf.Root(), spec); err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
-			in.spec = spec
-		}
-		f, err := in.bind(name, pf)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		in.files = append(in.files, f)
-		in.plan(i)
 	}
+	in.plan()
 	switch in.spec.Layout {
 	case Nested:
 		in.dim = in.spec.Dim
@@ -139,17 +156,35 @@ func Open(ctx context.Context, store storage.Store, names []string, spec Spec) (
 	return in, nil
 }
 
-func openFooter(ctx context.Context, store storage.Store, name string) (*parquet.File, error) {
-	obj, err := store.Open(ctx, name)
+// open reads and checks file i's footer (detecting the layout on the
+// first) and, for the long layout, its first and last ids.
+func (in *Input) open(ctx context.Context, i int, name string, spec Spec) error {
+	obj, err := in.store.Open(ctx, name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer obj.Close()
-	pf, err := parquet.OpenFile(obj, obj.Size(), openOptions...)
+	pf, err := openFooter(obj, name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", name, err)
+		return err
 	}
-	return pf, nil
+	if i == 0 {
+		if spec, err = detect(pf.Root(), spec); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		in.spec = spec
+	}
+	f, err := in.bind(name, pf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if in.spec.Layout == Long {
+		if f.first, f.last, err = f.ends(obj); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	in.files = append(in.files, f)
+	return nil
 }
 
 // Layout returns the input layout (detected, when the Spec left it open).
@@ -186,21 +221,39 @@ func (in *Input) Files() []string {
 // Units are the units of work, in file and row order.
 func (in *Input) Units() []Unit { return slices.Clone(in.units) }
 
-func (in *Input) plan(i int) {
-	f := in.files[i]
-	if in.spec.Layout == Long {
-		if n := f.pf.NumRows(); n > 0 {
-			in.units = append(in.units, Unit{File: f.name, RowGroup: -1, Rows: n, file: i})
+// plan cuts the files into units: row groups, or for the long layout
+// whole files, consecutive ones joined when a sequence continues from one
+// into the next.
+func (in *Input) plan() {
+	for i := 0; i < len(in.files); i++ {
+		f := in.files[i]
+		if in.spec.Layout != Long {
+			var first int64
+			for g, rg := range f.pf.RowGroups() {
+				if n := rg.NumRows(); n > 0 {
+					in.units = append(in.units, Unit{File: f.name, RowGroup: g, FirstRow: first, Rows: n, file: i, nfiles: 1})
+					first += n
+				}
+			}
+			continue
 		}
-		return
-	}
-	var first int64
-	for g, rg := range f.pf.RowGroups() {
-		if n := rg.NumRows(); n > 0 {
-			in.units = append(in.units, Unit{File: f.name, RowGroup: g, FirstRow: first, Rows: n, file: i})
-			first += n
+		u := Unit{File: f.name, RowGroup: -1, Rows: f.pf.NumRows(), file: i, nfiles: 1}
+		for i+1 < len(in.files) && continues(in.files[i], in.files[i+1]) {
+			i++
+			u.LastFile = in.files[i].name
+			u.Rows += in.files[i].pf.NumRows()
+			u.nfiles++
+		}
+		if u.Rows > 0 {
+			in.units = append(in.units, u)
 		}
 	}
+}
+
+// continues reports whether a long layout file's last sequence continues
+// into the next file.
+func continues(f, next *inputFile) bool {
+	return !f.last.Null && f.last == next.first
 }
 
 // detect fills in the layout and the column names the Spec left open, from
@@ -286,11 +339,7 @@ func detect(root *parquet.Column, spec Spec) (Spec, error) {
 			spec.Order = orders[0]
 		}
 		if len(spec.Features) == 0 {
-			for _, n := range floats {
-				if n != spec.Order {
-					spec.Features = append(spec.Features, n)
-				}
-			}
+			spec.Features = floats
 			if len(spec.Features) == 0 {
 				return spec, errors.New("long layout: no float columns to use as features: set the feature columns")
 			}
@@ -425,78 +474,40 @@ func (in *Input) probeDim(ctx context.Context) error {
 
 // ReadUnit decodes one unit, passing each valid sequence and each
 // quarantined row to sink in input order, and returns the unit's counts.
-// Errors (unreadable files, malformed pages, a long layout file too large to
-// group) name the file and column; bad values are quarantined, not errors.
+// Errors (unreadable files, malformed pages, a long layout unit too large
+// to group) name the file and column; bad values are quarantined, not
+// errors. An error of the sink is returned as it is.
 func (in *Input) ReadUnit(ctx context.Context, u Unit, sink Sink) (Stats, error) {
-	if u.file < 0 || u.file >= len(in.files) || in.files[u.file].name != u.File {
+	if u.nfiles < 1 || u.file < 0 || u.file+u.nfiles > len(in.files) || in.files[u.file].name != u.File {
 		return Stats{}, fmt.Errorf("unit %s is not one of this input's", u)
 	}
-	f := in.files[u.file]
-	obj, err := in.store.Open(ctx, f.name)
-	if err != nil {
-		return Stats{}, err
-	}
-	defer obj.Close()
 	var st Stats
+	var err error
 	if in.spec.Layout == Long {
-		err = in.readLong(ctx, f, obj, sink, &st)
+		err = in.readLong(ctx, u, sink.marked(), &st)
 	} else {
-		err = in.readRowGroup(ctx, f, obj, u, sink, &st)
+		err = in.readRowGroup(ctx, u, sink.marked(), &st)
 	}
-	if err != nil && err != errStop && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	var se *sinkError
+	switch {
+	case errors.As(err, &se):
+		return st, se.err
+	case err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded):
 		err = fmt.Errorf("%s: %w", u, err)
 	}
 	return st, err
 }
 
-// rowGroupChunks returns one column's chunks in the given row groups.
-func rowGroupChunks(pf *parquet.File, c *column, groups ...int) []parquet.ColumnChunk {
-	rgs := pf.RowGroups()
-	out := make([]parquet.ColumnChunk, len(groups))
-	for i, g := range groups {
-		out[i] = rgs[g].ColumnChunks()[c.index]
+func (in *Input) readRowGroup(ctx context.Context, u Unit, sink Sink, st *Stats) error {
+	f := in.files[u.file]
+	obj, err := in.store.Open(ctx, f.name)
+	if err != nil {
+		return err
 	}
-	return out
-}
-
-// closer collects streams to close when a unit is done.
-type closer []interface{ close() }
-
-func (c closer) close() {
-	for _, s := range c {
-		s.close()
-	}
-}
-
-func (in *Input) readRowGroup(ctx context.Context, f *inputFile, r io.ReaderAt, u Unit, sink Sink, st *Stats) error {
-	var done closer
-	defer func() { done.close() }()
-	vstream := func(c *column) *valueStream {
-		s := newValueStream(c, r, rowGroupChunks(f.pf, c, u.RowGroup))
-		done = append(done, s)
-		return s
-	}
-	fstream := func(c *column) *floatStream {
-		s := newFloatStream(c, r, rowGroupChunks(f.pf, c, u.RowGroup))
-		done = append(done, s)
-		return s
-	}
-	ids := vstream(f.id)
-	pass := make([]*valueStream, len(f.pass))
-	for i, c := range f.pass {
-		pass[i] = vstream(c)
-	}
-	var seq *floatStream
-	var feats []*floatStream
-	var scratch [][]float32
-	if f.seq != nil {
-		seq = fstream(f.seq)
-	} else {
-		for _, c := range f.features {
-			feats = append(feats, fstream(c))
-		}
-		scratch = make([][]float32, len(feats))
-	}
+	defer obj.Close()
+	s := f.streams(obj, u.RowGroup)
+	defer s.close()
+	scratch := make([][]float32, len(s.feats))
 	var buf []float32
 	for i := int64(0); i < u.Rows; i++ {
 		if i%1024 == 0 {
@@ -506,23 +517,23 @@ func (in *Input) readRowGroup(ctx context.Context, f *inputFile, r io.ReaderAt, 
 		}
 		var p problem
 		src := Source{File: f.name, RowGroup: u.RowGroup, Row: u.FirstRow + i}
-		id, err := readScalar(ids, f.id)
+		id, err := s.id.read()
 		if err != nil {
 			return atRow(src.Row, err)
 		}
 		if id.Null {
 			p.set(NullID, "column %q is null", f.id.name)
 		}
-		pv := make([]Value, len(pass))
-		for k, s := range pass {
-			if pv[k], err = readScalar(s, f.pass[k]); err != nil {
+		pv := make([]Value, len(s.pass))
+		for k, ps := range s.pass {
+			if pv[k], err = ps.read(); err != nil {
 				return atRow(src.Row, err)
 			}
 		}
 		var vals []float32
 		var steps, dim int
-		if seq != nil {
-			buf, steps, dim, err = nestedRow(seq, &f.seq.lv, f.seq.name, in.dim, in.spec.MaxLen, buf[:0], &p)
+		if s.seq != nil {
+			buf, steps, dim, err = nestedRow(s.seq, &f.seq.lv, f.seq.name, in.dim, in.spec.MaxLen, buf[:0], &p)
 			if err != nil {
 				return atRow(src.Row, err)
 			}
@@ -530,8 +541,8 @@ func (in *Input) readRowGroup(ctx context.Context, f *inputFile, r io.ReaderAt, 
 				vals = slices.Clone(buf)
 			}
 		} else {
-			dim = len(feats)
-			if vals, steps, err = columnsRow(feats, f.features, in.spec.MaxLen, scratch, &p); err != nil {
+			dim = len(s.feats)
+			if vals, steps, err = columnsRow(s.feats, f.features, in.spec.MaxLen, scratch, &p); err != nil {
 				return atRow(src.Row, err)
 			}
 		}
@@ -562,14 +573,4 @@ func idText(id Value, k Kind) string {
 		return ""
 	}
 	return id.Format(k)
-}
-
-// readScalar reads one row of a scalar column.
-func readScalar(s *valueStream, c *column) (Value, error) {
-	if _, _, err := scalarRow(s, &c.lv, c.name); err != nil {
-		return Value{}, err
-	}
-	v := toValue(s.scalar(), c.kind, c.phys)
-	s.advance()
-	return v, nil
 }

@@ -240,48 +240,56 @@ func TestLocalStoreInput(t *testing.T) {
 	}
 }
 
-// TestParallelUnits decodes the units of several files concurrently, as a
-// pipeline's workers do, and checks the result matches decoding in order.
+// TestParallelUnits decodes the units of several files of each layout
+// concurrently, as a pipeline's workers do, and checks the result matches
+// decoding in order.
 func TestParallelUnits(t *testing.T) {
-	files := map[string][]byte{}
-	for _, g := range goldenInputs()[:1] {
-		for k := 0; k < 3; k++ {
-			files[fmt.Sprintf("%s-%d.parquet", g.name, k)] = g.file.bytes(t)
-		}
-	}
-	in := openMem(t, files, goldenInputs()[0].spec)
-	want := decodeAll(t, in)
-	units := in.Units()
-	type result struct {
-		seqs  []*Sequence
-		quars []Quarantine
-	}
-	results := make([]result, len(units))
-	errs := make(chan error, len(units))
-	for i, u := range units {
-		go func() {
-			r := &results[i]
-			_, err := in.ReadUnit(context.Background(), u, Sink{
-				Sequence:   func(s *Sequence) error { r.seqs = append(r.seqs, s); return nil },
-				Quarantine: func(q Quarantine) error { r.quars = append(r.quars, q); return nil },
-			})
-			errs <- err
-		}()
-	}
-	for range units {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
-	}
-	var got decoded
-	for _, r := range results {
-		got.Seqs = append(got.Seqs, r.seqs...)
-		got.Quars = append(got.Quars, r.quars...)
-	}
-	got.Stats = want.Stats
-	ja, _ := json.Marshal(goldenOf(in, got))
-	jb, _ := json.Marshal(goldenOf(in, want))
-	if !bytes.Equal(ja, jb) {
-		t.Fatalf("parallel decoding differs:\n%s\nwant\n%s", ja, jb)
+	for _, g := range goldenInputs() {
+		t.Run(g.name, func(t *testing.T) {
+			files := map[string][]byte{}
+			for k := 0; k < 3; k++ {
+				files[fmt.Sprintf("%s-%d.parquet", g.name, k)] = g.file.bytes(t)
+			}
+			in := openMem(t, files, g.spec)
+			want := decodeAll(t, in)
+			units := in.Units()
+			if len(units) < 3 {
+				t.Fatalf("%d units, want at least one per file", len(units))
+			}
+			type result struct {
+				seqs  []*Sequence
+				quars []Quarantine
+				stats Stats
+			}
+			results := make([]result, len(units))
+			errs := make(chan error, len(units))
+			for i, u := range units {
+				go func() {
+					r := &results[i]
+					var err error
+					r.stats, err = in.ReadUnit(context.Background(), u, Sink{
+						Sequence:   func(s *Sequence) error { r.seqs = append(r.seqs, s); return nil },
+						Quarantine: func(q Quarantine) error { r.quars = append(r.quars, q); return nil },
+					})
+					errs <- err
+				}()
+			}
+			for range units {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got decoded
+			for _, r := range results {
+				got.Seqs = append(got.Seqs, r.seqs...)
+				got.Quars = append(got.Quars, r.quars...)
+				got.Stats.Add(r.stats)
+			}
+			ja, _ := json.Marshal(goldenOf(in, got))
+			jb, _ := json.Marshal(goldenOf(in, want))
+			if !bytes.Equal(ja, jb) {
+				t.Fatalf("parallel decoding differs:\n%s\nwant\n%s", ja, jb)
+			}
+		})
 	}
 }

@@ -7,80 +7,191 @@ import (
 	"hash/maphash"
 	"io"
 	"slices"
+	"unsafe"
 
-	"github.com/parquet-go/parquet-go"
+	"github.com/seqae/seqae/storage"
 )
 
-// The long layout has one row per step. A file is decoded whole and in
-// order by one caller (its Unit is the file), because a sequence's rows may
-// span row groups. When the rows of each id are contiguous (checked by a
-// first pass over the id column) sequences stream and only the current one
-// is held; otherwise the file's rows are grouped in memory, which is
-// refused up front when the estimate exceeds Spec.GroupBudget. A sequence
-// lives in one file: the same id in two files makes two sequences (see
-// Dedup). A row whose id is null is quarantined on its own.
+// The long layout has one row per step. A unit (one file, or consecutive
+// files sharing a sequence) is decoded whole and in order by one caller,
+// because a sequence's rows may span row groups and files. When the rows of
+// each id are contiguous (checked by a first pass over the id column)
+// sequences stream and only the current one is held; otherwise the unit's
+// rows are grouped in memory, accounted as they grow against
+// Spec.GroupBudget, which the units decoding at the same time share. A
+// sequence lives in one unit: the same id in two units makes two
+// sequences (see Dedup). A row whose id is null is quarantined on its own.
 
-// longGroup is one id's rows while they are collected.
-type longGroup struct {
-	id    Value
-	src   Source
-	order []int64
-	vals  []float32
-	pass  []Value
-	rows  int
-	p     problem
+// ends returns a long layout file's first and last non-null ids (null
+// when every id is null), reading the id column of as few row groups as
+// it takes from each end.
+func (f *inputFile) ends(r io.ReaderAt) (first, last Value, err error) {
+	first, last = Value{Null: true}, Value{Null: true}
+	n := len(f.pf.RowGroups())
+	for g := 0; g < n && first.Null; g++ {
+		if first, err = f.groupID(r, g, true); err != nil {
+			return first, last, err
+		}
+	}
+	for g := n - 1; g >= 0 && last.Null; g-- {
+		if last, err = f.groupID(r, g, false); err != nil {
+			return first, last, err
+		}
+	}
+	return first, last, nil
 }
+
+// groupID returns the first (or last) non-null id of row group g.
+func (f *inputFile) groupID(r io.ReaderAt, g int, first bool) (Value, error) {
+	s := newValueStream(f.id, r, rowGroupChunks(f.pf, f.id, g))
+	defer s.close()
+	found := Value{Null: true}
+	for range f.pf.RowGroups()[g].NumRows() {
+		v, err := s.read()
+		if err != nil {
+			return found, fmt.Errorf("row group %d: %w", g, err)
+		}
+		if !v.Null {
+			found = v
+			if first {
+				break
+			}
+		}
+	}
+	return found, nil
+}
+
+// unitFile is one file of a long layout unit, open for reading.
+type unitFile struct {
+	*inputFile
+	obj storage.Object
+}
+
+// at adds a row's place to a decoding error: its index, and its file when
+// the unit has several.
+func (u Unit) at(file string, row int64, err error) error {
+	if u.nfiles > 1 {
+		return fmt.Errorf("%s row %d: %w", file, row, err)
+	}
+	return atRow(row, err)
+}
+
+// eachID calls fn with every id of the unit's files, in order, until fn
+// returns false.
+func eachID(u Unit, files []unitFile, fn func(Value) bool) error {
+	for _, f := range files {
+		s := newValueStream(f.id, f.obj, rowGroupChunks(f.pf, f.id, allGroups(f.inputFile)...))
+		for row := range f.pf.NumRows() {
+			v, err := s.read()
+			if err != nil {
+				s.close()
+				return u.at(f.name, row, err)
+			}
+			if !fn(v) {
+				break
+			}
+		}
+		s.close()
+	}
+	return nil
+}
+
+// maxCandidates bounds the ids the Bloom filter of contiguity flags that
+// are checked exactly; past it the ids are taken as not contiguous.
+const maxCandidates = 1 << 16
 
 // contiguity reports whether each non-null id's rows are contiguous in the
-// file, reading only the id column. A sorted id column is recognised
-// without memory; otherwise a set of 64-bit hashes of the ids already
-// closed finds repeats (a hash collision only costs grouping in memory).
-func contiguity(f *inputFile, r io.ReaderAt) (bool, error) {
-	if ok, err := scanIDs(f, r, nil); ok || err != nil {
-		return ok, err
-	}
-	return scanIDs(f, r, map[uint64]struct{}{})
-}
-
-// scanIDs walks the id column. With seen nil it reports whether the ids
-// are sorted (ascending or descending); otherwise whether no id recurs
-// after another id.
-func scanIDs(f *inputFile, r io.ReaderAt, seen map[uint64]struct{}) (bool, error) {
-	s := newValueStream(f.id, r, rowGroupChunks(f.pf, f.id, allGroups(f.pf)...))
-	defer s.close()
+// unit, in one pass over the id column. Sorted ids (ascending or
+// descending) are. Otherwise an id that starts a second run is looked for
+// in a Bloom filter of the ids whose runs ended (of at most 8 MiB, however
+// many ids there are); its hits, usually none, are checked exactly by a
+// second pass holding only them. Too many hits (more than maxCandidates,
+// which takes millions of distinct ids) give false, which only costs
+// grouping in memory.
+func contiguity(u Unit, files []unitFile, kind Kind) (bool, error) {
+	bloom := newIDFilter(u.Rows)
+	candidates := map[Value]bool{}
 	var prev Value
-	started := false
-	dir := 0
-	seed := maphash.MakeSeed()
-	for {
-		more, err := s.more()
-		if err != nil || !more {
-			return err == nil, err
-		}
-		v := toValue(s.scalar(), f.id.kind, f.id.phys)
-		s.advance()
+	started, sorted, dir := false, true, 0
+	err := eachID(u, files, func(v Value) bool {
 		if v.Null || started && v == prev {
-			continue
+			return true
 		}
 		if started {
-			if seen == nil {
-				c := cmp.Compare(v.Str, prev.Str)
-				if f.id.kind != String {
-					c = cmp.Compare(v.Int, prev.Int)
-				}
-				if dir != 0 && c != dir {
-					return false, nil
-				}
-				dir = c
-			} else {
-				seen[hashID(seed, prev)] = struct{}{}
-				if _, dup := seen[hashID(seed, v)]; dup {
-					return false, nil
-				}
+			c := cmp.Compare(v.Str, prev.Str)
+			if kind != String {
+				c = cmp.Compare(v.Int, prev.Int)
+			}
+			sorted = sorted && (dir == 0 || c == dir)
+			dir = c
+			bloom.add(prev)
+			if bloom.has(v) {
+				candidates[v] = true
 			}
 		}
 		prev, started = v, true
+		return sorted || len(candidates) <= maxCandidates
+	})
+	switch {
+	case err != nil:
+		return false, err
+	case sorted || len(candidates) == 0:
+		return true, nil
+	case len(candidates) > maxCandidates:
+		return false, nil
 	}
+	ended := map[Value]bool{}
+	contiguous := true
+	started = false
+	err = eachID(u, files, func(v Value) bool {
+		if v.Null || started && v == prev {
+			return true
+		}
+		if started && candidates[prev] {
+			ended[prev] = true
+		}
+		contiguous = !ended[v]
+		prev, started = v, true
+		return contiguous
+	})
+	return contiguous, err
+}
+
+// idFilter is a Bloom filter of ids: 4 probes into a power-of-two number of
+// bits, about 16 per row of the unit, between 64 Kib and 64 Mib.
+type idFilter struct {
+	bits []uint64
+	mask uint64
+	seed maphash.Seed
+}
+
+func newIDFilter(rows int64) *idFilter {
+	n := uint64(1 << 16)
+	for n < 1<<26 && n < uint64(rows)*16 {
+		n <<= 1
+	}
+	return &idFilter{bits: make([]uint64, n/64), mask: n - 1, seed: maphash.MakeSeed()}
+}
+
+// probes calls fn with the bit of each of the 4 probes for v.
+func (f *idFilter) probes(v Value, fn func(bit uint64) bool) bool {
+	h := hashID(f.seed, v)
+	a, b := h, h>>32|h<<32|1
+	for range 4 {
+		if !fn(a & f.mask) {
+			return false
+		}
+		a += b
+	}
+	return true
+}
+
+func (f *idFilter) add(v Value) {
+	f.probes(v, func(bit uint64) bool { f.bits[bit/64] |= 1 << (bit % 64); return true })
+}
+
+func (f *idFilter) has(v Value) bool {
+	return f.probes(v, func(bit uint64) bool { return f.bits[bit/64]&(1<<(bit%64)) != 0 })
 }
 
 func hashID(seed maphash.Seed, v Value) uint64 {
@@ -90,68 +201,106 @@ func hashID(seed maphash.Seed, v Value) uint64 {
 	return h.Sum64()
 }
 
-func allGroups(pf *parquet.File) []int {
-	g := make([]int, len(pf.RowGroups()))
+func allGroups(f *inputFile) []int {
+	g := make([]int, len(f.pf.RowGroups()))
 	for i := range g {
 		g[i] = i
 	}
 	return g
 }
 
-// groupEstimate is the memory, in bytes, that grouping the whole file
-// takes: each row's values, order and bookkeeping, plus the ids.
-func groupEstimate(f *inputFile, dim int) int64 {
-	est := f.pf.NumRows() * int64(4*dim+8+32)
-	for _, rg := range f.pf.RowGroups() {
-		if fc, ok := rg.ColumnChunks()[f.id.index].(*parquet.FileColumnChunk); ok {
-			est += fc.NumValues() * 8
-		}
-	}
-	return est
+// longGroup is one id's rows while they are collected.
+type longGroup struct {
+	id    Value
+	src   Source // the first row
+	end   Source // the last row
+	order []int64
+	vals  []float32
+	pass  []Value
+	rows  int
+	next  int64 // the unit-wide index a next contiguous row would have
+	split bool  // the rows are not contiguous
+	p     problem
+	bytes int64 // taken from the group budget
 }
 
-func (in *Input) readLong(ctx context.Context, f *inputFile, r io.ReaderAt, sink Sink, st *Stats) error {
-	contiguous, err := contiguity(f, r)
+// Memory of a grouped longGroup besides its own: its map entry (key and
+// pointer) and its pointer in longReader.firstSeen, doubled for the slack
+// of a growing map and slice.
+const groupOverhead = 2 * (int64(unsafe.Sizeof(Value{})) + 8 + 8)
+
+// size is the memory a grouped longGroup holds: the struct, its map entry
+// and firstSeen slot, the id's, pass-through values' and detail's bytes,
+// and its slices' capacity (append's slack included).
+func (g *longGroup) size() int64 {
+	n := int64(unsafe.Sizeof(*g)) + groupOverhead + int64(len(g.id.Str)+len(g.p.detail))
+	n += int64(cap(g.order))*8 + int64(cap(g.vals))*4 + int64(cap(g.pass))*int64(unsafe.Sizeof(Value{}))
+	for _, v := range g.pass {
+		n += int64(len(v.Str))
+	}
+	return n
+}
+
+// longReader is the state of decoding one long layout unit.
+type longReader struct {
+	in      *Input
+	u       Unit
+	sink    Sink
+	st      *Stats
+	grouped bool // the ids are not contiguous: groups are held to the end
+	cur     *longGroup
+	byID    map[Value]*longGroup
+	// firstSeen holds the grouped groups in the order of their first rows.
+	firstSeen []*longGroup
+	held      int64 // bytes taken from the budget
+	index     int64 // unit-wide index of the current row
+}
+
+func (in *Input) readLong(ctx context.Context, u Unit, sink Sink, st *Stats) error {
+	files := make([]unitFile, u.nfiles)
+	for i := range files {
+		f := in.files[u.file+i]
+		obj, err := in.store.Open(ctx, f.name)
+		if err != nil {
+			return err
+		}
+		defer obj.Close()
+		files[i] = unitFile{f, obj}
+	}
+	contiguous, err := contiguity(u, files, in.idField.Kind)
 	if err != nil {
 		return err
 	}
-	dim := len(f.features)
-	if !contiguous {
-		if est := groupEstimate(f, dim); est > in.spec.GroupBudget {
-			return fmt.Errorf("the rows of an id are not contiguous, so the file's %d rows must be grouped in memory, which needs about %d MiB, over the group budget of %d MiB: sort the input by id (and order), split it into smaller files, or raise the group budget",
-				f.pf.NumRows(), est>>20, in.spec.GroupBudget>>20)
+	lr := &longReader{in: in, u: u, sink: sink, st: st, grouped: !contiguous, byID: map[Value]*longGroup{}}
+	defer func() { in.budget.Release(lr.held) }()
+	for _, f := range files {
+		if err := lr.readFile(ctx, f); err != nil {
+			return err
 		}
 	}
-	groups := allGroups(f.pf)
-	var done closer
-	defer func() { done.close() }()
-	ids := newValueStream(f.id, r, rowGroupChunks(f.pf, f.id, groups...))
-	order := newValueStream(f.order, r, rowGroupChunks(f.pf, f.order, groups...))
-	done = append(done, ids, order)
-	feats := make([]*floatStream, dim)
-	for i, c := range f.features {
-		feats[i] = newFloatStream(c, r, rowGroupChunks(f.pf, c, groups...))
-		done = append(done, feats[i])
+	if lr.cur != nil {
+		if err := lr.finish(lr.cur); err != nil {
+			return err
+		}
 	}
-	pass := make([]*valueStream, len(f.pass))
-	for i, c := range f.pass {
-		pass[i] = newValueStream(c, r, rowGroupChunks(f.pf, c, groups...))
-		done = append(done, pass[i])
+	for _, g := range lr.firstSeen {
+		if err := lr.finish(g); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// readFile reads one file of the unit, row by row, into groups.
+func (lr *longReader) readFile(ctx context.Context, f unitFile) error {
+	s := f.streams(f.obj, allGroups(f.inputFile)...)
+	defer s.close()
 	rgs := f.pf.RowGroups()
 	rg, rgEnd := 0, int64(0)
 	if len(rgs) > 0 {
 		rgEnd = rgs[0].NumRows()
 	}
-	var cur *longGroup
-	byID := map[Value]*longGroup{}
-	var firstSeen []*longGroup
-	finish := func(g *longGroup) error {
-		st.Groups++
-		return in.finishLong(f, g, dim, sink, st)
-	}
-	rows := f.pf.NumRows()
-	for row := int64(0); row < rows; row++ {
+	for row := range f.pf.NumRows() {
 		if row%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -161,88 +310,121 @@ func (in *Input) readLong(ctx context.Context, f *inputFile, r io.ReaderAt, sink
 			rg++
 			rgEnd += rgs[rg].NumRows()
 		}
-		st.Rows++
-		id, err := readScalar(ids, f.id)
+		lr.st.Rows++
+		id, err := s.id.read()
 		if err != nil {
-			return atRow(row, err)
+			return lr.u.at(f.name, row, err)
 		}
 		src := Source{File: f.name, RowGroup: rg, Row: row}
-		var g *longGroup
-		switch {
-		case id.Null:
-			g = &longGroup{id: id, src: src}
-			g.p.set(NullID, "column %q is null", f.id.name)
-		case !contiguous:
-			g = byID[id]
-		case cur != nil && cur.id == id:
-			g = cur
+		g, err := lr.group(id, src)
+		if err != nil {
+			return err
 		}
-		if g == nil {
-			g = &longGroup{id: id, src: src}
-			if contiguous {
-				if cur != nil {
-					if err := finish(cur); err != nil {
-						return err
-					}
-				}
-				cur = g
-			} else {
-				byID[id] = g
-				firstSeen = append(firstSeen, g)
+		if err := lr.addRow(f.inputFile, s, g, src); err != nil {
+			return lr.u.at(f.name, row, err)
+		}
+		if lr.grouped {
+			if err := lr.account(g, src); err != nil {
+				return err
 			}
-		}
-		if err := in.addLongRow(f, g, feats, order, pass, row); err != nil {
-			return atRow(row, err)
-		}
-		if id.Null {
-			if err := finish(g); err != nil {
+		} else if id.Null {
+			if err := lr.finish(g); err != nil {
 				return err
 			}
 		}
-	}
-	if cur != nil {
-		if err := finish(cur); err != nil {
-			return err
-		}
-	}
-	for _, g := range firstSeen {
-		if err := finish(g); err != nil {
-			return err
-		}
+		lr.index++
 	}
 	return nil
 }
 
-// addLongRow reads one row's order, features and pass-through values into
-// its group. Values stop being kept once the group is bad or past MaxLen.
-func (in *Input) addLongRow(f *inputFile, g *longGroup, feats []*floatStream, order *valueStream, pass []*valueStream, row int64) error {
-	o, err := readScalar(order, f.order)
+// group returns the group the row of id belongs to, making a new one (and,
+// when streaming, finishing the current one) as needed. A row whose id is
+// null is a group of its own.
+func (lr *longReader) group(id Value, src Source) (*longGroup, error) {
+	var g *longGroup
+	switch {
+	case id.Null:
+	case lr.grouped:
+		g = lr.byID[id]
+	case lr.cur != nil && lr.cur.id == id:
+		g = lr.cur
+	}
+	if g != nil {
+		return g, nil
+	}
+	g = &longGroup{id: id, src: src, next: lr.index}
+	switch {
+	case id.Null:
+		g.p.set(NullID, "column %q is null", lr.in.spec.ID)
+		if lr.grouped {
+			lr.firstSeen = append(lr.firstSeen, g)
+		}
+	case lr.grouped:
+		lr.byID[id] = g
+		lr.firstSeen = append(lr.firstSeen, g)
+	default:
+		if lr.cur != nil {
+			if err := lr.finish(lr.cur); err != nil {
+				return nil, err
+			}
+		}
+		lr.cur = g
+	}
+	return g, nil
+}
+
+// account takes a grouped group's growth from the budget; past it the
+// unit fails before anything is emitted.
+func (lr *longReader) account(g *longGroup, src Source) error {
+	n := g.size()
+	delta := n - g.bytes
+	if delta <= 0 {
+		return nil
+	}
+	if !lr.in.budget.TryAcquire(delta) {
+		budget := lr.in.spec.GroupBudget
+		others := "other units decoding at the same time hold the rest"
+		if lr.held+delta > budget {
+			others = "this unit alone needs more"
+		}
+		return fmt.Errorf("the rows of an id are not contiguous, so the unit's %d rows are grouped in memory, which at %s row %d holds %d MiB of the group budget of %d MiB (%s): sort the input by id (and order), split it into smaller files, decode fewer files at once, or raise the group budget",
+			lr.u.Rows, src.File, src.Row, lr.held>>20, budget>>20, others)
+	}
+	lr.held += delta
+	g.bytes = n
+	return nil
+}
+
+// addRow reads one row's order, features and pass-through values into its
+// group. Values stop being kept once the group is bad or past MaxLen.
+func (lr *longReader) addRow(f *inputFile, s *streams, g *longGroup, src Source) error {
+	o, err := s.order.read()
 	if err != nil {
 		return err
 	}
 	if o.Null {
-		g.p.set(BadOrder, "column %q is null at row %d", f.order.name, row)
+		g.p.set(BadOrder, "column %q is null at row %d", f.order.name, src.Row)
 	}
-	keep := g.p.ok() && (in.spec.MaxLen <= 0 || g.rows < in.spec.MaxLen)
-	for i, s := range feats {
+	keep := g.p.ok() && (lr.in.spec.MaxLen <= 0 || g.rows < lr.in.spec.MaxLen)
+	for i, fs := range s.feats {
 		c := f.features[i]
-		if _, _, err := scalarRow(s, &c.lv, c.name); err != nil {
+		if _, _, err := scalarRow(fs, &c.lv, c.name); err != nil {
 			return err
 		}
-		if s.def() < c.lv.maxDef {
-			g.p.set(NullValue, "column %q is null at row %d", c.name, row)
-		} else if v, ok := finite32(s.float()); !ok {
-			g.p.set(NonFinite, "column %q is %v at row %d", c.name, s.float(), row)
+		if fs.def() < c.lv.maxDef {
+			g.p.set(NullValue, "column %q is null at row %d", c.name, src.Row)
+		} else if v, ok := finite32(fs.float()); !ok {
+			g.p.set(NonFinite, "column %q is %v at row %d", c.name, fs.float(), src.Row)
 		} else if keep {
 			g.vals = append(g.vals, v)
 		}
-		s.advance()
+		fs.advance()
 	}
 	if keep && g.p.ok() {
 		g.order = append(g.order, o.Int)
 	}
-	for i, s := range pass {
-		v, err := readScalar(s, f.pass[i])
+	for _, ps := range s.pass {
+		v, err := ps.read()
 		if err != nil {
 			return err
 		}
@@ -250,26 +432,53 @@ func (in *Input) addLongRow(f *inputFile, g *longGroup, feats []*floatStream, or
 			g.pass = append(g.pass, v)
 		}
 	}
+	g.split = g.split || lr.index != g.next
+	g.next = lr.index + 1
+	g.end = src
 	g.rows++
 	return nil
 }
 
-// finishLong validates a collected group, orders its steps and emits it.
-func (in *Input) finishLong(f *inputFile, g *longGroup, dim int, sink Sink, st *Stats) error {
-	if g.p.ok() && in.spec.MaxLen > 0 && g.rows > in.spec.MaxLen {
-		g.p.set(TooLong, "%d steps, max_len is %d", g.rows, in.spec.MaxLen)
+// finish validates a collected group, orders its steps and emits it, and
+// gives its memory back to the budget (a Sequence's values are the sink's).
+func (lr *longReader) finish(g *longGroup) error {
+	lr.st.Groups++
+	lr.in.budget.Release(g.bytes)
+	lr.held -= g.bytes
+	maxLen := lr.in.spec.MaxLen
+	if g.p.ok() && maxLen > 0 && g.rows > maxLen {
+		g.p.set(TooLong, "%d steps, max_len is %d", g.rows, maxLen)
 	}
+	dim := lr.in.dim
 	var vals []float32
 	if g.p.ok() {
 		vals = sortSteps(g.order, g.vals, dim)
 		for t := 1; t < len(g.order); t++ {
 			if g.order[t] == g.order[t-1] {
-				g.p.set(BadOrder, "column %q: value %s appears in more than one row", f.order.name, Value{Int: g.order[t]}.Format(f.order.kind))
+				g.p.set(BadOrder, "column %q: value %s appears in more than one row", lr.in.spec.Order, Value{Int: g.order[t]}.Format(lr.in.files[lr.u.file].order.kind))
 				break
 			}
 		}
 	}
-	return emit(sink, st, &g.p, g.id, f.id.kind, g.src, &Sequence{ID: g.id, Len: g.rows, Dim: dim, Values: vals, Pass: g.pass, Src: g.src})
+	if !g.p.ok() {
+		g.p.detail += g.rowsText()
+	}
+	return emit(lr.sink, lr.st, &g.p, g.id, lr.in.idField.Kind, g.src, &Sequence{ID: g.id, Len: g.rows, Dim: dim, Values: vals, Pass: g.pass, Src: g.src})
+}
+
+// rowsText says which rows a quarantined group is made of.
+func (g *longGroup) rowsText() string {
+	if g.rows == 1 {
+		return " (1 row)"
+	}
+	end := fmt.Sprintf("row %d", g.end.Row)
+	if g.end.File != g.src.File {
+		end = fmt.Sprintf("%s row %d", g.end.File, g.end.Row)
+	}
+	if g.split {
+		return fmt.Sprintf(" (%d rows from row %d to %s, not contiguous)", g.rows, g.src.Row, end)
+	}
+	return fmt.Sprintf(" (%d rows from row %d to %s)", g.rows, g.src.Row, end)
 }
 
 // sortSteps orders the steps (rows of dim values) by their order values,

@@ -48,7 +48,9 @@ type Spec struct {
 	Dim int
 	// MaxLen quarantines sequences of more steps as too_long; 0 is no limit.
 	MaxLen int
-	// GroupBudget bounds the memory (bytes, estimated) used to group a long
-	// layout file whose ids are not contiguous; 0 means DefaultGroupBudget.
+	// GroupBudget bounds the memory (bytes, counted as it is used) that the
+	// long layout units decoding at the same time may hold to group rows
+	// whose ids are not contiguous; a unit that would pass it fails. 0
+	// means DefaultGroupBudget.
 	GroupBudget int64
 }
