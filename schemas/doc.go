@@ -61,8 +61,11 @@
 // so that a damaged length or index is an error rather than an allocation
 // of what it claims or a panic; panics that parquet-go still raises on
 // malformed pages are recovered into errors naming the file, row group and
-// column. A page header can still make parquet-go allocate up to the
-// 2 GiB its sizes can claim before it finds the page short.
+// column. What remains is inside parquet-go's page reading, which seqae
+// cannot reach: a damaged page header can make it allocate up to the 2 GiB
+// its sizes can claim before it finds the page short, a damaged ZSTD frame
+// up to the 64 GiB its content size can claim, and a damaged LZ4_RAW page
+// grows its buffer without bound.
 //
 // # Writing
 //
