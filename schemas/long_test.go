@@ -238,7 +238,9 @@ func TestContiguityBounded(t *testing.T) {
 	}
 	grown := int64(peak) - int64(base.HeapAlloc)
 	t.Logf("contiguity of %d ids: heap peak %.1f MiB over the start", n, float64(grown)/(1<<20))
-	if grown > 12<<20 {
+	// The Bloom filter is 8 MiB; the rest is pages in flight and garbage
+	// (more of it with -tags purego). Keeping one hash per id took 25 MiB.
+	if grown > 16<<20 {
 		t.Fatalf("heap grew %d bytes checking %d ids", grown, n)
 	}
 	rows = append(rows, []any{int64(5), int64(1), 1.0})
