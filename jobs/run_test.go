@@ -14,6 +14,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/seqae/seqae/internal/synth"
+	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/storage"
 )
 
@@ -63,24 +64,13 @@ func mustRun(t *testing.T, cfg *Config, opt Options) *Result {
 	return res
 }
 
-type latentRow struct {
-	ID     string    `parquet:"id"`
-	Length int32     `parquet:"length"`
-	Latent []float32 `parquet:"latent,list"`
-	Score  float32   `parquet:"score"`
-}
-
 // readIDs reads the ids of every latents part in a partition.
 func readIDs(t *testing.T, dir string) []string {
 	t.Helper()
 	parts, _ := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
 	var ids []string
 	for _, p := range parts {
-		rows, err := parquet.ReadFile[latentRow](p)
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		for _, r := range rows {
+		for _, r := range tabletest.ReadFile[tabletest.Latent](t, p) {
 			ids = append(ids, r.ID)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seqae/seqae/internal/synth"
+	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/schemas"
 )
@@ -83,8 +84,8 @@ func TestEncodeAccountsForEveryRow(t *testing.T) {
 	if padded.counts.PaddedSteps == 0 || exact.counts.PaddedSteps != 0 {
 		t.Errorf("padded cells: exact %d (want 0), padded %d (want > 0)", exact.counts.PaddedSteps, padded.counts.PaddedSteps)
 	}
-	byID := func(ls []latentOut) map[string]latentOut {
-		m := map[string]latentOut{}
+	byID := func(ls []tabletest.Latent) map[string]tabletest.Latent {
+		m := map[string]tabletest.Latent{}
 		for _, l := range ls {
 			m[l.ID] = l
 		}

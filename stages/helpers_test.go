@@ -7,9 +7,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/seqae/seqae/internal/synth"
+	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/schemas"
 	"github.com/seqae/seqae/storage"
@@ -77,43 +76,12 @@ func get(t testing.TB, store storage.Store, name string) []byte {
 	return b
 }
 
-type latentOut struct {
-	ID      string    `parquet:"id"`
-	Length  int32     `parquet:"length"`
-	Latent  []float32 `parquet:"latent,list"`
-	Score   float32   `parquet:"score"`
-	Machine *string   `parquet:"machine,optional"`
-}
-
-type stepOut struct {
-	ID   string  `parquet:"id"`
-	Step int32   `parquet:"step"`
-	Loss float32 `parquet:"loss"`
-}
-
-type quarantineOut struct {
-	SourceFile string  `parquet:"source_file"`
-	Row        int64   `parquet:"row"`
-	ID         *string `parquet:"id,optional"`
-	Reason     string  `parquet:"reason"`
-	Detail     string  `parquet:"detail"`
-}
-
-func readRows[T any](t testing.TB, store storage.Store, name string) []T {
-	t.Helper()
-	rows, err := parquet.Read[T](bytes.NewReader(get(t, store, name)), int64(len(get(t, store, name))))
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return rows
-}
-
 // encodeOutputs are an encode run's tables, read back.
 type encodeOutputs struct {
 	counts     Counts
-	latents    []latentOut
-	steps      []stepOut
-	quarantine []quarantineOut
+	latents    []tabletest.Latent
+	steps      []tabletest.StepLoss
+	quarantine []tabletest.Quarantine
 	raw        map[string][]byte
 }
 
@@ -146,9 +114,9 @@ func runEncode(t testing.TB, in *schemas.Input, m *nn.Model, norm Normalizer, ba
 	}
 	return encodeOutputs{
 		counts:     counts,
-		latents:    readRows[latentOut](t, out, "latents.parquet"),
-		steps:      readRows[stepOut](t, out, "steps.parquet"),
-		quarantine: readRows[quarantineOut](t, out, "quarantine.parquet"),
+		latents:    tabletest.Read[tabletest.Latent](t, get(t, out, "latents.parquet")),
+		steps:      tabletest.Read[tabletest.StepLoss](t, get(t, out, "steps.parquet")),
+		quarantine: tabletest.Read[tabletest.Quarantine](t, get(t, out, "quarantine.parquet")),
 		raw: map[string][]byte{
 			"latents": get(t, out, "latents.parquet"), "steps": get(t, out, "steps.parquet"), "quarantine": get(t, out, "quarantine.parquet"),
 		},

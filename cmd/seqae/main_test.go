@@ -15,6 +15,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/jobs"
 )
 
@@ -26,20 +27,6 @@ func cli(t *testing.T, ctx context.Context, env []string, args ...string) (int, 
 	var stdout, stderr bytes.Buffer
 	code := execute(ctx, args, env, &stdout, &stderr, false)
 	return code, stdout.String(), stderr.String()
-}
-
-type latentRow struct {
-	ID      string    `parquet:"id"`
-	Length  int32     `parquet:"length"`
-	Latent  []float32 `parquet:"latent,list"`
-	Score   float32   `parquet:"score"`
-	Machine *string   `parquet:"machine,optional"`
-}
-
-type stepRow struct {
-	ID   string  `parquet:"id"`
-	Step int32   `parquet:"step"`
-	Loss float32 `parquet:"loss"`
 }
 
 // The README's first command, run through the CLI entry point on the
@@ -82,14 +69,8 @@ func TestExampleJobEndToEnd(t *testing.T) {
 			t.Errorf("%s manifest: inputs %+v, model %q; want the example file with its size and a model id", table, m.Inputs, m.ModelID)
 		}
 	}
-	latents, err := parquet.ReadFile[latentRow](filepath.Join(part(jobs.TableLatents), "part-00000-of-00001.parquet"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	steps, err := parquet.ReadFile[stepRow](filepath.Join(part(jobs.TableStepLosses), "part-00000-of-00001.parquet"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	latents := tabletest.ReadFile[tabletest.Latent](t, filepath.Join(part(jobs.TableLatents), "part-00000-of-00001.parquet"))
+	steps := tabletest.ReadFile[tabletest.StepLoss](t, filepath.Join(part(jobs.TableStepLosses), "part-00000-of-00001.parquet"))
 	var realSteps int
 	for _, l := range latents {
 		realSteps += int(l.Length)

@@ -1,0 +1,57 @@
+// Package tabletest reads seqae's output tables back in tests: the rows of
+// latents, step_losses and quarantine as Go structs, through parquet-go's
+// generic reader (which matches columns by name).
+package tabletest
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Latent is a row of the latents table with the examples' pass-through
+// column machine (nil where the table has none).
+type Latent struct {
+	ID      string    `parquet:"id"`
+	Length  int32     `parquet:"length"`
+	Latent  []float32 `parquet:"latent,list"`
+	Score   float32   `parquet:"score"`
+	Machine *string   `parquet:"machine,optional"`
+}
+
+// StepLoss is a row of the step_losses table.
+type StepLoss struct {
+	ID   string  `parquet:"id"`
+	Step int32   `parquet:"step"`
+	Loss float32 `parquet:"loss"`
+}
+
+// Quarantine is a row of the quarantine table.
+type Quarantine struct {
+	SourceFile string  `parquet:"source_file"`
+	Row        int64   `parquet:"row"`
+	ID         *string `parquet:"id,optional"`
+	Reason     string  `parquet:"reason"`
+	Detail     string  `parquet:"detail"`
+}
+
+// Read decodes a Parquet file's bytes into rows of T.
+func Read[T any](t testing.TB, data []byte) []T {
+	t.Helper()
+	rows, err := parquet.Read[T](bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// ReadFile decodes a Parquet file into rows of T.
+func ReadFile[T any](t testing.TB, path string) []T {
+	t.Helper()
+	rows, err := parquet.ReadFile[T](path)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rows
+}
