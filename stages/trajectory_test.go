@@ -206,7 +206,8 @@ func compareTrajectories(cfg nn.Config, got, want trajectory) (bad []mismatch, w
 // Trainer that Train uses (the batch's gradient in parts, summed in part
 // order, clipped to the global norm, one Adam step) and compares every
 // step's loss and pre-clip gradient norm, and every parameter after the
-// last step, with PyTorch's.
+// last step, with PyTorch's. A new fixture must first be shown fair to
+// float32 code with nn/testdata/reference/conditioning.py.
 func TestTrajectory(t *testing.T) {
 	for name, f := range loadTrajectories(t) {
 		t.Run(name, func(t *testing.T) {
