@@ -228,7 +228,7 @@ func TestTrajectory(t *testing.T) {
 					}
 					t.Errorf("%d workers: %s: got %.9g, want %.9g (tolerance %.3g)", workers, m.what, m.got, m.want, tolerance(m.want))
 				}
-				t.Logf("%d steps (%d clipped to %g), %d workers: worst |got-want|/tolerance: loss %.3f, grad_norm %.3f, params_after %.3f",
+				t.Logf("%d steps (%d clipped to %g), %d workers: worst |got-want|/tolerance: loss %.3g, grad_norm %.3g, params_after %.3g",
 					f.Trajectory.Steps, clipped, f.Trajectory.ClipNorm, workers, worst["loss"], worst["grad_norm"], worst["params_after"])
 			}
 		})
