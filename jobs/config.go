@@ -320,7 +320,12 @@ func (c *Config) Validate() error {
 			}
 			return nil
 		},
-		func() error { return oneOf("input.layout", c.Input.Layout, "", "nested", "columns", "long") },
+		func() error {
+			if c.Input.Layout == "" { // detected from the files
+				return nil
+			}
+			return oneOf("input.layout", c.Input.Layout, "nested", "columns", "long")
+		},
 		func() error {
 			if c.Input.ID == "" {
 				return bad("input.id", "must name the id column")

@@ -31,6 +31,7 @@ func TestParseRejectsBadJobFiles(t *testing.T) {
 		{"bad size", "inputs: [a]\ntraining:\n  memory_budget: lots\n", `training.memory_budget: must be a size such as 512MiB`},
 		{"boundaries in exact mode", "inputs: [a]\nbatching:\n  boundaries: [10, 20]\n", `batching.boundaries: only padded mode uses boundaries`},
 		{"boundaries not ascending", "inputs: [a]\nbatching:\n  mode: padded\n  boundaries: [20, 10]\n", `batching.boundaries: must be ascending lengths >= 1, got [20 10]`},
+		{"bad layout", "inputs: [a]\ninput:\n  layout: wide\n", `x.yaml:3: input.layout: must be one of nested, columns, long, got "wide"`},
 		{"bad duplicates", "inputs: [a]\ninput:\n  duplicates: drop\n", `input.duplicates: must be one of quarantine, keep, got "drop"`},
 		{"not yaml", "inputs: [a\n", "x.yaml:1: not YAML: did not find expected ',' or ']'"},
 		{"a tab", "inputs: [a]\nmodel:\n\tlatent: 3\n", "x.yaml:3: not YAML: found character that cannot start any token"},

@@ -158,6 +158,7 @@ func TestExitStatus(t *testing.T) {
 		{"unknown command", nil, []string{"fit"}, exitUsage, `unknown command "fit"`},
 		{"no command", nil, nil, exitUsage, "no command given"},
 		{"bad date", nil, []string{"run", good, "--date", "2026-13-01"}, exitUsage, `--date: want a date YYYY-MM-DD, got "2026-13-01"`},
+		{"empty date", nil, []string{"run", good, "--date", ""}, exitUsage, `--date: want a date YYYY-MM-DD, got an empty one`},
 		{"bad date variable", []string{"SEQAE_DATE=yesterday"}, []string{"run", good}, exitUsage, `--date: want a date YYYY-MM-DD, got "yesterday"`},
 		{"bad shard", nil, []string{"encode", good, "--shard", "4/4"}, exitUsage, `--shard: want I/N with 0 <= I < N`},
 		{"too many shards", nil, []string{"encode", good, "--shard", "0/100000"}, exitUsage, `--shard: want I/N with 0 <= I < N <= 99999, e.g. 3/8, got "0/100000"`},
