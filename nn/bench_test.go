@@ -8,7 +8,7 @@ import (
 	"github.com/seqae/seqae/internal/synth"
 )
 
-// torchWorkload is the fixed workload of shared/bench/torch_bench.py:
+// torchWorkload is the fixed workload of tools/torch_bench.py:
 // sequence i has length minLen + (i*7919) % (maxLen-minLen+1), values
 // standard normal, I=8, L=H=64, linear head, batches of up to 64 sequences
 // of one exact length, in increasing length.

@@ -1,4 +1,4 @@
-// Package schemas holds seqae's table contracts (DESIGN.md §3): the
+// Package schemas holds seqae's table contracts (docs/design.md §3): the
 // in-memory Sequence that flows into the model, the reason-coded Quarantine
 // record, the readers of the three input layouts and the writers of the
 // output tables, as Parquet (parquet-go) or Arrow IPC (arrow/go/v15).

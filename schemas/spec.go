@@ -3,7 +3,7 @@ package schemas
 // Layout is the shape of an input table.
 type Layout string
 
-// The input layouts (DESIGN.md §3).
+// The input layouts (docs/design.md §3).
 const (
 	// Detect picks the layout from the first file's schema and the names
 	// set in the Spec; it fails when the choice is ambiguous.

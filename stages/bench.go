@@ -12,7 +12,7 @@ import (
 	"github.com/seqae/seqae/schemas"
 )
 
-// BenchOptions are the flags of shared/bench/torch_bench.py, the PyTorch
+// BenchOptions are the flags of tools/torch_bench.py, the PyTorch
 // peer benchmark, with its defaults.
 type BenchOptions struct {
 	N        int    `json:"n"`

@@ -18,7 +18,7 @@ func (a *app) benchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Time training and encoding on torch_bench.py's fixed workload; print one JSON line",
-		Long: `Run the fixed workload of shared/bench/torch_bench.py, the PyTorch peer benchmark,
+		Long: `Run the fixed workload of tools/torch_bench.py, the PyTorch peer benchmark,
 in memory: N sequences, sequence i of length MIN + (i*7919) % (MAX-MIN+1), standard
 normal values; EPOCHS of training with Adam (lr 1e-3), then one encoding pass.
 It prints one JSON line with torch_bench.py's fields (peer, mode, threads, n,
@@ -30,7 +30,7 @@ length, cut into batches, padded and masked). Training runs on one goroutine;
 --threads sets the encoding goroutines.`,
 		Example: `  seqae bench
   seqae bench --n 8192 --mode padded --threads 2
-  python3 shared/bench/torch_bench.py --n 8192 --mode padded --threads 2   # the peer`,
+  python3 tools/torch_bench.py --n 8192 --mode padded --threads 2   # the peer`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Mode != "bucketed" && o.Mode != "padded" {
