@@ -193,16 +193,17 @@ func (g *grouper) add(s *step) error {
 	return nil
 }
 
-// grow doubles the buffers when the budget allows, or else spills them.
+// grow doubles the buffers (to at most half the budget) when the budget
+// allows, or else spills them.
 func (g *grouper) grow() error {
 	old := cap(g.rows)
-	want := max(256, 2*old)
-	if !g.hold.take(int64(want-old) * g.slotBytes()) {
+	want := min(max(256, 2*old), int(g.hold.budget/(2*g.slotBytes())))
+	if want <= old || !g.hold.take(int64(want-old)*g.slotBytes()) {
 		if old > 0 {
 			return g.spill()
 		}
 		want = 1
-		g.hold.used += g.slotBytes()
+		g.hold.used += g.slotBytes() // one row over the budget, so that it moves on
 	}
 	rows := make([]heldRow, len(g.rows), want)
 	copy(rows, g.rows)
