@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/seqae/seqae/schemas"
 )
 
 // What a job runs.
@@ -54,6 +56,11 @@ type InputConfig struct {
 	Dim        int      `yaml:"dim"`        // nested: features per step; 0 takes it from the data
 	MaxLen     int      `yaml:"max_len"`    // quarantine longer sequences as too_long; 0 is no limit
 	Duplicates string   `yaml:"duplicates"` // quarantine or keep repeated ids
+	// MemoryBudget bounds the memory that grouping the long layout's rows
+	// by id holds (schemas.Spec.GroupBudget); past it they spill to
+	// SpillDir, sorted, and are merged.
+	MemoryBudget ByteSize `yaml:"memory_budget"`
+	SpillDir     string   `yaml:"spill_dir"` // local folder the long layout spills to; empty is the system's temporary folder
 }
 
 // ModelConfig holds the model's sizes; its input size comes from the data.
@@ -107,7 +114,7 @@ func Default() Config {
 	return Config{
 		Name:     "seqae",
 		Run:      RunTrainAndEncode,
-		Input:    InputConfig{ID: "id", Duplicates: "quarantine"},
+		Input:    InputConfig{ID: "id", Duplicates: "quarantine", MemoryBudget: schemas.DefaultGroupBudget},
 		Model:    ModelConfig{Latent: 16, Hidden: 16, Head: "linear"},
 		Batching: BatchingConfig{Mode: "exact", BatchSize: 64},
 		Training: TrainingConfig{Epochs: 10, LR: 1e-3, ClipNorm: 1, Patience: 3, Seed: 1, ValFraction: 0.1, MemoryBudget: 1 << 30},
@@ -370,6 +377,12 @@ func (c *Config) Validate() error {
 		func() error {
 			if !(c.Training.ValFraction >= 0 && c.Training.ValFraction < 1) {
 				return bad("training.val_fraction", "must be in [0, 1), got %v", c.Training.ValFraction)
+			}
+			return nil
+		},
+		func() error {
+			if c.Input.MemoryBudget < 1<<20 {
+				return bad("input.memory_budget", "must be at least 1MiB, got %d", c.Input.MemoryBudget)
 			}
 			return nil
 		},

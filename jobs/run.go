@@ -312,6 +312,7 @@ func (r *runner) openInputs(ctx context.Context, dim int) (*schemas.Input, []Inp
 	ic := r.cfg.Input
 	spec := schemas.Spec{Layout: schemas.Layout(ic.Layout), ID: ic.ID, Sequence: ic.Sequence, Features: ic.Features,
 		Order: ic.Order, Pass: ic.Pass, Dim: ic.Dim, MaxLen: ic.MaxLen}
+	spec.GroupBudget, spec.SpillDir = int64(ic.MemoryBudget), ic.SpillDir
 	if spec.Dim == 0 {
 		spec.Dim = dim
 	}
@@ -559,7 +560,7 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	}
 	units := in.Units()
 	if r.opt.Shard.Sharded() {
-		units = schemas.Shard(units, r.opt.Shard.I, r.opt.Shard.N)
+		units = in.Shard(r.opt.Shard.I, r.opt.Shard.N)
 		r.log.Info("shard", "shard", r.opt.Shard.String(), "units", len(units), "of", len(in.Units()))
 	}
 	modelID := m.ID()
