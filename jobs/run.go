@@ -438,6 +438,8 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	if warmFrom != "" {
 		meta[MetaWarmStart] = warmFrom
 	}
+	meta[MetaCalibration] = res.Calibration.Marshal()
+	r.log.Info("calibrated", "source", res.Calibration.Source, "scores", res.Calibration.Overall.N, "buckets_by_min_length", res.Calibration.BucketCounts())
 	modelOut, err := saveModel(ctx, r.stage(TableModels), res.Model, meta)
 	if err != nil {
 		return nil, nil, err
@@ -473,7 +475,7 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	if err := sizeFiles(parts); err != nil {
 		return nil, nil, err
 	}
-	return &ModelFile{Model: res.Model, Norm: res.Norm, Boundaries: res.Boundaries, Meta: meta}, parts, nil
+	return &ModelFile{Model: res.Model, Norm: res.Norm, Boundaries: res.Boundaries, Calibration: res.Calibration, Meta: meta}, parts, nil
 }
 
 func (r *runner) trainPartition(table, modelID string, inputs []InputFile, counts stages.Counts, start time.Time, snap pipeline.Snapshot,
@@ -583,10 +585,14 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 		}
 		defer sw.Abort()
 	}
+	if mf.Calibration == nil {
+		r.log.Warn("the model has no calibration (it predates it): latents' percentile and anomaly are null; retrain to get them", "model", mf.Path)
+	}
 	var snap pipeline.Snapshot
 	counts, snap, err := stages.Encode(ctx, stages.EncodeJob{
 		Source: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
 		Latents: lw, StepLosses: sw, Quarantine: qw,
+		Calibration: mf.Calibration, AnomalyPercentile: r.cfg.Output.AnomalyPercentile,
 		Progress: r.progress("encode", totalRows(in, units), &snap), ProgressEvery: r.opt.ProgressEvery,
 	})
 	if err != nil {

@@ -51,6 +51,16 @@ type EncodeJob struct {
 	StepLosses *schemas.StepLossesWriter // nil: no step_losses table
 	Quarantine *schemas.QuarantineWriter
 
+	// Calibration places each score among the model's validation scores
+	// (LatentRow.Percentile); nil leaves percentile and anomaly null.
+	// AnomalyPercentile is the percentile from which a sequence is an
+	// anomaly; default 99.
+	Calibration       *Calibration
+	AnomalyPercentile float64
+	// Observe, when set, sees every latents row as it is written, in
+	// output order.
+	Observe func(schemas.LatentRow)
+
 	// Progress, when set, is called about every ProgressEvery (default 1s)
 	// and at the end with the pipeline's counters.
 	Progress      func(pipeline.Snapshot)
@@ -184,6 +194,10 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 		return nil
 	})
 	idKind := job.Input.IDField().Kind
+	threshold := job.AnomalyPercentile
+	if threshold <= 0 {
+		threshold = 99
+	}
 	pending := map[int64]*Encoded{}
 	var next int64
 	write := func(e *Encoded) error {
@@ -191,6 +205,13 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 		counts.PaddedSteps += int64(len(e.Batch.Seqs)*e.Batch.T - e.Batch.Steps)
 		for i, s := range e.Batch.Seqs {
 			row := schemas.LatentRow{ID: s.ID, Length: int32(s.Len), Latent: e.Latent(i), Score: e.Scores[i], Pass: s.Pass}
+			if job.Calibration != nil {
+				row.Percentile = job.Calibration.Percentile(row.Score, s.Len)
+				row.Anomaly, row.Calibrated = float64(row.Percentile) >= threshold, true
+			}
+			if job.Observe != nil {
+				job.Observe(row)
+			}
 			if err := job.Latents.Write(row); err != nil {
 				return pipeline.At(s.Src.File).WithRow(s.Src.Row).WithID(s.ID.Format(idKind)).Errorf("writing latents: %w", err)
 			}
