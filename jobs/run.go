@@ -568,7 +568,8 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	meta := r.meta(modelID, "encode")
 	name := partName(r.opt.Shard, r.format.Ext())
 	local := storage.Local{}
-	lw, err := schemas.NewLatentsWriter(ctx, local, filepath.Join(r.stage(TableLatents), name), r.format, in.IDField(), in.PassFields(), meta, schemas.WriteOptions{})
+	wopt := schemas.WriteOptions{FeatureLosses: r.cfg.Output.FeatureLosses}
+	lw, err := schemas.NewLatentsWriter(ctx, local, filepath.Join(r.stage(TableLatents), name), r.format, in.IDField(), in.PassFields(), meta, wopt)
 	if err != nil {
 		return nil, err
 	}
@@ -580,7 +581,7 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	defer qw.Abort()
 	var sw *schemas.StepLossesWriter
 	if r.cfg.Output.StepLosses {
-		if sw, err = schemas.NewStepLossesWriter(ctx, local, filepath.Join(r.stage(TableStepLosses), name), r.format, in.IDField(), meta, schemas.WriteOptions{}); err != nil {
+		if sw, err = schemas.NewStepLossesWriter(ctx, local, filepath.Join(r.stage(TableStepLosses), name), r.format, in.IDField(), meta, wopt); err != nil {
 			return nil, err
 		}
 		defer sw.Abort()
@@ -592,7 +593,7 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	counts, snap, err := stages.Encode(ctx, stages.EncodeJob{
 		Source: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
 		Latents: lw, StepLosses: sw, Quarantine: qw,
-		Calibration: mf.Calibration, AnomalyPercentile: r.cfg.Output.AnomalyPercentile,
+		Calibration: mf.Calibration, AnomalyPercentile: r.cfg.Output.AnomalyPercentile, FeatureLosses: r.cfg.Output.FeatureLosses,
 		Progress: r.progress("encode", totalRows(in, units), &snap), ProgressEvery: r.opt.ProgressEvery,
 	})
 	if err != nil {

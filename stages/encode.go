@@ -60,6 +60,9 @@ type EncodeJob struct {
 	// Observe, when set, sees every latents row as it is written, in
 	// output order.
 	Observe func(schemas.LatentRow)
+	// FeatureLosses writes latents' feature_scores and step_losses'
+	// feature_loss (the writers must have the columns).
+	FeatureLosses bool
 
 	// Progress, when set, is called about every ProgressEvery (default 1s)
 	// and at the end with the pipeline's counters.
@@ -186,6 +189,7 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 	batches := bucketStage(p, normaliseStage(p, seqs, job.Norm), batcher, tokens)
 	encoded := pipeline.AddStage(p, "encode", workers, batches, func(ctx context.Context, in <-chan *Batch, out chan<- *Encoded) error {
 		enc := NewEncoder(job.Model)
+		enc.SetFeatureLosses(job.FeatureLosses)
 		for b := range pipeline.Receive(ctx, in) {
 			if err := pipeline.Send(ctx, out, enc.Encode(b)); err != nil {
 				return err
@@ -205,6 +209,9 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 		counts.PaddedSteps += int64(len(e.Batch.Seqs)*e.Batch.T - e.Batch.Steps)
 		for i, s := range e.Batch.Seqs {
 			row := schemas.LatentRow{ID: s.ID, Length: int32(s.Len), Latent: e.Latent(i), Score: e.Scores[i], Pass: s.Pass}
+			if job.FeatureLosses {
+				row.FeatureScores = e.FeatureScores[i]
+			}
 			if job.Calibration != nil {
 				row.Percentile = job.Calibration.Percentile(row.Score, s.Len)
 				row.Anomaly, row.Calibrated = float64(row.Percentile) >= threshold, true
@@ -219,7 +226,11 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 			if job.StepLosses == nil {
 				continue
 			}
-			if err := job.StepLosses.Write(s.ID, e.Losses[i]); err != nil {
+			var features []float32
+			if job.FeatureLosses {
+				features = e.Features[i]
+			}
+			if err := job.StepLosses.WriteFeatures(s.ID, e.Losses[i], features); err != nil {
 				return pipeline.At(s.Src.File).WithRow(s.Src.Row).WithID(s.ID.Format(idKind)).Errorf("writing step_losses: %w", err)
 			}
 			counts.StepRows += int64(len(e.Losses[i]))
