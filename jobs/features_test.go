@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"math"
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
