@@ -61,4 +61,5 @@ func ExampleRun() {
 	// quarantine/dt=2026-11-25
 	// step_losses/dt=2026-11-25
 	// latents/dt=2026-11-25
+	// drift/dt=2026-11-25
 }

@@ -32,7 +32,7 @@ const (
 )
 
 // tables are the output tables in commit order.
-var tables = []string{TableModels, TableMetrics, TableQuarantine, TableStepLosses, TableLatents}
+var tables = []string{TableModels, TableMetrics, TableQuarantine, TableStepLosses, TableLatents, TableDrift}
 
 // Options are a run's settings that are not part of the job file.
 type Options struct {
@@ -225,7 +225,7 @@ func (r *runner) withRemovals(parts []*partition) []*partition {
 		switch {
 		case i >= 0:
 			out = append(out, parts[i])
-		case r.cfg.Trains() || table == TableQuarantine || table == TableStepLosses || table == TableLatents:
+		case r.cfg.Trains() || table == TableQuarantine || table == TableStepLosses || table == TableLatents || table == TableDrift:
 			out = append(out, &partition{table: table, sharded: r.opt.Shard.Sharded()})
 		}
 	}
@@ -590,8 +590,10 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 		r.log.Warn("the model has no calibration (it predates it): latents' percentile and anomaly are null; retrain to get them", "model", mf.Path)
 	}
 	var snap pipeline.Snapshot
+	var stats driftStats
 	counts, snap, err := stages.Encode(ctx, stages.EncodeJob{
-		Source: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
+		Observe: stats.observe,
+		Source:  r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
 		Latents: lw, StepLosses: sw, Quarantine: qw,
 		Calibration: mf.Calibration, AnomalyPercentile: r.cfg.Output.AnomalyPercentile, FeatureLosses: r.cfg.Output.FeatureLosses,
 		Progress: r.progress("encode", totalRows(in, units), &snap), ProgressEvery: r.opt.ProgressEvery,
@@ -608,6 +610,11 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	}
 	r.log.Info("encoded", "sequences_in", counts.Sequences, "sequences_out", counts.Encoded, "quarantined", counts.Quarantined,
 		"step_loss_rows", counts.StepRows, "batches", counts.Batches, "seconds", round(time.Since(start).Seconds()))
+	drift, dw, err := r.drift(ctx, &stats, modelID, mf.Calibration, meta, name)
+	if err != nil {
+		return nil, err
+	}
+	defer dw.Abort()
 	type table struct {
 		name  string
 		close func() error
@@ -617,7 +624,7 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	if sw != nil {
 		tables = append(tables, table{TableStepLosses, sw.Close, sw.Rows})
 	}
-	tables = append(tables, table{TableLatents, lw.Close, lw.Rows})
+	tables = append(tables, table{TableLatents, lw.Close, lw.Rows}, table{TableDrift, dw.Close, dw.Rows})
 	var parts []*partition
 	for _, t := range tables {
 		if err := t.close(); err != nil {
@@ -625,6 +632,9 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 		}
 		man := r.manifest(t.name, "encode", modelID, files, counts, start, snap)
 		man.Files = []OutputFile{{Name: name, Rows: t.rows()}}
+		if t.name == TableLatents || t.name == TableDrift {
+			man.Drift = drift
+		}
 		parts = append(parts, &partition{table: t.name, staged: r.stage(t.name), sharded: r.opt.Shard.Sharded(), manifest: man})
 	}
 	return parts, sizeFiles(parts)
