@@ -62,4 +62,5 @@ func ExampleRun() {
 	// step_losses/dt=2026-11-25
 	// latents/dt=2026-11-25
 	// drift/dt=2026-11-25
+	// reports/dt=2026-11-25
 }

@@ -32,7 +32,7 @@ const (
 )
 
 // tables are the output tables in commit order.
-var tables = []string{TableModels, TableMetrics, TableQuarantine, TableStepLosses, TableLatents, TableDrift}
+var tables = []string{TableModels, TableMetrics, TableQuarantine, TableStepLosses, TableLatents, TableDrift, TableReports}
 
 // Options are a run's settings that are not part of the job file.
 type Options struct {
@@ -203,6 +203,11 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		res.Encode = eparts[len(eparts)-1].manifest
 	}
 	res.ModelID = model.Model.ID()
+	rp, err := r.writeReport(ctx, parts, res.ModelID, now)
+	if err != nil {
+		return nil, err
+	}
+	parts = append(parts, rp)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

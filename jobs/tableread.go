@@ -18,9 +18,9 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// cell is one value of a row read back from an output table: a number, a
-// text (strings, and dates and timestamps formatted), or a list of
-// float32.
+// cell is one value of a row read back from an output table: a number
+// (with Text its exact form for integers and booleans), a text (strings,
+// and dates and timestamps formatted), or a list of float32.
 type cell struct {
 	Null  bool
 	Num   float64
@@ -36,6 +36,8 @@ func (c cell) String() string {
 		return ""
 	case c.List != nil:
 		return fmt.Sprint(c.List)
+	case c.Text != "":
+		return c.Text
 	case c.IsNum:
 		return strconv.FormatFloat(c.Num, 'g', 6, 64)
 	}
@@ -157,7 +159,7 @@ func parquetCell(v parquet.Value, logical string) cell {
 		if logical == "date" {
 			return cell{Text: time.Unix(int64(v.Int32())*86400, 0).UTC().Format(DateLayout)}
 		}
-		return cell{Num: float64(v.Int32()), IsNum: true}
+		return cell{Num: float64(v.Int32()), IsNum: true, Text: strconv.FormatInt(int64(v.Int32()), 10)}
 	case parquet.Int64:
 		switch logical {
 		case "ms":
@@ -167,7 +169,7 @@ func parquetCell(v parquet.Value, logical string) cell {
 		case "ns":
 			return cell{Text: time.Unix(0, v.Int64()).UTC().Format(time.RFC3339Nano)}
 		}
-		return cell{Num: float64(v.Int64()), IsNum: true}
+		return cell{Num: float64(v.Int64()), IsNum: true, Text: strconv.FormatInt(v.Int64(), 10)}
 	case parquet.Float:
 		return cell{Num: float64(v.Float()), IsNum: true}
 	case parquet.Double:
@@ -225,9 +227,9 @@ func arrowCell(a arrow.Array, j int) cell {
 	case *array.Boolean:
 		return cell{Num: b2f(a.Value(j)), IsNum: true, Text: strconv.FormatBool(a.Value(j))}
 	case *array.Int32:
-		return cell{Num: float64(a.Value(j)), IsNum: true}
+		return cell{Num: float64(a.Value(j)), IsNum: true, Text: strconv.FormatInt(int64(a.Value(j)), 10)}
 	case *array.Int64:
-		return cell{Num: float64(a.Value(j)), IsNum: true}
+		return cell{Num: float64(a.Value(j)), IsNum: true, Text: strconv.FormatInt(a.Value(j), 10)}
 	case *array.Float32:
 		return cell{Num: float64(a.Value(j)), IsNum: true}
 	case *array.Float64:

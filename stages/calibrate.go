@@ -23,7 +23,10 @@ const (
 	// sequences, so such buckets are merged with their neighbours.
 	minBucketScores = 100
 	// maxExactBuckets caps the length buckets cut at quantiles of length in
-	// exact batching mode.
+	// exact batching mode, where there is one per 200 scores: on the
+	// example (320 validation scores) one bucket flags 36 of 2992 normal
+	// traces, three buckets of about 107 flag 59, as their 99th
+	// percentiles rest on one or two scores.
 	maxExactBuckets = 8
 )
 
@@ -268,4 +271,26 @@ func (c *Calibration) BucketCounts() map[int]int64 {
 		out[b.MinLen] = b.N
 	}
 	return out
+}
+
+// ScoreAt is the score at percentile p of the bucket for length n: the
+// inverse of Percentile, the score from which a sequence of that length
+// reaches p.
+func (c *Calibration) ScoreAt(p float64, n int) float32 {
+	return c.Buckets[c.Bucket(n)].ScoreAt(p)
+}
+
+// ScoreAt is the score at percentile p of the bucket.
+func (b CalibrationScores) ScoreAt(p float64) float32 {
+	s := b.Samples
+	pos := p/100*float64(len(s)) - 0.5
+	switch {
+	case pos <= 0:
+		return s[0]
+	case pos >= float64(len(s)-1):
+		return s[len(s)-1]
+	}
+	i := int(pos)
+	f := pos - float64(i)
+	return float32(float64(s[i]) + f*(float64(s[i+1])-float64(s[i])))
 }

@@ -93,3 +93,16 @@ func TestParseCalibrationErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestScoreAtInvertsPercentile(t *testing.T) {
+	b := CalibrationScores{Samples: []float32{1, 2, 4, 8}}
+	for _, p := range []float64{12.5, 20, 50, 80} {
+		s := b.ScoreAt(p)
+		if got := b.percentile(s); math.Abs(float64(got)-p) > 1e-4 {
+			t.Errorf("percentile(scoreAt(%v) = %v) = %v, want %v", p, s, got, p)
+		}
+	}
+	if b.ScoreAt(99) != 8 || b.ScoreAt(1) != 1 {
+		t.Errorf("scoreAt beyond the samples: got %v and %v, want 8 and 1", b.ScoreAt(99), b.ScoreAt(1))
+	}
+}
