@@ -493,19 +493,44 @@ func (r *runner) writeReport(ctx context.Context, parts []*partition, modelID st
 	return &partition{table: TableReports, staged: dir, sharded: r.opt.Shard.Sharded(), manifest: m}, nil
 }
 
-// Report renders the committed outputs of the dates from..to under out as
-// one HTML page (see package report); from "" is to.
-func Report(ctx context.Context, out, from, to string, w io.Writer) error {
+// ReportRange checks a report's dates: to "" is the newest date with
+// committed models or latents under out, from "" is to.
+func ReportRange(out, from, to string) (string, string, error) {
+	if to == "" {
+		src := &reportSource{out: out}
+		for _, table := range []string{TableModels, TableLatents} {
+			dates, err := src.dates(table, "", "9999-12-31")
+			if err != nil {
+				return "", "", err
+			}
+			if len(dates) > 0 {
+				to = max(to, dates[len(dates)-1])
+			}
+		}
+		if to == "" {
+			return "", "", fmt.Errorf("%s: no committed models or latents", out)
+		}
+	}
 	if from == "" {
 		from = to
 	}
-	for _, d := range []string{from, to} {
-		if _, err := ParseDate(d); err != nil {
-			return err
+	for _, d := range []struct{ flag, date string }{{"--from", from}, {"--to", to}} {
+		if _, err := ParseDate(d.date); err != nil {
+			return "", "", fmt.Errorf("%s: %w", d.flag, err)
 		}
 	}
 	if from > to {
-		return fmt.Errorf("--from %s is after --to %s", from, to)
+		return "", "", fmt.Errorf("--from %s is after --to %s", from, to)
+	}
+	return from, to, nil
+}
+
+// Report renders the committed outputs of the dates from..to under out as
+// one HTML page (see package report); see ReportRange for empty dates.
+func Report(ctx context.Context, out, from, to string, w io.Writer) error {
+	from, to, err := ReportRange(out, from, to)
+	if err != nil {
+		return err
 	}
 	src := &reportSource{out: out}
 	d, err := buildReport(ctx, src, "", from, to, from)

@@ -60,6 +60,14 @@ func newPlot(title, x, y string) *plot.Plot {
 	return p
 }
 
+// fixLogRange widens a log axis' range when its data is one value (or
+// none), which the log scale cannot draw.
+func fixLogRange(a *plot.Axis) {
+	if !(a.Min > 0) || !(a.Max > a.Min) {
+		a.Min, a.Max = max(a.Min, a.Max, 1e-6)/2, max(a.Min, a.Max, 1e-6)*2
+	}
+}
+
 // svgOf renders plots, tiled in rows, as one SVG element of w x h points.
 // The text is plain SVG text in Liberation Sans, falling back on the
 // metrically equal Arial and Helvetica, so no font is fetched or embedded.

@@ -108,6 +108,7 @@ func lossChart(t *Training) (string, error) {
 		p.Add(mark, b)
 		p.Legend.Add(fmt.Sprintf("best epoch %d (kept)", t.Best), b)
 	}
+	fixLogRange(&p.Y)
 	return svgOf(vg.Points(520), vg.Points(300), [][]*plot.Plot{{p}})
 }
 
@@ -197,6 +198,7 @@ func scatterChart(s *Scores) (string, error) {
 			p.Legend.Add(fmt.Sprintf("threshold (p%g of its length bucket)", s.Percentile), l)
 		}
 	}
+	fixLogRange(&p.Y)
 	return svgOf(vg.Points(520), vg.Points(320), [][]*plot.Plot{{p}})
 }
 

@@ -382,7 +382,7 @@ func TestVersion(t *testing.T) {
 // Every command's --help matches its golden file and gives an example of
 // every flag.
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"", "run", "train", "encode", "inspect", "bench", "version"} {
+	for _, cmd := range []string{"", "run", "train", "encode", "inspect", "report", "bench", "version"} {
 		name := cmd
 		if name == "" {
 			name = "root"
@@ -460,5 +460,37 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("output differs from %s (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// seqae report writes one page over the committed dates; a bad range is a
+// usage error.
+func TestReportCommand(t *testing.T) {
+	out := t.TempDir()
+	t.Chdir("../..")
+	for _, date := range []string{"2026-11-24", "2026-11-25"} {
+		code, stdout, stderr := cli(t, context.Background(), nil, "run", "jobs/example.yaml", "--date", date, "--out", out, "--progress", "none",
+			"--set", "training.epochs=1", "--set", "model.latent=4", "--set", "model.hidden=4")
+		if code != exitOK {
+			t.Fatalf("run %s: exit %d; stderr:\n%s", date, code, stderr)
+		}
+		if !strings.Contains(stdout, "  drift      score PSI ") {
+			t.Errorf("run %s: the summary has no drift line:\n%s", date, stdout)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "r.html")
+	code, stdout, stderr := cli(t, context.Background(), nil, "report", out, "--from", "2026-11-24", "--output", file)
+	if code != exitOK || strings.TrimSpace(stdout) != file {
+		t.Fatalf("report: exit %d, stdout %q; stderr:\n%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "<svg"); n != 7 || !strings.Contains(string(data), `data-key="sequences">6000<`) {
+		t.Errorf("the report has %d charts, want 7, and should count 6000 sequences over two dates", n)
+	}
+	if code, _, _ := cli(t, context.Background(), nil, "report", out, "--from", "2026-11-26", "--to", "2026-11-25"); code != exitUsage {
+		t.Errorf("report --from after --to: exit %d, want %d", code, exitUsage)
 	}
 }
