@@ -52,6 +52,7 @@ func newPlot(title, x, y string) *plot.Plot {
 		a.Label.TextStyle.Font.Size = vg.Points(11)
 		a.Tick.Label.Font.Size = vg.Points(10)
 	}
+	p.X.Tick.Marker, p.Y.Tick.Marker = linearTicks, linearTicks
 	g := plotter.NewGrid()
 	g.Vertical.Color, g.Horizontal.Color = color.RGBA{0xe5, 0xe5, 0xe5, 0xff}, color.RGBA{0xe5, 0xe5, 0xe5, 0xff}
 	p.Add(g)
@@ -174,6 +175,28 @@ var log125Ticks = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
 			}
 			ticks = append(ticks, t)
 		}
+	}
+	return ticks
+})
+
+// linearTicks labels a linear axis at about five round values (1, 2 or 5
+// times a power of ten apart), written as short as they allow.
+var linearTicks = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
+	}
+	raw := (hi - lo) / 5
+	step := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{2, 5, 10} {
+		if step >= raw {
+			break
+		}
+		step = math.Pow(10, math.Floor(math.Log10(raw))) * m
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		r := math.Round(v/step) * step
+		ticks = append(ticks, plot.Tick{Value: r, Label: strconv.FormatFloat(r, 'g', 6, 64)})
 	}
 	return ticks
 })

@@ -34,6 +34,8 @@ th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-al
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .note { color: #555; font-style: italic; }
 .warn { color: #d55e00; font-weight: bold; }
+.key { margin-right: 12px; white-space: nowrap; }
+.key span { display: inline-block; width: 18px; height: 4px; margin: 0 4px 3px 0; vertical-align: middle; }
 pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-height: 320px; }
 .summary td { font-size: 14px; }
 </style>
@@ -68,7 +70,8 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-
 {{else}}<p class="note">No sequences were scored{{if .Training}} (a training-only run){{end}}.</p>{{end}}
 
 <h2 id="anomalies">Top anomalies</h2>
-{{if .TopChart}}<p>The {{len .Top}} highest-scoring anomalies{{if .FeatureLosses}}: the loss at each step (black) and each feature's squared error (colours){{else}}: the loss at each step{{end}}.</p>
+{{if .TopChart}}<p>The {{len .Top}} highest-scoring anomalies{{if .FeatureKeys}}: the loss at each step (black: the mean over features) and each feature's squared error:
+{{range .FeatureKeys}}<span class="key"><span style="background:{{.Color}}"></span>{{.Name}}</span>{{end}}</p>{{else}}: the loss at each step.</p>{{end}}
 <figure class="chart">{{.TopChart}}</figure>
 <table id="top"><tr><th class="n">#</th>{{if ne .From .To}}<th>date</th>{{end}}<th>id</th><th class="n">length</th><th class="n">score</th><th class="n">percentile</th>{{range .PassNames}}<th>{{.}}</th>{{end}}</tr>
 {{range $i, $a := .Top}}<tr data-id="{{$a.ID}}"><td class="n">{{add1 $i}}</td>{{if ne $.From $.To}}<td>{{$a.Date}}</td>{{end}}<td>{{$a.ID}}</td><td class="n">{{$a.Length}}</td><td class="n">{{f4 $a.Score}}</td><td class="n">{{pct $a.Percentile}}</td>{{range $a.Pass}}<td>{{.}}</td>{{end}}</tr>

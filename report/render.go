@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"html/template"
+	"image/color"
 	"io"
 	"maps"
 	"math"
@@ -54,6 +55,12 @@ func Render(w io.Writer, d *Data) error {
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
+	for _, a := range d.Top[:min(len(d.Top), 1)] {
+		for j := range a.Features {
+			c := featureColors[j%len(featureColors)].(color.RGBA)
+			v.FeatureKeys = append(v.FeatureKeys, featureKey{Name: fmt.Sprintf("feature %d", j), Color: fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B)})
+		}
+	}
 	for _, r := range slices.Sorted(maps.Keys(d.Quarantine.ByReason)) {
 		v.Reasons = append(v.Reasons, reasonCount{r, d.Quarantine.ByReason[r]})
 	}
@@ -70,6 +77,12 @@ type view struct {
 	*Data
 	LossChart, TimeChart, HistChart, ScatterChart, TopChart, PSIChart, ShareChart template.HTML
 	Reasons                                                                       []reasonCount
+	FeatureKeys                                                                   []featureKey // the top anomalies' feature colours
+}
+
+type featureKey struct {
+	Name  string
+	Color string // #rrggbb
 }
 
 func lossChart(t *Training) (string, error) {
@@ -233,20 +246,12 @@ func topChart(top []Anomaly, features bool) (string, error) {
 			for j, f := range a.Features {
 				xys := stepXYs(f)
 				if len(xys) > 0 {
-					l := line(xys, featureColors[j%len(featureColors)], 1, false)
-					p.Add(l)
-					if i == 0 {
-						p.Legend.Add(fmt.Sprintf("feature %d", j), l)
-					}
+					p.Add(line(xys, featureColors[j%len(featureColors)], 1, false))
 				}
 			}
 		}
 		if xys := stepXYs(a.StepLoss); len(xys) > 0 {
-			l := line(xys, black, 2, false)
-			p.Add(l)
-			if i == 0 && features {
-				p.Legend.Add("step loss (mean)", l)
-			}
+			p.Add(line(xys, black, 2, false))
 		}
 		grid[i/cols][i%cols] = p
 	}

@@ -287,8 +287,8 @@ func TestOverrides(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 		t.Fatalf("summary %q: %v", stdout, err)
 	}
-	if sum.Run != "train" || sum.Date != "2026-11-20" || len(sum.Partitions) != 3 || !strings.HasPrefix(sum.Partitions[0], elsewhere) {
-		t.Errorf("summary %+v: want a train run for 2026-11-20 committing 3 partitions under %s", sum, elsewhere)
+	if sum.Run != "train" || sum.Date != "2026-11-20" || len(sum.Partitions) != 4 || !strings.HasPrefix(sum.Partitions[0], elsewhere) {
+		t.Errorf("summary %+v: want a train run for 2026-11-20 committing 4 partitions (models, metrics, quarantine, reports) under %s", sum, elsewhere)
 	}
 	var line map[string]any
 	if err := json.Unmarshal([]byte(strings.SplitN(stderr, "\n", 2)[0]), &line); err != nil || line["msg"] != "run started" {
