@@ -502,7 +502,7 @@ func TestRerunRemovesTablesNotWritten(t *testing.T) {
 		{name: "step_losses turned off", second: []string{"output.step_losses=false"},
 			gone: []string{TableStepLosses}, wantRemoved: []string{TableStepLosses}},
 		{name: "a train-only rerun", second: []string{"run=train"},
-			gone: []string{TableStepLosses, TableLatents}, wantRemoved: []string{TableStepLosses, TableLatents}},
+			gone: []string{TableStepLosses, TableLatents, TableDrift}, wantRemoved: []string{TableStepLosses, TableLatents, TableDrift}},
 		{name: "an encode-only rerun keeps the model", second: []string{"run=encode", "output.step_losses=false"},
 			gone: []string{TableStepLosses}, kept: []string{TableModels, TableMetrics}, wantRemoved: []string{TableStepLosses}},
 		{name: "a shard turns step_losses off", first: []string{"run=train"}, shards: 2, second: []string{"run=encode", "output.step_losses=false"},

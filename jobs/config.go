@@ -100,6 +100,14 @@ type OutputConfig struct {
 	Dir        string `yaml:"dir"`         // the output folder: DIR/<table>/dt=YYYY-MM-DD/
 	Format     string `yaml:"format"`      // parquet or arrow
 	StepLosses bool   `yaml:"step_losses"` // write the step_losses table
+	// AnomalyPercentile flags latents whose percentile (among the model's
+	// validation scores of their length) reaches it.
+	AnomalyPercentile float64 `yaml:"anomaly_percentile"`
+	// FeatureLosses adds latents.feature_scores and step_losses.feature_loss.
+	FeatureLosses bool `yaml:"feature_losses"`
+	// DriftWarnPSI is the score drift (population stability index) above
+	// which a run warns.
+	DriftWarnPSI float64 `yaml:"drift_warn_psi"`
 }
 
 // WorkersConfig sizes the goroutine pools.
@@ -118,7 +126,7 @@ func Default() Config {
 		Model:    ModelConfig{Latent: 16, Hidden: 16, Head: "linear"},
 		Batching: BatchingConfig{Mode: "exact", BatchSize: 64},
 		Training: TrainingConfig{Epochs: 10, LR: 1e-3, ClipNorm: 1, Patience: 3, Seed: 1, ValFraction: 0.1, MemoryBudget: 1 << 30},
-		Output:   OutputConfig{Dir: "out", Format: "parquet", StepLosses: true},
+		Output:   OutputConfig{Dir: "out", Format: "parquet", StepLosses: true, AnomalyPercentile: 99, DriftWarnPSI: 0.2},
 		Workers:  WorkersConfig{Readers: 2, Encoders: 2, Trainers: 2},
 	}
 }
@@ -399,6 +407,18 @@ func (c *Config) Validate() error {
 			return nil
 		},
 		func() error { return oneOf("output.format", c.Output.Format, "parquet", "arrow") },
+		func() error {
+			if p := c.Output.AnomalyPercentile; !(p > 0 && p <= 100) {
+				return bad("output.anomaly_percentile", "must be in (0, 100], got %v", p)
+			}
+			return nil
+		},
+		func() error {
+			if p := c.Output.DriftWarnPSI; !(p > 0) || math.IsInf(p, 0) {
+				return bad("output.drift_warn_psi", "must be a positive number, got %v", p)
+			}
+			return nil
+		},
 		func() error { return atLeast("workers.readers", c.Workers.Readers, 1) },
 		func() error { return atLeast("workers.encoders", c.Workers.Encoders, 1) },
 		func() error { return atLeast("workers.trainers", c.Workers.Trainers, 1) },

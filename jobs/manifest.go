@@ -41,6 +41,7 @@ type Manifest struct {
 	Counts      stages.Counts     `json:"counts"`
 	Timings     Timings           `json:"timings"`
 	Training    *TrainingInfo     `json:"training,omitempty"`
+	Drift       *Drift            `json:"drift,omitempty"` // latents and drift: the scores against the previous date's
 	Pipeline    pipeline.Snapshot `json:"pipeline"`
 	Config      string            `json:"config"`
 	Shards      []*Manifest       `json:"shards,omitempty"`

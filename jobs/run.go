@@ -32,7 +32,7 @@ const (
 )
 
 // tables are the output tables in commit order.
-var tables = []string{TableModels, TableMetrics, TableQuarantine, TableStepLosses, TableLatents}
+var tables = []string{TableModels, TableMetrics, TableQuarantine, TableStepLosses, TableLatents, TableDrift, TableReports}
 
 // Options are a run's settings that are not part of the job file.
 type Options struct {
@@ -203,6 +203,11 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		res.Encode = eparts[len(eparts)-1].manifest
 	}
 	res.ModelID = model.Model.ID()
+	rp, err := r.writeReport(ctx, parts, res.ModelID, now)
+	if err != nil {
+		return nil, err
+	}
+	parts = append(parts, rp)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -225,7 +230,7 @@ func (r *runner) withRemovals(parts []*partition) []*partition {
 		switch {
 		case i >= 0:
 			out = append(out, parts[i])
-		case r.cfg.Trains() || table == TableQuarantine || table == TableStepLosses || table == TableLatents:
+		case r.cfg.Trains() || table == TableQuarantine || table == TableStepLosses || table == TableLatents || table == TableDrift:
 			out = append(out, &partition{table: table, sharded: r.opt.Shard.Sharded()})
 		}
 	}
@@ -439,6 +444,8 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	if warmFrom != "" {
 		meta[MetaWarmStart] = warmFrom
 	}
+	meta[MetaCalibration] = res.Calibration.Marshal()
+	r.log.Info("calibrated", "source", res.Calibration.Source, "scores", res.Calibration.Overall.N, "buckets_by_min_length", res.Calibration.BucketCounts())
 	modelOut, err := saveModel(ctx, r.stage(TableModels), res.Model, meta)
 	if err != nil {
 		return nil, nil, err
@@ -474,7 +481,7 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	if err := sizeFiles(parts); err != nil {
 		return nil, nil, err
 	}
-	return &ModelFile{Model: res.Model, Norm: res.Norm, Boundaries: res.Boundaries, Meta: meta}, parts, nil
+	return &ModelFile{Model: res.Model, Norm: res.Norm, Boundaries: res.Boundaries, Calibration: res.Calibration, Meta: meta}, parts, nil
 }
 
 func (r *runner) trainPartition(table, modelID string, inputs []InputFile, counts stages.Counts, start time.Time, snap pipeline.Snapshot,
@@ -567,7 +574,8 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	meta := r.meta(modelID, "encode")
 	name := partName(r.opt.Shard, r.format.Ext())
 	local := storage.Local{}
-	lw, err := schemas.NewLatentsWriter(ctx, local, filepath.Join(r.stage(TableLatents), name), r.format, in.IDField(), in.PassFields(), meta, schemas.WriteOptions{})
+	wopt := schemas.WriteOptions{FeatureLosses: r.cfg.Output.FeatureLosses}
+	lw, err := schemas.NewLatentsWriter(ctx, local, filepath.Join(r.stage(TableLatents), name), r.format, in.IDField(), in.PassFields(), meta, wopt)
 	if err != nil {
 		return nil, err
 	}
@@ -579,15 +587,21 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	defer qw.Abort()
 	var sw *schemas.StepLossesWriter
 	if r.cfg.Output.StepLosses {
-		if sw, err = schemas.NewStepLossesWriter(ctx, local, filepath.Join(r.stage(TableStepLosses), name), r.format, in.IDField(), meta, schemas.WriteOptions{}); err != nil {
+		if sw, err = schemas.NewStepLossesWriter(ctx, local, filepath.Join(r.stage(TableStepLosses), name), r.format, in.IDField(), meta, wopt); err != nil {
 			return nil, err
 		}
 		defer sw.Abort()
 	}
+	if mf.Calibration == nil {
+		r.log.Warn("the model has no calibration (it predates it): latents' percentile and anomaly are null; retrain to get them", "model", mf.Path)
+	}
 	var snap pipeline.Snapshot
+	var stats driftStats
 	counts, snap, err := stages.Encode(ctx, stages.EncodeJob{
-		Source: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
+		Observe: stats.observe,
+		Source:  r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
 		Latents: lw, StepLosses: sw, Quarantine: qw,
+		Calibration: mf.Calibration, AnomalyPercentile: r.cfg.Output.AnomalyPercentile, FeatureLosses: r.cfg.Output.FeatureLosses,
 		Progress: r.progress("encode", totalRows(in, units), &snap), ProgressEvery: r.opt.ProgressEvery,
 	})
 	if err != nil {
@@ -602,6 +616,11 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	}
 	r.log.Info("encoded", "sequences_in", counts.Sequences, "sequences_out", counts.Encoded, "quarantined", counts.Quarantined,
 		"step_loss_rows", counts.StepRows, "batches", counts.Batches, "seconds", round(time.Since(start).Seconds()))
+	drift, dw, err := r.drift(ctx, &stats, modelID, mf.Calibration, meta, name)
+	if err != nil {
+		return nil, err
+	}
+	defer dw.Abort()
 	type table struct {
 		name  string
 		close func() error
@@ -611,7 +630,7 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	if sw != nil {
 		tables = append(tables, table{TableStepLosses, sw.Close, sw.Rows})
 	}
-	tables = append(tables, table{TableLatents, lw.Close, lw.Rows})
+	tables = append(tables, table{TableLatents, lw.Close, lw.Rows}, table{TableDrift, dw.Close, dw.Rows})
 	var parts []*partition
 	for _, t := range tables {
 		if err := t.close(); err != nil {
@@ -619,6 +638,9 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 		}
 		man := r.manifest(t.name, "encode", modelID, files, counts, start, snap)
 		man.Files = []OutputFile{{Name: name, Rows: t.rows()}}
+		if t.name == TableLatents || t.name == TableDrift {
+			man.Drift = drift
+		}
 		parts = append(parts, &partition{table: t.name, staged: r.stage(t.name), sharded: r.opt.Shard.Sharded(), manifest: man})
 	}
 	return parts, sizeFiles(parts)

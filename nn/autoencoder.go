@@ -66,6 +66,10 @@ type Workspace struct {
 	// Results in input order.
 	latents  []float32 // (B, L)
 	stepLoss []float32 // (B, T) step losses; cells past a sequence's length are 0
+
+	// Optional results (SetFeatureLosses).
+	featOn   bool
+	featLoss []float32 // (B, T, I) squared error per feature; cells past a sequence's length are stale
 }
 
 // NewWorkspace returns an empty workspace for models of config cfg.
@@ -212,12 +216,21 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	if keep {
 		w.decHp = grow(w.decHp, R*H)
 	}
+	if w.featOn {
+		w.featLoss = grow(w.featLoss, B*T*I)
+	}
 
 	w.encoderForward(m)
 	w.decoderForward(m)
 	if keep {
 		w.headForward(m, w.y[:R*I], w.decH[:R*H], R)
 		w.lossForward(w.loss[:R], w.y[:R*I], w.x[:R*I])
+		if w.featOn {
+			for t := range T {
+				o, n := w.off[t], w.nAct[t]
+				w.featureLossForward(t, w.y[o*I:(o+n)*I], w.x[o*I:(o+n)*I])
+			}
+		}
 	}
 	return w.results()
 }
@@ -370,6 +383,9 @@ func (w *Workspace) decoderForward(m *Model) {
 		o := w.off[t]
 		w.headForward(m, w.y[:n*I], h, n)
 		w.lossForward(w.loss[o:o+n], w.y[:n*I], w.x[o*I:(o+n)*I])
+		if w.featOn {
+			w.featureLossForward(t, w.y[:n*I], w.x[o*I:(o+n)*I])
+		}
 	}
 }
 
@@ -441,6 +457,19 @@ func (w *Workspace) lossForward(loss, y, x []float32) {
 	}
 }
 
+// featureLossForward files step t's squared errors (y - x)^2, y and x
+// (n_t, I) in packed order, into featLoss (B, T, I) in input order.
+func (w *Workspace) featureLossForward(t int, y, x []float32) {
+	I, T := w.cfg.InputDim, w.nt
+	for s, b := range w.order[:w.nAct[t]] {
+		dst := w.featLoss[(b*T+t)*I : (b*T+t+1)*I]
+		for j := range dst {
+			d := y[s*I+j] - x[s*I+j]
+			dst[j] = d * d
+		}
+	}
+}
+
 // lossBackward writes dy, the gradient of (sum of step losses) /
 // batchSteps.
 func (w *Workspace) lossBackward(batchSteps int) {
@@ -487,6 +516,24 @@ func (w *Workspace) Latents() []float32 {
 // order), one per real step. The slice is reused by the next call.
 func (w *Workspace) StepLosses(b int) []float32 {
 	return w.stepLoss[b*w.nt : b*w.nt+w.inLens[b] : b*w.nt+w.inLens[b]]
+}
+
+// SetFeatureLosses turns on (or off) keeping each step's squared error per
+// feature, for FeatureLosses; off by default.
+func (w *Workspace) SetFeatureLosses(on bool) { w.featOn = on }
+
+// FeatureLosses returns the last batch's squared errors per feature of
+// sequence b (input order): (len, I), row-major, one row per real step,
+// whose mean is the step's loss. It panics unless SetFeatureLosses(true)
+// preceded the batch. The slice is reused by the next call.
+func (w *Workspace) FeatureLosses(b int) []float32 {
+	if !w.featOn {
+		panic("nn: FeatureLosses needs SetFeatureLosses(true) before the batch")
+	}
+	I := w.cfg.InputDim
+	n := w.inLens[b] * I
+	o := b * w.nt * I
+	return w.featLoss[o : o+n : o+n]
 }
 
 // RealSteps is the number of real steps in the last batch.

@@ -89,6 +89,8 @@ type TrainResult struct {
 	TrainSeqs  int64
 	ValSeqs    int64
 	Streamed   bool // epochs read the files again (the data exceeded MemoryBudget)
+	// Calibration is the best model's validation score distribution.
+	Calibration *Calibration
 }
 
 // seqBytes estimates a sequence's memory.
@@ -251,6 +253,11 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	if res.Model == nil {
 		return nil, fmt.Errorf("training produced no finite loss")
 	}
+	cal, err := calibrate(ctx, job, res, batching, split, train, val)
+	if err != nil {
+		return nil, err
+	}
+	res.Calibration = cal
 	return res, nil
 }
 

@@ -141,7 +141,7 @@ interrupted (SIGINT or SIGTERM; nothing of the run is committed).`,
 	pf.StringVar(&a.logFormat, "log-format", "text", "log lines as text or json (env SEQAE_LOG_FORMAT), e.g. --log-format json")
 	pf.StringVar(&a.logLevel, "log-level", "", "least level logged: debug, info, warn or error (env SEQAE_LOG_LEVEL; default info,\nor warn while progress bars are drawn), e.g. --log-level debug")
 	pf.StringVar(&a.progress, "progress", "auto", "progress as bars (on stderr), log (lines in the log) or none; auto draws bars\nwhen stderr is a terminal, else logs (env SEQAE_PROGRESS), e.g. --progress log")
-	root.AddCommand(a.jobCmd("run"), a.jobCmd("train"), a.jobCmd("encode"), a.inspectCmd(), a.benchCmd(), a.versionCmd())
+	root.AddCommand(a.jobCmd("run"), a.jobCmd("train"), a.jobCmd("encode"), a.inspectCmd(), a.reportCmd(), a.benchCmd(), a.versionCmd())
 	return root
 }
 

@@ -288,8 +288,8 @@ func TestOverrides(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 		t.Fatalf("summary %q: %v", stdout, err)
 	}
-	if sum.Run != "train" || sum.Date != "2026-11-20" || len(sum.Partitions) != 3 || !strings.HasPrefix(sum.Partitions[0], elsewhere) {
-		t.Errorf("summary %+v: want a train run for 2026-11-20 committing 3 partitions under %s", sum, elsewhere)
+	if sum.Run != "train" || sum.Date != "2026-11-20" || len(sum.Partitions) != 4 || !strings.HasPrefix(sum.Partitions[0], elsewhere) {
+		t.Errorf("summary %+v: want a train run for 2026-11-20 committing 4 partitions (models, metrics, quarantine, reports) under %s", sum, elsewhere)
 	}
 	var line map[string]any
 	if err := json.Unmarshal([]byte(strings.SplitN(stderr, "\n", 2)[0]), &line); err != nil || line["msg"] != "run started" {
@@ -383,7 +383,7 @@ func TestVersion(t *testing.T) {
 // Every command's --help matches its golden file and gives an example of
 // every flag.
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"", "run", "train", "encode", "inspect", "bench", "version"} {
+	for _, cmd := range []string{"", "run", "train", "encode", "inspect", "report", "bench", "version"} {
 		name := cmd
 		if name == "" {
 			name = "root"
@@ -461,5 +461,37 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("output differs from %s (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// seqae report writes one page over the committed dates; a bad range is a
+// usage error.
+func TestReportCommand(t *testing.T) {
+	out := t.TempDir()
+	t.Chdir("../..")
+	for _, date := range []string{"2026-11-24", "2026-11-25"} {
+		code, stdout, stderr := cli(t, context.Background(), nil, "run", "jobs/example.yaml", "--date", date, "--out", out, "--progress", "none",
+			"--set", "training.epochs=1", "--set", "model.latent=4", "--set", "model.hidden=4")
+		if code != exitOK {
+			t.Fatalf("run %s: exit %d; stderr:\n%s", date, code, stderr)
+		}
+		if !strings.Contains(stdout, "  drift      score PSI ") {
+			t.Errorf("run %s: the summary has no drift line:\n%s", date, stdout)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "r.html")
+	code, stdout, stderr := cli(t, context.Background(), nil, "report", out, "--from", "2026-11-24", "--output", file)
+	if code != exitOK || strings.TrimSpace(stdout) != file {
+		t.Fatalf("report: exit %d, stdout %q; stderr:\n%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "<svg"); n != 7 || !strings.Contains(string(data), `data-key="sequences">6000<`) {
+		t.Errorf("the report has %d charts, want 7, and should count 6000 sequences over two dates", n)
+	}
+	if code, _, _ := cli(t, context.Background(), nil, "report", out, "--from", "2026-11-26", "--to", "2026-11-25"); code != exitUsage {
+		t.Errorf("report --from after --to: exit %d, want %d", code, exitUsage)
 	}
 }
