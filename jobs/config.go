@@ -54,6 +54,9 @@ type InputConfig struct {
 	Dim        int      `yaml:"dim"`        // nested: features per step; 0 takes it from the data
 	MaxLen     int      `yaml:"max_len"`    // quarantine longer sequences as too_long; 0 is no limit
 	Duplicates string   `yaml:"duplicates"` // quarantine or keep repeated ids
+	// AllowAllQuarantined lets an encode in which every row read was
+	// quarantined commit (empty latents); by default it fails.
+	AllowAllQuarantined bool `yaml:"allow_all_quarantined,omitempty"`
 }
 
 // ModelConfig holds the model's sizes; its input size comes from the data.
