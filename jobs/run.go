@@ -593,11 +593,15 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 		defer sw.Abort()
 	}
 	var snap pipeline.Snapshot
-	counts, snap, err := stages.Encode(ctx, stages.EncodeJob{
+	job := stages.EncodeJob{
 		Source: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
 		Latents: lw, StepLosses: sw, Quarantine: qw,
 		Progress: r.progress("encode", totalRows(in, units), &snap), ProgressEvery: r.opt.ProgressEvery,
-	})
+	}
+	if encodeSeam != nil {
+		encodeSeam(&job)
+	}
+	counts, snap, err := stages.Encode(ctx, job)
 	if err != nil {
 		return nil, err
 	}
@@ -686,6 +690,10 @@ func allQuarantined(phase string, c stages.Counts, canAllow bool) error {
 	}
 	return errors.New(b.String())
 }
+
+// encodeSeam, set only by tests, changes an encode job before it runs:
+// tests lose rows with it to see checkCounts fail the run.
+var encodeSeam func(*stages.EncodeJob)
 
 // checkCounts checks, before anything is committed, that a pass lost no
 // rows: sequences in = out + quarantined; the rows read are the units'
