@@ -61,6 +61,9 @@ type InputConfig struct {
 	// SpillDir, sorted, and are merged.
 	MemoryBudget ByteSize `yaml:"memory_budget"`
 	SpillDir     string   `yaml:"spill_dir"` // local folder the long layout spills to; empty is the system's temporary folder
+	// AllowAllQuarantined lets an encode in which every row read was
+	// quarantined commit (empty latents); by default it fails.
+	AllowAllQuarantined bool `yaml:"allow_all_quarantined,omitempty"`
 }
 
 // ModelConfig holds the model's sizes; its input size comes from the data.

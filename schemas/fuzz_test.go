@@ -44,7 +44,7 @@ func fuzzValue(b byte) float64 {
 	case 3:
 		return 1e300
 	case 4:
-		return -0.0
+		return math.Copysign(0, -1)
 	}
 	return float64(int(b)-128) / 8
 }

@@ -10,7 +10,7 @@ import (
 // parquetBackend writes rows through parquet-go, cutting a row group (Flush)
 // every RowGroupBytes of buffered values.
 type parquetBackend struct {
-	w       *parquet.Writer
+	w       *parquet.GenericWriter[any]
 	cols    []outCol
 	rows    []parquet.Row
 	pending int64 // estimated bytes in the current row group
@@ -70,7 +70,7 @@ func newParquetBackend(w io.Writer, cols []outCol, meta Meta, opt WriteOptions) 
 	for _, kv := range meta.Pairs() {
 		options = append(options, parquet.KeyValueMetadata(kv[0], kv[1]))
 	}
-	return &parquetBackend{w: parquet.NewWriter(w, options...), cols: cols, rgBytes: opt.RowGroupBytes}, nil
+	return &parquetBackend{w: parquet.NewGenericWriter[any](w, options...), cols: cols, rgBytes: opt.RowGroupBytes}, nil
 }
 
 func scalarValue(v Value, k Kind) parquet.Value {
