@@ -125,6 +125,31 @@ func (r *Resolver) Delete(ctx context.Context, name string) error {
 	return s.Delete(ctx, name)
 }
 
+// ListAll is Blob.ListAll for a location URL; plain paths are not served.
+func (r *Resolver) ListAll(ctx context.Context, dir string) ([]string, error) {
+	if !IsURL(dir) {
+		return nil, fmt.Errorf("list %s: not a location URL", dir)
+	}
+	b, err := r.Bucket(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return b.ListAll(ctx, dir)
+}
+
+// CreateNew is Blob.CreateNew for a location URL; plain paths are not
+// served.
+func (r *Resolver) CreateNew(ctx context.Context, name string) (Writer, error) {
+	if !IsURL(name) {
+		return nil, fmt.Errorf("create %s: not a location URL", name)
+	}
+	b, err := r.Bucket(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return b.CreateNew(ctx, name)
+}
+
 // ReadStats are the requests and bytes read for an object URL since its
 // bucket was opened; zero for plain paths.
 func (r *Resolver) ReadStats(name string) Stats {
