@@ -425,6 +425,12 @@ func (c *Config) Validate() error {
 		func() error { return atLeast("workers.readers", c.Workers.Readers, 1) },
 		func() error { return atLeast("workers.encoders", c.Workers.Encoders, 1) },
 		func() error { return atLeast("workers.trainers", c.Workers.Trainers, 1) },
+		func() error {
+			if key, err := c.badLocation(); err != nil {
+				return bad(key, "%v", err)
+			}
+			return nil
+		},
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -50,6 +50,11 @@ func Inspect(ctx context.Context, store storage.Store, path string, w io.Writer,
 		}
 		return inspectFolder(path, w)
 	}
+	if storage.IsURL(path) {
+		if ok, err := inspectBlobPartition(ctx, store, path, w); ok || err != nil {
+			return err
+		}
+	}
 	obj, err := store.Open(ctx, path)
 	if err != nil {
 		return err

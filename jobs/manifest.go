@@ -100,10 +100,13 @@ func (f Fingerprint) differences(g Fingerprint) []string {
 	return d
 }
 
-// InputFile is one input file and its size.
+// InputFile is one input file and its size, with, for an object store,
+// the requests made and bytes read for it by the run so far.
 type InputFile struct {
-	Name  string `json:"name"`
-	Bytes int64  `json:"bytes"`
+	Name      string `json:"name"`
+	Bytes     int64  `json:"bytes"`
+	Requests  int64  `json:"requests,omitempty"`
+	BytesRead int64  `json:"bytes_read,omitempty"`
 }
 
 // OutputFile is one file of the partition.

@@ -51,11 +51,13 @@ type Options struct {
 	// (default 1s) and after every training epoch.
 	Progress      func(Event)
 	ProgressEvery time.Duration
-	// Store is where inputs and an explicit model.path are read; nil is
-	// the local file system. Outputs are always local folders (they are
-	// committed with folder renames), so the models committed under the
-	// output folder (for warm start, and for encoding without model.path)
-	// are read from the local file system.
+	// Store is where inputs and an explicit model.path are read; nil is a
+	// storage.Resolver (plain paths and location URLs). A local output
+	// folder is committed with folder renames, so the models committed
+	// under it (for warm start, and for encoding without model.path) are
+	// read from the local file system; an output folder that is a
+	// location URL is committed through Store, which must then serve it
+	// (a storage.Resolver does).
 	Store storage.Store
 }
 
@@ -156,7 +158,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	}
 	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: format, cfgYAML: cfg.YAML(), settings: settingsHash(cfg)}
 	if r.store == nil {
-		r.store = storage.Local{}
+		res := storage.NewResolver()
+		defer res.Close()
+		r.store = res
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -168,14 +172,26 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	r.runID = newRunID(now)
 	out := cfg.Output.Dir
 	r.staging = filepath.Join(out, stagingDir, r.runID)
+	if r.blobOut() {
+		// Outputs are staged in a local temporary folder and uploaded
+		// when committed (commitBlob).
+		if err := r.checkBlobOut(ctx); err != nil {
+			return nil, err
+		}
+		if r.staging, err = os.MkdirTemp("", "seqae-"+r.runID+"-"); err != nil {
+			return nil, err
+		}
+	}
 	release, err := holdStaging(r.staging)
 	if err != nil {
 		return nil, fmt.Errorf("output folder %s: %w", out, err)
 	}
 	defer release()
 	defer os.RemoveAll(r.staging)
-	cleanStaging(out, now, r.log)
-	r.log.Info("run started", "job", cfg.Name, "run", cfg.Run, "date", r.date, "run_id", r.runID, "shard", opt.Shard.String(), "out", out)
+	if !r.blobOut() {
+		cleanStaging(out, now, r.log)
+	}
+	r.log.Info("run started", "job", cfg.Name, "run", cfg.Run, "date", r.date, "run_id", r.runID, "shard", opt.Shard.String(), "out", storage.Redact(out))
 
 	res := &Result{RunID: r.runID, Date: r.date}
 	var parts []*partition
@@ -187,7 +203,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		}
 		model, parts = m, append(parts, tparts...)
 		res.Train = tparts[0].manifest
-		res.ModelPath = filepath.Join(r.live(TableModels), ModelFileName)
+		res.ModelPath = storage.Join(r.live(TableModels), r.liveName(ModelFileName))
 	}
 	if cfg.Encodes() {
 		if model == nil {
@@ -215,7 +231,11 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	}
 	// Past this point the run commits whatever happens to ctx: stopping
 	// between two tables' commits would mix runs across tables for no gain.
-	res.Partitions, res.Removed, err = r.commit(context.WithoutCancel(ctx), r.withRemovals(parts))
+	commit := r.commit
+	if r.blobOut() {
+		commit = r.commitBlob
+	}
+	res.Partitions, res.Removed, err = commit(context.WithoutCancel(ctx), r.withRemovals(parts))
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +261,7 @@ func (r *runner) withRemovals(parts []*partition) []*partition {
 
 // live is a table's partition folder for the run's date.
 func (r *runner) live(table string) string {
-	return filepath.Join(r.cfg.Output.Dir, table, "dt="+r.date)
+	return storage.Join(r.cfg.Output.Dir, table, "dt="+r.date)
 }
 
 // stage is a table's staging folder.
@@ -259,7 +279,7 @@ func (r *runner) manifest(table, phase, modelID string, inputs []InputFile, coun
 	m := &Manifest{
 		Table: table, Date: r.date, Job: r.cfg.Name, RunID: r.runID, Version: Version(), Phase: phase, ModelID: modelID,
 		ShardCount: r.opt.Shard.count(), Fingerprint: fingerprint(inputs, r.settings, r.format, modelID),
-		Inputs: inputs, Counts: counts, Pipeline: snap, Config: r.cfgYAML,
+		Inputs: r.withReadStats(inputs), Counts: counts, Pipeline: snap, Config: r.cfgYAML,
 		Timings: Timings{Started: start.UTC(), Finished: now, Seconds: now.Sub(start).Seconds()},
 	}
 	if r.opt.Shard.Sharded() {
@@ -518,12 +538,12 @@ func sizeFiles(parts []*partition) error {
 // returns no model (and logs why) when there is none or its sizes differ
 // from the job's.
 func (r *runner) warmStart(ctx context.Context, want nn.Config) (*nn.Model, *stages.Normalizer, string, error) {
-	path, err := latestModel(r.cfg.Output.Dir, r.date, false)
+	path, err := r.latestModel(ctx, false)
 	if err != nil || path == "" {
 		r.log.Info("warm start: no model committed before this date; training from scratch", "date", r.date)
 		return nil, nil, "", err
 	}
-	mf, err := ReadModel(ctx, storage.Local{}, path)
+	mf, err := ReadModel(ctx, r.outStore(), path)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -545,14 +565,14 @@ func (r *runner) encodeModel(ctx context.Context) (*ModelFile, error) {
 	store := r.store
 	if path == "" {
 		var err error
-		if path, err = latestModel(r.cfg.Output.Dir, r.date, true); err != nil {
+		if path, err = r.latestModel(ctx, true); err != nil {
 			return nil, err
 		}
 		if path == "" {
 			return nil, fmt.Errorf("no model to encode with: none committed under %s for a date up to %s; train first (run: train) or set model.path",
-				filepath.Join(r.cfg.Output.Dir, TableModels), r.date)
+				storage.Redact(storage.Join(r.cfg.Output.Dir, TableModels)), r.date)
 		}
-		store = storage.Local{}
+		store = r.outStore()
 	}
 	mf, err := ReadModel(ctx, store, path)
 	if err != nil {

@@ -83,7 +83,9 @@ func (a *app) inspectCmd() *cobra.Command {
 			default:
 				return usagef("--layout: want nested, columns or long, got %q", layout)
 			}
-			return jobs.Inspect(cmd.Context(), storage.Local{}, args[0], a.stdout, opt)
+			store := storage.NewResolver()
+			defer store.Close()
+			return jobs.Inspect(cmd.Context(), store, args[0], a.stdout, opt)
 		},
 	}
 	fl := cmd.Flags()
