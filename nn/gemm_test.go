@@ -4,7 +4,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 func randSlice(rng *rand.Rand, n int) []float32 {
@@ -260,4 +262,16 @@ func BenchmarkGemm(b *testing.B) {
 			})
 		}
 	}
+}
+
+func TestPeakGFLOPS(t *testing.T) {
+	if g := PeakGFLOPS(48, 2, time.Millisecond); !(g > 0) || math.IsInf(g, 0) {
+		t.Errorf("PeakGFLOPS(48, 2) = %v, want a positive rate", g)
+	}
+	defer func() {
+		if msg, _ := recover().(string); !strings.HasPrefix(msg, "nn: PeakGFLOPS") {
+			t.Errorf("PeakGFLOPS(0, 1) panicked with %q, want nn: PeakGFLOPS: ...", msg)
+		}
+	}()
+	PeakGFLOPS(0, 1, time.Millisecond)
 }
