@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/seqae/seqae/bench"
 	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/jobs"
@@ -363,9 +365,9 @@ func TestSummaryListsRemovedTables(t *testing.T) {
 	}
 }
 
-// bench prints one JSON line with torch_bench.py's fields.
+// bench prints one JSON line with torch_peer.py's fields.
 func TestBenchJSON(t *testing.T) {
-	code, stdout, stderr := cli(t, context.Background(), nil, "bench", "--n", "64", "--min-len", "3", "--max-len", "20", "--latent", "8", "--hidden", "8", "--threads", "1", "--mode", "padded")
+	code, stdout, stderr := cli(t, context.Background(), nil, "bench", "--n", "64", "--min-len", "3", "--max-len", "20", "--latent", "8", "--hidden", "8", "--threads", "1", "--mode", "padded", "--peak-n", "64")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -376,8 +378,9 @@ func TestBenchJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatal(err)
 	}
-	// torch_bench.py's fields, and the GFLOP/s seqae adds.
-	want := []string{"peer", "mode", "threads", "n", "batches", "real_steps", "train_seq_per_s", "encode_seq_per_s", "train_s", "encode_s", "train_gflop_per_s"}
+	// torch_peer.py's fields, and the GFLOP/s and fractions of peak seqae adds.
+	want := []string{"peer", "mode", "threads", "n", "batches", "real_steps", "train_seq_per_s", "encode_seq_per_s", "train_s", "encode_s",
+		"train_gflop_per_s", "encode_gflop_per_s", "peak_gflop_per_s", "train_fraction_of_peak", "encode_fraction_of_peak"}
 	var keys []string
 	for k := range got {
 		keys = append(keys, k)
@@ -397,8 +400,57 @@ func TestBenchJSON(t *testing.T) {
 	if !strings.HasPrefix(got["peer"].(string), "seqae ") || !(got["train_seq_per_s"].(float64) > 0) {
 		t.Errorf("peer %v, train_seq_per_s %v: want seqae and a rate", got["peer"], got["train_seq_per_s"])
 	}
+	peak, frac := got["peak_gflop_per_s"].(float64), got["train_fraction_of_peak"].(float64)
+	if want := got["train_gflop_per_s"].(float64) / peak; !(peak > 0) || math.Abs(frac-want) > 0.002 {
+		t.Errorf("peak %v, train fraction %v: want a peak and train_gflop_per_s/peak = %v", peak, frac, want)
+	}
 	if code, _, stderr := cli(t, context.Background(), nil, "bench", "--mode", "bucket"); code != 2 || !strings.Contains(stderr, "--mode: want bucketed or padded") {
 		t.Errorf("bad mode: exit %d, %s; want 2", code, stderr)
+	}
+}
+
+// bench --peer runs torch_peer.py under --python with the same flags, the
+// script on stdin, prints its line and seqae's rates over its rates.
+func TestBenchPeer(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "python")
+	// A stand-in for Python: it records its arguments and the script it
+	// was given, and answers like torch_peer.py.
+	script := "#!/bin/sh\necho \"$@\" > " + filepath.Join(dir, "args") + "\ncat > " + filepath.Join(dir, "script") +
+		"\necho '{\"peer\": \"pytorch fake\", \"train_seq_per_s\": 0.5, \"encode_seq_per_s\": 0.25}'\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, context.Background(), nil, "bench", "--n", "16", "--max-len", "12", "--latent", "8", "--hidden", "8",
+		"--threads", "1", "--peak-n", "0", "--peer", "--python", fake)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "pytorch fake") {
+		t.Fatalf("printed %q, want seqae's line, the peer's and the ratios", stdout)
+	}
+	var ours, ratios map[string]float64
+	_ = json.Unmarshal([]byte(strings.Replace(lines[0], `"peer":"seqae dev",`, "", 1)), &ours)
+	if err := json.Unmarshal([]byte(lines[2]), &ratios); err != nil {
+		t.Fatal(err)
+	}
+	if want := math.Round(ours["train_seq_per_s"]/0.5*100) / 100; ratios["train_ratio"] != want {
+		t.Errorf("train_ratio %v, want %v", ratios["train_ratio"], want)
+	}
+	if want := math.Round(ours["encode_seq_per_s"]/0.25*100) / 100; ratios["encode_ratio"] != want {
+		t.Errorf("encode_ratio %v, want %v", ratios["encode_ratio"], want)
+	}
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	if want := "- --n 16 --min-len 10 --max-len 12 --input-dim 8 --latent 8 --hidden 8 --batch 64 --epochs 1 --mode bucketed --threads 1\n"; string(args) != want {
+		t.Errorf("the peer got arguments %q, want %q", args, want)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "script"))
+	if !bytes.Equal(got, bench.TorchPeer) {
+		t.Errorf("the peer got %d bytes on stdin, want torch_peer.py's %d", len(got), len(bench.TorchPeer))
+	}
+	if code, _, stderr := cli(t, context.Background(), nil, "bench", "--n", "16", "--max-len", "12", "--peak-n", "0", "--peer", "--python", filepath.Join(dir, "missing")); code == 0 || !strings.Contains(stderr, "torch_peer.py") {
+		t.Errorf("missing python: exit %d, %s; want an error naming the peer", code, stderr)
 	}
 }
 
@@ -501,7 +553,7 @@ func TestReportCommand(t *testing.T) {
 	for _, date := range []string{"2026-11-24", "2026-11-25"} {
 		code, stdout, stderr := cli(t, context.Background(), nil, "run", "jobs/example.yaml", "--date", date, "--out", out, "--progress", "none",
 			"--set", "training.epochs=1", "--set", "model.latent=4", "--set", "model.hidden=4")
-		if code != exitOK {
+		if code != 0 {
 			t.Fatalf("run %s: exit %d; stderr:\n%s", date, code, stderr)
 		}
 		if !strings.Contains(stdout, "  drift      score PSI ") {
@@ -510,7 +562,7 @@ func TestReportCommand(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "r.html")
 	code, stdout, stderr := cli(t, context.Background(), nil, "report", out, "--from", "2026-11-24", "--output", file)
-	if code != exitOK || strings.TrimSpace(stdout) != file {
+	if code != 0 || strings.TrimSpace(stdout) != file {
 		t.Fatalf("report: exit %d, stdout %q; stderr:\n%s", code, stdout, stderr)
 	}
 	data, err := os.ReadFile(file)
@@ -520,7 +572,7 @@ func TestReportCommand(t *testing.T) {
 	if n := strings.Count(string(data), "<svg"); n != 7 || !strings.Contains(string(data), `data-key="sequences">6000<`) {
 		t.Errorf("the report has %d charts, want 7, and should count 6000 sequences over two dates", n)
 	}
-	if code, _, _ := cli(t, context.Background(), nil, "report", out, "--from", "2026-11-26", "--to", "2026-11-25"); code != exitUsage {
-		t.Errorf("report --from after --to: exit %d, want %d", code, exitUsage)
+	if code, _, _ := cli(t, context.Background(), nil, "report", out, "--from", "2026-11-26", "--to", "2026-11-25"); code != 2 {
+		t.Errorf("report --from after --to: exit %d, want 2", code)
 	}
 }
