@@ -5,4 +5,6 @@ package schemas
 import "errors"
 
 // dropCached is not available here: the cold benchmarks are skipped.
-func dropCached(string) error { return errors.New("no way to drop a file from the page cache on this system") }
+func dropCached(string) error {
+	return errors.New("no way to drop a file from the page cache on this system")
+}
