@@ -14,7 +14,7 @@ import (
 // values. A column of any kind, list or nullable, is one outCol: nothing
 // here is particular to a table.
 type parquetBackend struct {
-	w       *parquet.Writer
+	w       *parquet.GenericWriter[any]
 	cols    []outCol
 	colW    []*parquet.ColumnWriter
 	vals    [][]parquet.Value // per column, the values of the rows not yet handed over
@@ -76,7 +76,7 @@ func newParquetBackend(w io.Writer, cols []outCol, meta Meta, opt WriteOptions) 
 	for _, kv := range meta.Pairs() {
 		options = append(options, parquet.KeyValueMetadata(kv[0], kv[1]))
 	}
-	pw := parquet.NewWriter(w, options...)
+	pw := parquet.NewGenericWriter[any](w, options...)
 	return &parquetBackend{w: pw, cols: cols, colW: pw.ColumnWriters(), vals: make([][]parquet.Value, len(cols)), rgBytes: opt.RowGroupBytes}, nil
 }
 
