@@ -1,7 +1,6 @@
 package schemas
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/seqae/seqae/storage"
 )
@@ -479,39 +477,15 @@ func FuzzLongFile(f *testing.F) {
 	})
 }
 
-// lz4Columns reports whether a file declares LZ4_RAW pages. parquet-go's
-// LZ4 decoder doubles its buffer for as long as decoding fails, so one
-// damaged LZ4 page (or a codec byte flipped to LZ4_RAW) grows it until the
-// process runs out of memory: a fault of parquet-go's that fuzzing finds
-// within a minute and that no check of ours can prevent, so FuzzFileBytes
-// skips such files.
-func lz4Columns(b []byte) bool {
-	pf, err := openFooter(&memObject{bytes.NewReader(b)}, "f")
-	if err != nil {
-		return false
-	}
-	for _, rg := range pf.Metadata().RowGroups {
-		for _, c := range rg.Columns {
-			if c.MetaData.Codec == format.Lz4Raw || c.MetaData.Codec == format.Lz4 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// memObject is a storage.Object over bytes.
-type memObject struct{ *bytes.Reader }
-
-func (memObject) Close() error  { return nil }
-func (memObject) Name() string  { return "f" }
-func (o memObject) Size() int64 { return o.Reader.Size() }
+// fuzzPageBytes caps the pages FuzzFileBytes decodes.
+const fuzzPageBytes = 1 << 20
 
 // FuzzFileBytes opens and decodes arbitrary bytes as an input file of each
-// golden input's spec (seeded with the golden files): malformed footers,
-// pages and levels must be errors, never a panic or an allocation of what
-// a damaged footer claims. (Page headers and compressed frames can still
-// make parquet-go allocate what they claim, up to a few GiB: see doc.go.)
+// golden input's spec (seeded with the golden files and the codec files):
+// malformed footers, pages, compressed blocks and levels must be errors,
+// never a panic or an allocation of what a damaged file claims. Pages are
+// capped at fuzzPageBytes (Spec.MaxPageBytes), so that no input allocates
+// more than a few MiB and the fuzzer keeps its pace.
 func FuzzFileBytes(f *testing.F) {
 	inputs := goldenInputs()
 	for i, g := range inputs {
@@ -521,17 +495,29 @@ func FuzzFileBytes(f *testing.F) {
 		}
 		f.Add(b, uint8(i))
 	}
-	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
-		if lz4Columns(data) {
-			t.Skip("LZ4 pages: parquet-go's decoder grows without bound on damaged ones")
+	codecs, err := filepath.Glob(filepath.Join("testdata", "codecs", "*.parquet"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range codecs {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b, uint8(len(inputs)))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
 		s := storage.NewMem()
 		w, _ := s.Create(context.Background(), "f.parquet")
 		w.Write(data)
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		spec := inputs[int(which)%len(inputs)].spec
+		spec := Spec{Layout: Nested, Dim: 3}
+		if int(which) < len(inputs) {
+			spec = inputs[which].spec
+		}
+		spec.MaxPageBytes = fuzzPageBytes
 		in, err := Open(context.Background(), s, []string{"f.parquet", "f.parquet"}, spec)
 		if err != nil {
 			if !strings.Contains(err.Error(), "f.parquet") {

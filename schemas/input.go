@@ -183,6 +183,11 @@ func (in *Input) open(ctx context.Context, i int, name string, spec Spec) error 
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	for _, c := range append(append([]*column{f.id, f.seq, f.order}, f.features...), f.pass...) {
+		if c != nil {
+			c.maxPage = in.spec.MaxPageBytes
+		}
+	}
 	in.files = append(in.files, f)
 	return nil
 }

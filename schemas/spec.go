@@ -53,4 +53,9 @@ type Spec struct {
 	// whose ids are not contiguous; a unit that would pass it fails. 0
 	// means DefaultGroupBudget.
 	GroupBudget int64
+	// MaxPageBytes, when set, fails a column chunk with a page that
+	// declares more bytes than it (compressed or not), before parquet-go
+	// allocates what the page declares. Reading the page headers first costs
+	// a small read per page; 0 skips the check.
+	MaxPageBytes int64
 }
