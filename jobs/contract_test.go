@@ -294,3 +294,19 @@ func TestCheckpointMetadataGolden(t *testing.T) {
 		t.Errorf("model metadata:\n%s\nwant (%s, -update rewrites it):\n%s", got.String(), golden, want)
 	}
 }
+
+// Every manifest reports the run's peak resident memory (on Unix).
+func TestManifestPeakRSS(t *testing.T) {
+	if peakRSS() == 0 {
+		t.Skip("no getrusage here")
+	}
+	in, _ := smallData(t)
+	cfg := smallJob(t, in)
+	mustRun(t, cfg, Options{Date: day1})
+	for _, table := range tables {
+		m := readManifest(t, filepath.Join(cfg.Output.Dir, table, "dt="+day1))
+		if m.PeakRSS < 1<<20 || m.PeakRSS > peakRSS() {
+			t.Errorf("%s: peak RSS %d bytes, want at least 1 MiB and at most the process's %d now", table, m.PeakRSS, peakRSS())
+		}
+	}
+}

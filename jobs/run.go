@@ -256,6 +256,7 @@ func (r *runner) manifest(table, phase, modelID string, inputs []InputFile, coun
 		ShardCount: r.opt.Shard.count(), Fingerprint: fingerprint(inputs, r.settings, r.format, modelID),
 		Inputs: inputs, Counts: counts, Pipeline: snap, Config: r.cfgYAML,
 		Timings: Timings{Started: start.UTC(), Finished: now, Seconds: now.Sub(start).Seconds()},
+		PeakRSS: peakRSS(),
 	}
 	if r.opt.Shard.Sharded() {
 		m.Shard = r.opt.Shard.String()
