@@ -52,7 +52,7 @@ type InputConfig struct {
 	Order      string   `yaml:"order"`      // long: the order column; empty finds it
 	Pass       []string `yaml:"pass"`       // pass-through columns copied to every output row
 	Dim        int      `yaml:"dim"`        // nested: features per step; 0 takes it from the data
-	MaxLen     int      `yaml:"max_len"`    // quarantine longer sequences as too_long; 0 is no limit
+	MaxLen     int      `yaml:"max_len"`    // quarantine longer sequences as too_long; 0 derives it from the memory limit (DefaultMaxLen), -1 is no limit
 	Duplicates string   `yaml:"duplicates"` // quarantine or keep repeated ids
 	// AllowAllQuarantined lets an encode in which every row read was
 	// quarantined commit (empty latents); by default it fails.
@@ -331,7 +331,7 @@ func (c *Config) Validate() error {
 			return nil
 		},
 		func() error { return atLeast("input.dim", c.Input.Dim, 0) },
-		func() error { return atLeast("input.max_len", c.Input.MaxLen, 0) },
+		func() error { return atLeast("input.max_len", c.Input.MaxLen, -1) },
 		func() error { return oneOf("input.duplicates", c.Input.Duplicates, "quarantine", "keep") },
 		func() error { return atLeast("model.latent", c.Model.Latent, 1) },
 		func() error { return atLeast("model.hidden", c.Model.Hidden, 1) },
