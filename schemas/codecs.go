@@ -49,7 +49,7 @@ func (lz4Raw) CompressionCodec() format.CompressionCodec { return format.Lz4Raw 
 func (lz4Raw) Encode(dst, src []byte) ([]byte, error) { return parquet.Lz4Raw.Encode(dst, src) }
 
 func (lz4Raw) Decode(dst, src []byte) ([]byte, error) {
-	n, err := lz4.UncompressBlock(src, dst[:len(dst)])
+	n, err := lz4.UncompressBlock(src, dst)
 	if err != nil {
 		return dst[:0], fmt.Errorf("LZ4_RAW page of %d bytes does not decode into its declared %d: %w: %v", len(src), len(dst), errCorrupt, err)
 	}
