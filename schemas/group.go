@@ -88,10 +88,9 @@ func ShardOf(id Value, kind Kind, n int) int {
 }
 
 // heldRow is a step held in memory: its features and pass-through values
-// are at index k of the grouper's arenas.
+// are at its index in grouper.rows in the grouper's arenas.
 type heldRow struct {
 	key
-	k   int32
 	bad int32 // 1 + index into grouper.bad; 0 when the row has no problem
 }
 
@@ -132,6 +131,7 @@ type grouper struct {
 	spillTo    string
 	hold       budgetHold
 	rows       []heldRow
+	sorted     []int32   // the indexes of rows, to sort (pointer-free: sorting it is cheaper)
 	vals       []float32 // cap(rows)*dim
 	pass       []Value   // cap(rows)*npass
 	bad        []problem
@@ -142,7 +142,7 @@ type grouper struct {
 
 // heldRowBytes is the memory of one slot of a grouper's buffers.
 func (g *grouper) slotBytes() int64 {
-	return int64(unsafe.Sizeof(heldRow{})) + int64(g.dim)*4 + int64(g.npass)*int64(unsafe.Sizeof(Value{}))
+	return int64(unsafe.Sizeof(heldRow{})) + 4 + int64(g.dim)*4 + int64(g.npass)*int64(unsafe.Sizeof(Value{}))
 }
 
 func newGrouper(in *Input) *grouper {
@@ -181,7 +181,7 @@ func (g *grouper) add(s *step) error {
 	}
 	g.varBytes += n
 	k := len(g.rows)
-	r := heldRow{key: s.key, k: int32(k)}
+	r := heldRow{key: s.key}
 	if s.bad != nil {
 		g.bad = append(g.bad, *s.bad)
 		r.bad = int32(len(g.bad))
@@ -207,6 +207,7 @@ func (g *grouper) grow() error {
 	}
 	rows := make([]heldRow, len(g.rows), want)
 	copy(rows, g.rows)
+	g.sorted = make([]int32, 0, want)
 	vals := make([]float32, want*g.dim)
 	copy(vals, g.vals)
 	pass := make([]Value, want*g.npass)
@@ -217,16 +218,20 @@ func (g *grouper) grow() error {
 
 // held calls fn with the held rows in order.
 func (g *grouper) held(ctx context.Context, fn func(*step) error) error {
-	slices.SortFunc(g.rows, func(a, b heldRow) int { return cmpKeys(&a.key, &b.key, g.strIDs) })
+	g.sorted = g.sorted[:0]
+	for k := range g.rows {
+		g.sorted = append(g.sorted, int32(k))
+	}
+	slices.SortFunc(g.sorted, func(a, b int32) int { return cmpKeys(&g.rows[a].key, &g.rows[b].key, g.strIDs) })
 	var s step
-	for i, r := range g.rows {
+	for i, k32 := range g.sorted {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		s = step{key: r.key,
-			vals: g.vals[int(r.k)*g.dim : int(r.k+1)*g.dim], pass: g.pass[int(r.k)*g.npass : int(r.k+1)*g.npass]}
+		k, r := int(k32), &g.rows[k32]
+		s = step{key: r.key, vals: g.vals[k*g.dim : (k+1)*g.dim], pass: g.pass[k*g.npass : (k+1)*g.npass]}
 		if r.bad > 0 {
 			s.bad = &g.bad[r.bad-1]
 		}
@@ -275,7 +280,7 @@ func (g *grouper) each(ctx context.Context, fn func(*step) error) error {
 			return err
 		}
 	}
-	g.rows, g.vals, g.pass, g.bad = nil, nil, nil, nil
+	g.rows, g.sorted, g.vals, g.pass, g.bad = nil, nil, nil, nil, nil
 	g.hold.release()
 	runs := g.runs
 	for len(runs) > maxFanIn {

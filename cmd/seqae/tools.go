@@ -127,9 +127,12 @@ func (a *app) inspectCmd() *cobra.Command {
     its first rows;
   a model file (.safetensors): sizes, parameter count, file size, model id and
     metadata (normaliser, padded boundaries, run id, version, job config);
-  a partition folder (OUT/<table>/dt=DATE): its manifest and files.`,
+  a partition folder (OUT/<table>/dt=DATE): its manifest and files;
+  another folder of Parquet files: its files, and their layout, sequences,
+    quarantined rows and length histogram read together, as a job would.`,
 		Example: `  seqae inspect examples/data/nested/sensors.parquet
   seqae inspect examples/data/long/sensors-0.parquet --layout long --id id
+  seqae inspect examples/data/long
   seqae inspect out/models/dt=2026-11-25/model.safetensors
   seqae inspect out/latents/dt=2026-11-25`,
 		Args: cobra.ExactArgs(1),
