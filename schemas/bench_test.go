@@ -201,7 +201,9 @@ func BenchmarkReadNested(b *testing.B) {
 // group holds about a page per column, not the row group. It samples the
 // heap during ReadUnit of files of one row group, of about 2 and 20 MB:
 // the larger one's peak must not pass the smaller one's by more than a
-// couple of MiB, nor a bound well below its size.
+// few MiB (holding the row group would add 18), nor a bound well below its
+// size. The small file's peak alone varies from 3 to 6 MiB from run to run
+// with when the collector runs, so the margin is 4 MiB.
 func TestHeapFlat(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -233,7 +235,7 @@ func TestHeapFlat(t *testing.T) {
 		return grown
 	}
 	small, large := peakOf(2), peakOf(20)
-	if large > small+(2<<20) || large > 12<<20 {
+	if large > small+(4<<20) || large > 12<<20 {
 		t.Fatalf("heap peak %d bytes decoding a 20 MB row group, %d for a 2 MB one", large, small)
 	}
 }

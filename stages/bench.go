@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -164,11 +165,18 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 	if o.PeakN > 0 {
 		peak := nn.PeakGFLOPS(o.PeakN, o.Threads, time.Second)
 		res.PeakGFLOPPerS = round1(peak)
-		res.TrainFraction = round3(trainRate / peak)
-		res.EncodeFraction = round3(encodeRate / peak)
+		res.TrainFraction = roundSig3(trainRate / peak)
+		res.EncodeFraction = roundSig3(encodeRate / peak)
 	}
 	return res, nil
 }
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
 func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
+
+// roundSig3 rounds v to three significant digits, so that a small positive
+// fraction stays positive (and in the JSON line) on a slow or busy machine.
+func roundSig3(v float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	return r
+}
