@@ -423,7 +423,7 @@ func TestBlobCrashAtEachStep(t *testing.T) {
 	modelPath := filepath.Join(model.Output.Dir, TableModels, "dt="+day1, ModelFileName)
 	out := "mem://lake/out"
 	enc := smallJob(t, in, "output.dir="+out, "run=encode", "model.path="+modelPath)
-	encTables := []string{TableQuarantine, TableStepLosses, TableLatents}
+	encTables := []string{TableQuarantine, TableStepLosses, TableLatents, TableDrift}
 	ctx := context.Background()
 
 	// Count the changes a whole run makes.
