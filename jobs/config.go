@@ -54,7 +54,7 @@ type InputConfig struct {
 	Order      string   `yaml:"order"`      // long: the order column; empty finds it
 	Pass       []string `yaml:"pass"`       // pass-through columns copied to every output row
 	Dim        int      `yaml:"dim"`        // nested: features per step; 0 takes it from the data
-	MaxLen     int      `yaml:"max_len"`    // quarantine longer sequences as too_long; 0 is no limit
+	MaxLen     int      `yaml:"max_len"`    // quarantine longer sequences as too_long; 0 derives it from the memory limit (DefaultMaxLen), -1 is no limit
 	Duplicates string   `yaml:"duplicates"` // quarantine or keep repeated ids
 	// MemoryBudget bounds the memory that grouping the long layout's rows
 	// by id holds (schemas.Spec.GroupBudget); past it they spill to
@@ -351,7 +351,7 @@ func (c *Config) Validate() error {
 			return nil
 		},
 		func() error { return atLeast("input.dim", c.Input.Dim, 0) },
-		func() error { return atLeast("input.max_len", c.Input.MaxLen, 0) },
+		func() error { return atLeast("input.max_len", c.Input.MaxLen, -1) },
 		func() error { return oneOf("input.duplicates", c.Input.Duplicates, "quarantine", "keep") },
 		func() error { return atLeast("model.latent", c.Model.Latent, 1) },
 		func() error { return atLeast("model.hidden", c.Model.Hidden, 1) },

@@ -2,6 +2,10 @@ package jobs
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -110,8 +114,8 @@ func TestManifestFilesCountRows(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := int64(0) // the model file is no table
-				if table != TableModels {
+				want := int64(0) // the model file and the report are no tables
+				if table != TableModels && table != TableReports {
 					want = parquetRows(t, name)
 				}
 				if f.Rows != want || f.Bytes != st.Size() {
@@ -120,8 +124,8 @@ func TestManifestFilesCountRows(t *testing.T) {
 				sum += f.Rows
 			}
 			counted := map[string]int64{TableModels: 0, TableMetrics: int64(m.Training.epochs()), TableQuarantine: m.Counts.Quarantined,
-				TableStepLosses: m.Counts.StepRows, TableLatents: m.Counts.Encoded}[table]
-			if sum != counted || (table != TableModels && sum == 0) {
+				TableStepLosses: m.Counts.StepRows, TableLatents: m.Counts.Encoded, TableDrift: 1, TableReports: 0}[table]
+			if sum != counted || (table != TableModels && table != TableReports && sum == 0) {
 				t.Errorf("%s %s: the files hold %d rows, the counts say %d", table, date, sum, counted)
 			}
 		}
@@ -238,4 +242,71 @@ func TestIDTypesRoundTrip(t *testing.T) {
 	t.Run("int32", func(t *testing.T) { roundTripIDs(t, []int32{-7, 0, 3, math.MaxInt32, math.MinInt32}, parquet.Int32) })
 	t.Run("int64", func(t *testing.T) { roundTripIDs(t, []int64{-1 << 40, 0, 3, math.MaxInt64, 1 << 62}, parquet.Int64) })
 	t.Run("string", func(t *testing.T) { roundTripIDs(t, []string{"a", "b-2", "ü", "0", "z z"}, parquet.ByteArray) })
+}
+
+// The model file's metadata keys are a contract with every reader of old
+// models: the golden file pins their names (and the values that do not
+// change from run to run) for a padded, warm-started training.
+func TestCheckpointMetadataGolden(t *testing.T) {
+	in, _ := smallData(t)
+	cfg := smallJob(t, in, "run=train", "batching.mode=padded", "batching.boundaries=[1,8]", "training.warm_start=true")
+	mustRun(t, cfg, Options{Date: day1})
+	res := mustRun(t, cfg, Options{Date: day2})
+	b, err := os.ReadFile(res.ModelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := binary.LittleEndian.Uint64(b)
+	var header struct {
+		Meta map[string]string `json:"__metadata__"`
+	}
+	if err := json.Unmarshal(b[8:8+n], &header); err != nil {
+		t.Fatal(err)
+	}
+	pinned := map[string]bool{"seqae.config": true, "seqae.format": true, MetaBoundaries: true, MetaDate: true}
+	var got strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(header.Meta)) {
+		v := header.Meta[k]
+		switch {
+		case pinned[k]:
+		case k == MetaNormalizer:
+			var norm map[string]any
+			if err := json.Unmarshal([]byte(v), &norm); err != nil {
+				t.Fatalf("%s: %v", k, err)
+			}
+			v = "JSON with " + strings.Join(slices.Sorted(maps.Keys(norm)), ", ")
+		default:
+			v = "(varies)"
+		}
+		fmt.Fprintf(&got, "%s: %s\n", k, v)
+	}
+	golden := filepath.Join("testdata", "checkpoint-metadata.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("model metadata:\n%s\nwant (%s, -update rewrites it):\n%s", got.String(), golden, want)
+	}
+}
+
+// Every manifest reports the run's peak resident memory (on Unix).
+func TestManifestPeakRSS(t *testing.T) {
+	if peakRSS() == 0 {
+		t.Skip("no getrusage here")
+	}
+	in, _ := smallData(t)
+	cfg := smallJob(t, in)
+	mustRun(t, cfg, Options{Date: day1})
+	for _, table := range tables {
+		m := readManifest(t, filepath.Join(cfg.Output.Dir, table, "dt="+day1))
+		if m.PeakRSS < 1<<20 || m.PeakRSS > peakRSS() {
+			t.Errorf("%s: peak RSS %d bytes, want at least 1 MiB and at most the process's %d now", table, m.PeakRSS, peakRSS())
+		}
+	}
 }

@@ -45,6 +45,10 @@ type Manifest struct {
 	Pipeline    pipeline.Snapshot `json:"pipeline"`
 	Config      string            `json:"config"`
 	Shards      []*Manifest       `json:"shards,omitempty"`
+	// PeakRSS is the run's peak resident memory in bytes (getrusage's
+	// maxrss) when the manifest was made; 0 where the platform does not
+	// say. A sharded partition's is its largest shard's.
+	PeakRSS int64 `json:"peak_rss_bytes,omitempty"`
 }
 
 // Fingerprint says what a partition's files were made from. Two shards of
@@ -172,6 +176,7 @@ func mergeShards(shards []*Manifest) *Manifest {
 			m.Timings.Finished = s.Timings.Finished
 		}
 		m.Timings.Seconds += s.Timings.Seconds
+		m.PeakRSS = max(m.PeakRSS, s.PeakRSS)
 	}
 	for _, name := range slices.Sorted(maps.Keys(inputs)) {
 		m.Inputs = append(m.Inputs, InputFile{Name: name, Bytes: inputs[name]})

@@ -10,8 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -156,7 +158,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, &ConfigError{Origin: cfg.origin("output.format"), Key: "output.format", Msg: err.Error()}
 	}
-	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: format, cfgYAML: cfg.YAML(), settings: settingsHash(cfg)}
+	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: format, cfgYAML: cfg.YAML()}
 	if r.store == nil {
 		res := storage.NewResolver()
 		defer res.Close()
@@ -168,6 +170,10 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	if r.date == "" {
 		r.date = time.Now().UTC().Format(DateLayout)
 	}
+	// The rows depend on the max_len in force, derived or not.
+	effective := *cfg
+	effective.Input.MaxLen = r.maxLen()
+	r.settings = settingsHash(&effective)
 	now := time.Now()
 	r.runID = newRunID(now)
 	out := cfg.Output.Dir
@@ -281,6 +287,7 @@ func (r *runner) manifest(table, phase, modelID string, inputs []InputFile, coun
 		ShardCount: r.opt.Shard.count(), Fingerprint: fingerprint(inputs, r.settings, r.format, modelID),
 		Inputs: r.withReadStats(inputs), Counts: counts, Pipeline: snap, Config: r.cfgYAML,
 		Timings: Timings{Started: start.UTC(), Finished: now, Seconds: now.Sub(start).Seconds()},
+		PeakRSS: peakRSS(),
 	}
 	if r.opt.Shard.Sharded() {
 		m.Shard = r.opt.Shard.String()
@@ -341,7 +348,7 @@ func (r *runner) openInputs(ctx context.Context, phase string, dim int) (*schema
 	}
 	ic := r.cfg.Input
 	spec := schemas.Spec{Layout: schemas.Layout(ic.Layout), ID: ic.ID, Sequence: ic.Sequence, Features: ic.Features,
-		Order: ic.Order, Pass: ic.Pass, Dim: ic.Dim, MaxLen: ic.MaxLen}
+		Order: ic.Order, Pass: ic.Pass, Dim: ic.Dim, MaxLen: r.maxLen()}
 	spec.GroupBudget, spec.SpillDir = int64(ic.MemoryBudget), ic.SpillDir
 	in, err := schemas.Open(ctx, r.store, names, spec)
 	if err == nil && in.Dim() == 0 && dim > 0 {
@@ -358,8 +365,44 @@ func (r *runner) openInputs(ctx context.Context, phase string, dim int) (*schema
 	for _, f := range files {
 		bytes += f.Bytes
 	}
-	r.log.Info("inputs", "files", len(files), "bytes", bytes, "layout", in.Layout(), "features", in.Dim(), "units", len(in.Units()))
+	r.log.Info("inputs", "files", len(files), "bytes", bytes, "layout", in.Layout(), "features", in.Dim(), "units", len(in.Units()), "max_len", spec.MaxLen)
 	return in, files, nil
+}
+
+// DefaultMaxLen is input.max_len's default for a process whose Go memory
+// limit (GOMEMLIMIT, or the container's: see cmd/seqae) is memLimit bytes,
+// math.MaxInt64 when there is none (then 4 GiB is assumed): a step costs
+// about 1 KiB across reading, batching and the model's workspaces, so a
+// sequence of DefaultMaxLen steps takes about a quarter of the limit. It
+// is at least 1000.
+func DefaultMaxLen(memLimit int64) int {
+	if memLimit <= 0 || memLimit == math.MaxInt64 {
+		memLimit = 4 << 30
+	}
+	return int(max(memLimit/4096, 1000))
+}
+
+// maxLen is the longest sequence the run keeps (Spec.MaxLen; 0 is no
+// limit): input.max_len, or DefaultMaxLen of the process's memory limit.
+func (r *runner) maxLen() int {
+	switch n := r.cfg.Input.MaxLen; {
+	case n < 0:
+		return 0
+	case n > 0:
+		return n
+	}
+	return DefaultMaxLen(debug.SetMemoryLimit(-1))
+}
+
+// warnTooLong says how to keep sequences quarantined as too_long.
+func (r *runner) warnTooLong(c stages.Counts) {
+	if n := c.Reasons[schemas.TooLong]; n > 0 {
+		how := "raise input.max_len"
+		if r.cfg.Input.MaxLen == 0 {
+			how = "max_len was derived from the memory limit (GOMEMLIMIT or the container's); set input.max_len, or -1 for no limit, and give the process the memory such sequences need"
+		}
+		r.log.Warn("sequences longer than max_len were quarantined as too_long", "quarantined", n, "max_len", r.maxLen(), "to_keep_them", how)
+	}
 }
 
 func (r *runner) source(in *schemas.Input, units []schemas.Unit) stages.Source {
@@ -459,6 +502,7 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	if err := checkCounts("training", res.Counts, unitRows(in, in.Units()), written); err != nil {
 		return nil, nil, err
 	}
+	r.warnTooLong(res.Counts)
 	modelID := res.Model.ID()
 	best := res.Epochs[res.BestEpoch-1]
 	r.log.Info("trained", "epochs", len(res.Epochs), "best_epoch", res.BestEpoch, "train_loss", best.TrainLoss, "val_loss", best.ValLoss,
@@ -647,6 +691,7 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	if err := checkCounts("encoding", counts, unitRows(in, units), written); err != nil {
 		return nil, err
 	}
+	r.warnTooLong(counts)
 	if counts.Encoded == 0 && counts.Rows > 0 && !r.cfg.Input.AllowAllQuarantined {
 		return nil, allQuarantined("encoding", counts, true)
 	}
@@ -727,6 +772,9 @@ func allQuarantined(phase string, c stages.Counts, canAllow bool) error {
 		for _, q := range c.Examples {
 			b.WriteString("\n  " + q.String())
 		}
+	}
+	if c.Reasons[schemas.TooLong] > 0 {
+		b.WriteString("\ntoo_long: sequences over input.max_len (by default derived from the memory limit); raise it, or -1 for no limit")
 	}
 	if canAllow {
 		b.WriteString("\nif that is expected, set input.allow_all_quarantined: true to commit the date with no latents")

@@ -61,11 +61,34 @@ func (a *Adam) Step(params, grads []float32) float64 {
 // does (1-float32(0.999) is 1.3e-5 off 0.001):
 //
 //	m = b1 m + w1 g;  v = b2 v + w2 g²;  p -= step · m / (sqrt(v)/bc2Sqrt + eps)
+//
+// It runs adamVec (the assembly loop, where the CPU has it) on the longest
+// prefix it takes and adamGo on the rest: both give the same bits.
 func adamUpdate(p, g, m, v []float32, b1, w1, b2, w2, step, bc2Sqrt, eps float32) {
+	n := len(g)
+	_, _, _ = p[:n], m[:n], v[:n]
+	done := 0
+	if adamVec != nil && n >= adamWidth {
+		done = n - n%adamWidth
+		adamVec(&p[0], &g[0], &m[0], &v[0], done, b1, w1, b2, w2, step, bc2Sqrt, eps)
+	}
+	adamGo(p[done:n], g[done:n], m[done:n], v[done:n], b1, w1, b2, w2, step, bc2Sqrt, eps)
+}
+
+// adamVec updates n elements, n a multiple of adamWidth, as adamGo does;
+// c1 = w1 and c2 = w2. Nil where the CPU has no vector loop.
+var adamVec func(p, g, m, v *float32, n int, b1, c1, b2, c2, step, bc2Sqrt, eps float32)
+
+// adamWidth is the elements adamVec takes at a time.
+const adamWidth = 8
+
+// adamGo is adamUpdate's naive loop. The conversions round every product
+// before it is added, as the assembly does: no multiply-add is fused.
+func adamGo(p, g, m, v []float32, b1, w1, b2, w2, step, bc2Sqrt, eps float32) {
 	for i, gi := range g {
-		mi := b1*m[i] + w1*gi
-		vi := b2*v[i] + w2*gi*gi
+		mi := float32(b1*m[i]) + float32(w1*gi)
+		vi := float32(b2*v[i]) + float32(float32(w2*gi)*gi)
 		m[i], v[i] = mi, vi
-		p[i] -= step * mi / (float32(math.Sqrt(float64(vi)))/bc2Sqrt + eps)
+		p[i] -= float32(step*mi) / (float32(float32(math.Sqrt(float64(vi)))/bc2Sqrt) + eps)
 	}
 }

@@ -21,12 +21,16 @@ func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		kern16, kern8 = kern16AVX2, kern8AVX2
 		lstmCellForward, lstmCellBackward = cellForwardAsm, cellBackwardAsm
+		adamVec = adamAVX2
 	}
 	if cpu.X86.HasAVX512F {
 		kern32 = kern32AVX512
 		cellForward16 = cellForwardAVX512
 	}
 }
+
+//go:noescape
+func adamAVX2(p, grad, m, v *float32, n int, b1, c1, b2, c2, step, bc2Sqrt, eps float32)
 
 //go:noescape
 func cellForwardAVX2(h, c, tc, gates, cPrev *float32, n, hd int)

@@ -105,17 +105,15 @@ func heapPeaks() (stop func() (peak, live uint64)) {
 
 // readNested decodes every unit of the file in order, dropping what it
 // decodes (as a pipeline stage hands it on), and returns the sequences
-// decoded and the peak heap in use and live heap.
-func readNested(tb testing.TB, path string) (n int64, peak, live uint64) {
+// decoded.
+func readNested(tb testing.TB, path string) int64 {
 	tb.Helper()
-	runtime.GC() // twice: sync.Pool caches (the writer's buffers) survive one
-	runtime.GC()
-	stop := heapPeaks()
 	ctx := context.Background()
 	in, err := Open(ctx, storage.Local{}, []string{path}, Spec{})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var n int64
 	sink := Sink{
 		Sequence: func(s *Sequence) error {
 			if s.Len != benchSteps || s.Dim != benchFeatures {
@@ -131,16 +129,31 @@ func readNested(tb testing.TB, path string) (n int64, peak, live uint64) {
 			tb.Fatal(err)
 		}
 	}
-	peak, live = stop()
-	return n, peak, live
+	return n
+}
+
+// heapOfReadNested runs readNested once, from a collected heap, and returns
+// the peak heap in use and the peak live heap while it ran.
+func heapOfReadNested(tb testing.TB, path string, rows int64) (peak, live uint64) {
+	tb.Helper()
+	runtime.GC() // twice: sync.Pool caches (the writer's buffers) survive one
+	runtime.GC()
+	stop := heapPeaks()
+	if n := readNested(tb, path); n != rows {
+		tb.Fatalf("decoded %d rows, want %d", n, rows)
+	}
+	return stop()
 }
 
 // BenchmarkReadNested reads and decodes a nested-layout file of -nested.mb
-// megabytes (default 100) and one 10× larger, reporting rows/s, MB/s (of
-// file), the peak heap in use (live data plus garbage the GC has not yet
-// collected, so it moves with GC timing) and the peak live heap. Both must
-// stay flat as the file grows, because the reader holds a page per column,
-// not the file or a row group.
+// megabytes (default 100) and one 10× larger, reporting rows/s and MB/s (of
+// file): warm, the file in the page cache from the previous read, and cold,
+// its pages dropped from the cache before each read (where the system
+// allows it; else the cold variant is skipped). Apart from the timing, one
+// read measures the peak heap in use (live data plus garbage the GC has not
+// yet collected, so it moves with GC timing) and the peak live heap. Both
+// must stay flat as the file grows, because the reader holds a page per
+// column, not the file or a row group.
 func BenchmarkReadNested(b *testing.B) {
 	dir := b.TempDir()
 	for _, scale := range []int{1, 10} {
@@ -150,21 +163,36 @@ func BenchmarkReadNested(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("x%d-%dMB", scale, mb), func(b *testing.B) {
-			b.SetBytes(st.Size())
-			var peak, live uint64
-			start := time.Now()
-			for i := 0; i < b.N; i++ {
-				n, p, l := readNested(b, path)
-				if n != rows {
-					b.Fatalf("decoded %d rows, want %d", n, rows)
-				}
-				peak, live = max(peak, p), max(live, l)
+		peak, live := heapOfReadNested(b, path, rows)
+		for _, cold := range []bool{false, true} {
+			name := fmt.Sprintf("x%d-%dMB/warm", scale, mb)
+			if cold {
+				name = fmt.Sprintf("x%d-%dMB/cold", scale, mb)
 			}
-			b.ReportMetric(float64(rows)*float64(b.N)/time.Since(start).Seconds(), "rows/s")
-			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-			b.ReportMetric(float64(live)/(1<<20), "live-heap-MB")
-		})
+			b.Run(name, func(b *testing.B) {
+				if cold {
+					if err := dropCached(path); err != nil {
+						b.Skipf("cannot drop %s from the page cache: %v", path, err)
+					}
+				}
+				b.SetBytes(st.Size())
+				for b.Loop() {
+					if cold {
+						b.StopTimer()
+						if err := dropCached(path); err != nil {
+							b.Fatal(err)
+						}
+						b.StartTimer()
+					}
+					if n := readNested(b, path); n != rows {
+						b.Fatalf("decoded %d rows, want %d", n, rows)
+					}
+				}
+				b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+				b.ReportMetric(float64(live)/(1<<20), "live-heap-MB")
+			})
+		}
 		os.Remove(path)
 	}
 }

@@ -27,6 +27,9 @@ type column struct {
 	lv    levels
 	phys  parquet.Kind
 	kind  Kind // for scalar columns
+	// maxPage is Spec.MaxPageBytes: 0, or the most bytes a page of the
+	// column may declare (checkPages).
+	maxPage int64
 }
 
 // shape names what a column holds, for messages and layout detection.

@@ -64,11 +64,14 @@
 // so that a damaged length or index is an error rather than an allocation
 // of what it claims or a panic; panics that parquet-go still raises on
 // malformed pages are recovered into errors naming the file, row group and
-// column. What remains is inside parquet-go's page reading, which seqae
-// cannot reach: a damaged page header can make it allocate up to the 2 GiB
-// its sizes can claim before it finds the page short, a damaged ZSTD frame
-// up to the 64 GiB its content size can claim, and a damaged LZ4_RAW page
-// grows its buffer without bound.
+// column. Pages are decompressed by seqae's own LZ4_RAW decoder and behind
+// checks of the sizes ZSTD and SNAPPY blocks declare (codecs.go), so that a
+// page never decodes to more than its header declares. What remains is
+// inside parquet-go's page reading: a damaged page header can make it
+// allocate up to the 2 GiB its sizes can claim before it finds the page
+// short, unless Spec.MaxPageBytes caps what a page may declare (at the cost
+// of a small read per page header). The legacy LZ4 codec (Hadoop framing)
+// is not read: its pages are an error naming the codec.
 //
 // # Writing
 //

@@ -76,12 +76,18 @@ type arrowFile struct {
 	groupRows int
 	// plain turns dictionary encoding off; v2 writes data page v2.
 	plain, v2 bool
+	// compression is the pages' codec; nil is ZSTD.
+	compression *compress.Compression
 }
 
 // bytes writes the file with Arrow's Parquet writer.
 func (a arrowFile) bytes(t testing.TB) []byte {
 	t.Helper()
-	props := []pqa.WriterProperty{pqa.WithCompression(compress.Codecs.Zstd), pqa.WithDictionaryDefault(!a.plain)}
+	codec := compress.Codecs.Zstd
+	if a.compression != nil {
+		codec = *a.compression
+	}
+	props := []pqa.WriterProperty{pqa.WithCompression(codec), pqa.WithDictionaryDefault(!a.plain)}
 	if a.v2 {
 		props = append(props, pqa.WithDataPageVersion(pqa.DataPageV2))
 	}

@@ -208,6 +208,11 @@ func (in *Input) open(ctx context.Context, i int, name string, spec Spec) error 
 		prev := in.files[i-1]
 		f.start = prev.start + prev.pf.NumRows()
 	}
+	for _, c := range append(append([]*column{f.id, f.seq, f.order}, f.features...), f.pass...) {
+		if c != nil {
+			c.maxPage = in.spec.MaxPageBytes
+		}
+	}
 	in.files = append(in.files, f)
 	return nil
 }

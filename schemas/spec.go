@@ -57,4 +57,9 @@ type Spec struct {
 	// os.TempDir(). Each spilling ReadUnit makes a folder of its own there
 	// and removes it when it returns (see spill.go).
 	SpillDir string
+	// MaxPageBytes, when set, fails a column chunk with a page that
+	// declares more bytes than it (compressed or not), before parquet-go
+	// allocates what the page declares. Reading the page headers first costs
+	// a small read per page; 0 skips the check.
+	MaxPageBytes int64
 }

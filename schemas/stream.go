@@ -40,6 +40,11 @@ func (p *pageSource) nextPage() (parquet.Page, error) {
 			ch := p.chunks[p.next]
 			p.next++
 			if fc, ok := ch.(*parquet.FileColumnChunk); ok && p.r != nil {
+				if p.col.maxPage > 0 {
+					if err := checkPages(p.r, fc, p.col.maxPage); err != nil {
+						return nil, fmt.Errorf("column %q: %w", p.col.name, err)
+					}
+				}
 				p.pages = fc.PagesFrom(p.r)
 			} else {
 				p.pages = ch.Pages()

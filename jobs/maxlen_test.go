@@ -1,0 +1,135 @@
+package jobs
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	pqa "github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/compress"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/seqae/seqae/internal/tabletest"
+)
+
+func TestDefaultMaxLen(t *testing.T) {
+	for _, c := range []struct {
+		limit int64
+		want  int
+	}{
+		{math.MaxInt64, 1 << 20}, // no limit: 4 GiB assumed
+		{0, 1 << 20},
+		{4 << 30, 1 << 20},
+		{256 << 20, 65536},
+		{1 << 20, 1000},
+	} {
+		if got := DefaultMaxLen(c.limit); got != c.want {
+			t.Errorf("DefaultMaxLen(%d) = %d, want %d", c.limit, got, c.want)
+		}
+	}
+}
+
+// One sequence of ten million steps does not take the run's memory: with
+// input.max_len left to its default (derived from a 256 MiB memory limit
+// here), it ends as a too_long quarantine row, the log says how to keep
+// such sequences, and the heap holds a page of it at a time, never the
+// sequence.
+func TestOverlongSequenceIsQuarantined(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a ten-million-step sequence")
+	}
+	dir := filepath.Join(t.TempDir(), "in")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Arrow's writer cuts the long list into pages of about a MiB, as
+	// Arrow, Spark and DuckDB do, so no page holds the whole sequence.
+	const long = 10_000_000
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}, {Name: "f0", Type: arrow.ListOf(arrow.PrimitiveTypes.Float32)}}, nil)
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	ids, lists := rb.Field(0).(*array.StringBuilder), rb.Field(1).(*array.ListBuilder)
+	vals := lists.ValueBuilder().(*array.Float32Builder)
+	for i := range 40 {
+		ids.Append(fmt.Sprintf("s%02d", i))
+		lists.Append(true)
+		if i == 7 {
+			vals.AppendValues(make([]float32, long), nil)
+			continue
+		}
+		vals.AppendValues([]float32{float32(i), 1, 2, float32(i % 3)}, nil)
+	}
+	rec := rb.NewRecord()
+	f, err := os.Create(filepath.Join(dir, "part-0.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw, err := pqarrow.NewFileWriter(schema, f, pqa.NewWriterProperties(pqa.WithCompression(compress.Codecs.Zstd)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	rb.Release()
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(256 << 20))
+	// Collect often, so that the heap measured is what the run holds, not
+	// garbage waiting for the collector.
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	runtime.GC()
+
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	go func() {
+		var m runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > peak.Load() {
+				peak.Store(m.HeapAlloc)
+			}
+		}
+	}()
+	var log bytes.Buffer
+	cfg := smallJob(t, dir, "input.layout=columns", "input.pass=", "training.val_fraction=0")
+	mustRun(t, cfg, Options{Date: day1, Logger: logTo(&log)})
+	close(done)
+
+	grew := int64(peak.Load()) - int64(base.HeapAlloc)
+	t.Logf("heap grew by at most %d MiB; a %d-step sequence takes %d MiB", grew>>20, long, 4*long>>20)
+	// Decoding takes a page (2^21 values here) at a time whatever the
+	// sequence's length; keeping the sequence would take its 38 MiB of
+	// values, and more as append grows them.
+	if grew > 24<<20 {
+		t.Errorf("the heap grew by %d MiB reading a %d-step sequence past max_len", grew>>20, long)
+	}
+	q := tabletest.ReadFile[tabletest.Quarantine](t, filepath.Join(cfg.Output.Dir, TableQuarantine, "dt="+day1, "part-00000-of-00001.parquet"))
+	if len(q) != 1 || q[0].Reason != "too_long" || !strings.Contains(q[0].Detail, "10000000 steps, max_len is 65536") {
+		t.Errorf("quarantine %+v, want s07 as too_long with 10000000 steps, max_len 65536", q)
+	}
+	for _, want := range []string{"sequences longer than max_len were quarantined as too_long", "max_len=65536", "set input.max_len, or -1 for no limit"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+}
