@@ -72,14 +72,20 @@ func (r *runner) liveName(name string) string {
 }
 
 // checkBlobOut fails a run whose output is on an object store it cannot
-// reach, before it reads any input.
+// reach or write, before it reads any input: it writes and deletes a
+// hidden probe object.
 func (r *runner) checkBlobOut(ctx context.Context) error {
 	s, ok := r.store.(objectStore)
 	if !ok {
 		return fmt.Errorf("output %s: the run's store cannot commit to an object store (use storage.Resolver)", storage.Redact(r.cfg.Output.Dir))
 	}
-	if _, err := s.ListAll(ctx, r.cfg.Output.Dir); err != nil {
-		return fmt.Errorf("output %s: %w", storage.Redact(r.cfg.Output.Dir), err)
+	probe := storage.Join(r.cfg.Output.Dir, "_write_check-"+r.runID)
+	err := writeTo(ctx, s, probe, nil)
+	if err == nil {
+		err = s.Delete(ctx, probe)
+	}
+	if err != nil {
+		return fmt.Errorf("output %s cannot be written: %w", storage.Redact(r.cfg.Output.Dir), err)
 	}
 	return nil
 }
@@ -358,7 +364,8 @@ func writeJSONTo(ctx context.Context, s storage.Store, name string, v any) error
 	return writeTo(ctx, s, name, append(b, '\n'))
 }
 
-// readObject reads a whole (small) object; nil, nil when there is none.
+// readObject reads a whole (small) object; nil, nil when there is none
+// (or it went while being read).
 func readObject(ctx context.Context, s storage.Store, name string) ([]byte, error) {
 	obj, err := s.Open(ctx, name)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -369,7 +376,9 @@ func readObject(ctx context.Context, s storage.Store, name string) ([]byte, erro
 	}
 	defer obj.Close()
 	b := make([]byte, obj.Size())
-	if _, err := obj.ReadAt(b, 0); err != nil && err != io.EOF {
+	if _, err := obj.ReadAt(b, 0); errors.Is(err, storage.ErrNotFound) {
+		return nil, nil // deleted since it was opened
+	} else if err != nil && err != io.EOF {
 		return nil, err
 	}
 	return b, nil

@@ -30,6 +30,49 @@
 // folder readers (Spark, pyarrow), which is why the staging folder, the
 // locks, the markers and the manifests are named so.
 //
+// # Committing to an object store
+//
+// When output.dir is a location URL (s3://, gs://, azblob://, file://,
+// mem://; see storage.Resolver) there is no rename, and Run commits each
+// table's partition P = OUT/TABLE/dt=DATE/ through the store instead. The
+// outputs are staged in a local temporary folder, then, per table:
+//
+//  1. Lock: the run creates OUT/TABLE/_commit.lock.json with a conditional
+//     write (If-None-Match: *), holding its run id and an expiry. Of runs
+//     racing for it one wins; the others poll until it goes, or has
+//     expired (its holder died), and fail naming the holder after
+//     blobLockWait. The holder renews it before each upload and before
+//     the manifest, and fails if it finds the lock taken over.
+//  2. _SUCCESS is deleted.
+//  3. The data files are uploaded under P with run-unique names
+//     (part-00000-of-00001-RUNID.parquet, model-RUNID.safetensors), so
+//     nothing an earlier run committed is overwritten. An upload that
+//     fails leaves nothing under its name.
+//  4. P/_manifest.json, listing exactly the live files, is written with
+//     one PUT: the commit point. seqae's readers (inspect, warm start, the
+//     newest model for encoding, shard completion) read the manifest and
+//     only the files it lists.
+//  5. Every other object that was under P when the lock was taken is
+//     deleted: the previous run's files, and orphans (files of a run that
+//     died between 3 and 4).
+//  6. _SUCCESS is written, and the lock deleted.
+//
+// A run that dies before 4 leaves the previous manifest, and every file it
+// lists, in place; one that dies after 4 leaves the new manifest whole.
+// Either way the next commit to the table removes what no manifest lists.
+// _SUCCESS present means the objects under P are exactly the manifest's
+// files; a plain glob reader that ignores _SUCCESS can see, while a run
+// commits, the new files beside the old ones (between 3 and 5), or orphans
+// of a run that died (until the next run).
+//
+// A shard (i/n) uploads its files as in 3, then writes its own manifest
+// P/_shards/part-i-of-n.json (its commit point); the merged manifest is
+// withdrawn first unless it stays true (same shard count and
+// fingerprint), and is written again, followed by _SUCCESS, when all n
+// shard manifests are there with one fingerprint. Objects no current
+// shard manifest lists go after that, as in 5. A table the run owns but
+// does not write loses _SUCCESS, then its manifest, then its files.
+//
 // Inspect describes input tables, output tables, model files and
 // partitions for the seqae inspect command.
 package jobs

@@ -25,7 +25,7 @@ type blobSuite struct {
 }
 
 // startS3 serves gofakes3 on 127.0.0.1 with a bucket, for the test.
-func startS3(t *testing.T, bucket string) *s3fake.Server {
+func startS3(t testing.TB, bucket string) *s3fake.Server {
 	t.Helper()
 	srv, err := s3fake.Start("127.0.0.1:0")
 	if err != nil {
