@@ -28,7 +28,7 @@ h1 { font-size: 22px; margin-bottom: 4px; }
 h2 { font-size: 18px; border-bottom: 1px solid #ccc; padding-bottom: 2px; margin-top: 28px; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 figure { margin: 0; }
-figure svg { max-width: 100%; height: auto; }
+figure svg { max-width: 100%; height: auto; display: block; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
