@@ -26,6 +26,24 @@ type Counts struct {
 	// MaxHeld is the most valid sequences held at once between reading and
 	// writing: bounded by the batching and the read-ahead, not by the input.
 	MaxHeld int64 `json:"max_sequences_held"`
+	// Examples are the first quarantined rows (at most MaxExamples), to
+	// say why in an error.
+	Examples []schemas.Quarantine `json:"-"`
+}
+
+// MaxExamples is the most quarantined rows Counts.Examples keeps.
+const MaxExamples = 5
+
+// Quarantine counts a quarantined row.
+func (c *Counts) Quarantine(q schemas.Quarantine) {
+	if c.Reasons == nil {
+		c.Reasons = map[schemas.Reason]int64{}
+	}
+	c.Quarantined++
+	c.Reasons[q.Reason]++
+	if len(c.Examples) < MaxExamples {
+		c.Examples = append(c.Examples, q)
+	}
 }
 
 // Balanced reports whether every input sequence was accounted for.
@@ -115,8 +133,7 @@ func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, co
 			held.Add(-1)
 		}
 		pipeline.Quarantine(ctx)
-		counts.Quarantined++
-		counts.Reasons[rec.Reason]++
+		counts.Quarantine(*rec)
 		if q == nil {
 			return nil
 		}

@@ -112,7 +112,9 @@ func mean(v []float32) float32 {
 type Trainer struct {
 	Model *nn.Model
 	Opt   *nn.Adam
-	parts []*trainPart
+	// GradNorm is the last Step's gradient global norm, before clipping.
+	GradNorm float64
+	parts    []*trainPart
 	// workers is the most parts computed at once.
 	workers int
 	ws      *nn.Workspace // for Eval
@@ -195,7 +197,7 @@ func (t *Trainer) Step(b *Batch) float32 {
 			sum += p.ws.LossSum()
 		}
 	}
-	t.Opt.Step(t.Model.Params, t.Model.Grads)
+	t.GradNorm = t.Opt.Step(t.Model.Params, t.Model.Grads)
 	return float32(sum / float64(b.Steps))
 }
 

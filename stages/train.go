@@ -93,6 +93,18 @@ type TrainResult struct {
 	Calibration *Calibration
 }
 
+// NoTrainingDataError is Train's error when no valid sequence is left to
+// train on: Counts are the first read's.
+type NoTrainingDataError struct {
+	Counts  Counts
+	ValSeqs int64 // valid sequences held out for validation
+}
+
+func (e *NoTrainingDataError) Error() string {
+	return fmt.Sprintf("no valid training sequences: %d read, %d quarantined, %d held out for validation",
+		e.Counts.Sequences, e.Counts.Quarantined, e.ValSeqs)
+}
+
 // seqBytes estimates a sequence's memory.
 func seqBytes(s *schemas.Sequence) int64 { return int64(4*len(s.Values)+64*len(s.Pass)) + 160 }
 
@@ -153,8 +165,7 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 		return nil, err
 	}
 	if res.TrainSeqs == 0 {
-		return nil, fmt.Errorf("no valid training sequences: %d read, %d quarantined, %d held out for validation",
-			res.Counts.Sequences, res.Counts.Quarantined, res.ValSeqs)
+		return nil, &NoTrainingDataError{Counts: res.Counts, ValSeqs: res.ValSeqs}
 	}
 
 	res.Norm = stats.Normalizer()

@@ -121,7 +121,7 @@ part-way: the error names what was), 2 bad usage or configuration, 130
 interrupted (SIGINT or SIGTERM; nothing of the run is committed).`,
 		Example: `  seqae run jobs/example.yaml
   seqae inspect out/latents/dt=2026-11-25/part-00000-of-00001.parquet
-  seqae bench --n 8192 --mode bucketed --threads 2`,
+  seqae bench --mode bucketed --threads 2 --peer`,
 		Args:              cobra.NoArgs,
 		SilenceErrors:     true,
 		SilenceUsage:      true,

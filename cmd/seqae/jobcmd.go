@@ -155,6 +155,9 @@ func (a *app) runJob(cmd *cobra.Command, name, path string, f *jobFlags) error {
 	if err != nil {
 		return err
 	}
+	if d := cmd.Flags().Lookup("date"); d.Changed && d.Value.String() == "" {
+		return usagef("--date: want a date YYYY-MM-DD, got an empty one (leave --date out for today, in UTC)")
+	}
 	opt := jobs.Options{Date: a.setting(cmd, "date", "SEQAE_DATE", ""), Logger: a.log}
 	if s := a.setting(cmd, "shard", "SEQAE_SHARD", ""); s != "" {
 		if opt.Shard, err = jobs.ParseShard(s); err != nil {
