@@ -3,7 +3,6 @@ package stages
 import (
 	"context"
 	"math"
-	"slices"
 	"strings"
 	"testing"
 
@@ -114,7 +113,7 @@ func TestScoreAtInvertsPercentile(t *testing.T) {
 }
 
 // Calibrating from the files (streamed) gives what calibrating in memory
-// gives; without validation sequences the training ones stand in.
+// gives, over the training and validation sequences alike.
 func TestCalibrateStreamedMatchesCached(t *testing.T) {
 	in, _ := nestedInput(t, synth.Sensors(synth.Options{N: 300, MinLen: 4, MaxLen: 20, Dim: 3, Seed: 5}), 16)
 	job := trainJob(in, 2)
@@ -135,37 +134,20 @@ func TestCalibrateStreamedMatchesCached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		name    string
-		valSeqs int
-		split   Split
-		source  string
-		n       int
-	}{
-		{"validation", len(val), split, "validation", len(val)},
-		{"no validation", 0, Split{IDKind: split.IDKind}, "training", len(train) + len(val)},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			tr := train
-			if c.valSeqs == 0 {
-				tr = append(slices.Clone(train), val...)
-			}
-			res := &TrainResult{Model: m, Norm: Identity(3), ValSeqs: int64(c.valSeqs)}
-			cached, err := calibrate(context.Background(), job, res, job.Batching, c.split, tr, val)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Streamed = true
-			streamed, err := calibrate(context.Background(), job, res, job.Batching, c.split, nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cached.Marshal() != streamed.Marshal() {
-				t.Errorf("cached and streamed calibrations differ:\n%s\n%s", cached.Marshal(), streamed.Marshal())
-			}
-			if cached.Source != c.source || cached.Overall.N != int64(c.n) {
-				t.Errorf("got source %q from %d scores, want %q from %d", cached.Source, cached.Overall.N, c.source, c.n)
-			}
-		})
+	res := &TrainResult{Model: m, Norm: Identity(3)}
+	cached, err := calibrate(context.Background(), job, res, job.Batching, train, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Streamed = true
+	streamed, err := calibrate(context.Background(), job, res, job.Batching, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.Marshal() != streamed.Marshal() {
+		t.Errorf("cached and streamed calibrations differ:\n%s\n%s", cached.Marshal(), streamed.Marshal())
+	}
+	if n := len(train) + len(val); cached.Source != "training_and_validation" || cached.Overall.N != int64(n) || len(val) == 0 {
+		t.Errorf("got source %q from %d scores (%d validation), want training_and_validation from %d", cached.Source, cached.Overall.N, len(val), n)
 	}
 }
