@@ -79,7 +79,7 @@ func reportPath(out, date string) string {
 }
 
 // The report's numbers are the tables': sequences, anomalies, quarantined
-// rows and the top anomalies by percentile, then score.
+// rows and the top anomalies by score.
 func TestReportMatchesTables(t *testing.T) {
 	in, ids := smallData(t)
 	cfg := smallJob(t, in, "training.epochs=3", "output.feature_losses=true", "output.anomaly_percentile=90")
@@ -93,12 +93,7 @@ func TestReportMatchesTables(t *testing.T) {
 			flagged = append(flagged, l)
 		}
 	}
-	slices.SortStableFunc(flagged, func(a, b tabletest.Latent) int {
-		if *a.Percentile != *b.Percentile {
-			return cmpDesc(float64(*a.Percentile), float64(*b.Percentile))
-		}
-		return cmpDesc(float64(a.Score), float64(b.Score))
-	})
+	slices.SortStableFunc(flagged, func(a, b tabletest.Latent) int { return cmpDesc(float64(a.Score), float64(b.Score)) })
 	var want []string
 	for _, l := range flagged[:min(12, len(flagged))] {
 		want = append(want, l.ID)
