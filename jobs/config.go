@@ -104,7 +104,7 @@ type OutputConfig struct {
 	Format     string `yaml:"format"`      // parquet or arrow
 	StepLosses bool   `yaml:"step_losses"` // write the step_losses table
 	// AnomalyPercentile flags latents whose percentile (among the model's
-	// validation scores of their length) reaches it.
+	// scores at training, of their length) reaches it.
 	AnomalyPercentile float64 `yaml:"anomaly_percentile"`
 	// FeatureLosses adds latents.feature_scores and step_losses.feature_loss.
 	FeatureLosses bool `yaml:"feature_losses"`

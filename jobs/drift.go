@@ -30,9 +30,10 @@ const psiFloor = 1e-4
 
 // Drift is how an encode run's scores compare with a baseline: the newest
 // earlier committed date encoded with the same model, or else the model's
-// validation scores. It goes to the drift table and the latents manifest.
+// scores at training (its calibration). It goes to the drift table and the
+// latents manifest.
 type Drift struct {
-	Baseline     string    `json:"baseline"`                // "latents" (an earlier date) or "validation"; "" when there is none
+	Baseline     string    `json:"baseline"`                // "latents" (an earlier date) or "training" (the calibration); "" when there is none
 	BaselineDate string    `json:"baseline_date,omitempty"` // the earlier date
 	Sequences    int64     `json:"sequences"`
 	PSI          *float64  `json:"psi"`           // population stability index over the baseline's deciles; null without a baseline
@@ -141,7 +142,7 @@ func psi(expected, actual []float32) float64 {
 
 // baselineScores finds the scores to compare a run's with: those of the
 // newest committed latents partition before date encoded with modelID, or
-// else cal's validation scores (nil when the model has none).
+// else cal's scores at training (nil when the model has none).
 func baselineScores(out, date, modelID string, cal *stages.Calibration) (scores []float32, kind, baseDate string, err error) {
 	dirs, err := filepath.Glob(filepath.Join(out, TableLatents, "dt=*"))
 	if err != nil {
@@ -176,7 +177,7 @@ func baselineScores(out, date, modelID string, cal *stages.Calibration) (scores 
 	if cal == nil {
 		return nil, "", "", nil
 	}
-	return cal.Overall.Samples, "validation", "", nil
+	return cal.Overall.Samples, "training", "", nil
 }
 
 // readScores reads the score column of a latents partition.
@@ -247,7 +248,7 @@ func (r *runner) drift(ctx context.Context, stats *driftStats, modelID string, c
 	case d.Warn:
 		r.log.Warn("score drift above output.drift_warn_psi", append(attrs, "warn_psi", d.WarnPSI)...)
 	case d.PSI == nil:
-		r.log.Info("drift: no baseline (no earlier date encoded with this model, and no validation scores in the model file)", attrs...)
+		r.log.Info("drift: no baseline (no earlier date encoded with this model, and the model file predates calibration)", attrs...)
 	default:
 		r.log.Info("drift", attrs...)
 	}

@@ -99,8 +99,8 @@ func TestDrift(t *testing.T) {
 		return c
 	}
 	d1, _ := run(cfg, day1)
-	if d1.Baseline != "validation" || d1.PSI == nil || d1.AnomalyShare == nil || d1.Sequences != int64(len(ids)) || len(d1.LatentMean) != 4 {
-		t.Errorf("day 1: got %+v, want a PSI against the validation scores, an anomaly share, %d sequences, 4 latent means", d1, len(ids))
+	if d1.Baseline != "training" || d1.PSI == nil || d1.AnomalyShare == nil || d1.Sequences != int64(len(ids)) || len(d1.LatentMean) != 4 {
+		t.Errorf("day 1: got %+v, want a PSI against the training scores, an anomaly share, %d sequences, 4 latent means", d1, len(ids))
 	}
 	d2, _ := run(encode(in), day2)
 	if d2.Baseline != "latents" || d2.BaselineDate != day1 || d2.PSI == nil || *d2.PSI != 0 || d2.Warn {
@@ -113,5 +113,5 @@ func TestDrift(t *testing.T) {
 	if d3.BaselineDate != day2 || d3.PSI == nil || !(*d3.PSI > 0.2) || !d3.Warn || !strings.Contains(logs, "score drift above output.drift_warn_psi") {
 		t.Errorf("day 3, noisy data: got %+v, want a PSI above 0.2 against %s and a warning; log:\n%s", d3, day2, logs)
 	}
-	t.Logf("PSI: day 1 %.4f (validation), day 2 %.4f, day 3 %.4f; anomaly share day 1 %.4f, day 3 %.4f", *d1.PSI, *d2.PSI, *d3.PSI, *d1.AnomalyShare, *d3.AnomalyShare)
+	t.Logf("PSI: day 1 %.4f (training), day 2 %.4f, day 3 %.4f; anomaly share day 1 %.4f, day 3 %.4f", *d1.PSI, *d2.PSI, *d3.PSI, *d1.AnomalyShare, *d3.AnomalyShare)
 }

@@ -306,12 +306,9 @@ func (s *reportSource) scores(d *report.Data, from, to string, cal *stages.Calib
 		}
 		sc.Overall = float64(cal.Overall.ScoreAt(pct))
 	}
-	slices.SortStableFunc(cands, func(a, b report.Anomaly) int {
-		if a.Percentile != b.Percentile {
-			return cmpDesc(a.Percentile, b.Percentile)
-		}
-		return cmpDesc(a.Score, b.Score)
-	})
+	// By score, not percentile: percentiles saturate at 100 above a
+	// bucket's highest calibration score.
+	slices.SortStableFunc(cands, func(a, b report.Anomaly) int { return cmpDesc(a.Score, b.Score) })
 	d.Top = cands[:min(len(cands), report.TopN)]
 	return s.topSteps(d)
 }

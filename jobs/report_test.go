@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -78,7 +79,7 @@ func reportPath(out, date string) string {
 }
 
 // The report's numbers are the tables': sequences, anomalies, quarantined
-// rows and the top anomalies by percentile, then score.
+// rows and the top anomalies by score.
 func TestReportMatchesTables(t *testing.T) {
 	in, ids := smallData(t)
 	cfg := smallJob(t, in, "training.epochs=3", "output.feature_losses=true", "output.anomaly_percentile=90")
@@ -92,12 +93,7 @@ func TestReportMatchesTables(t *testing.T) {
 			flagged = append(flagged, l)
 		}
 	}
-	slices.SortStableFunc(flagged, func(a, b tabletest.Latent) int {
-		if *a.Percentile != *b.Percentile {
-			return cmpDesc(float64(*a.Percentile), float64(*b.Percentile))
-		}
-		return cmpDesc(float64(a.Score), float64(b.Score))
-	})
+	slices.SortStableFunc(flagged, func(a, b tabletest.Latent) int { return cmpDesc(float64(a.Score), float64(b.Score)) })
 	var want []string
 	for _, l := range flagged[:min(12, len(flagged))] {
 		want = append(want, l.ID)
@@ -152,5 +148,29 @@ func TestReportMatchesTables(t *testing.T) {
 	}
 	if err := Report(context.Background(), out, "2026-11-26", day1, &buf); err == nil {
 		t.Error("a range that ends before it starts: no error")
+	}
+}
+
+// A report that cannot be made (here: an earlier date's drift file is
+// damaged) leaves the run's tables committed, the error logged, and no
+// stale report for the date.
+func TestReportFailureDoesNotFailTheRun(t *testing.T) {
+	in, _ := smallData(t)
+	cfg := smallJob(t, in)
+	mustRun(t, cfg, Options{Date: day1})
+	mustRun(t, cfg, Options{Date: day2})
+	if _, err := os.Stat(reportPath(cfg.Output.Dir, day2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Output.Dir, TableDrift, "dt="+day1, "part-00000-of-00001.parquet"), []byte("not parquet"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	res := mustRun(t, cfg, Options{Date: day2, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if !strings.Contains(logs.String(), "no report") || !slices.Contains(res.Removed, filepath.Join(cfg.Output.Dir, TableReports, "dt="+day2)) {
+		t.Errorf("removed %v; log:\n%s\nwant the error logged and the date's report removed", res.Removed, logs.String())
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day2, SuccessFile)); err != nil {
+		t.Errorf("latents not committed: %v", err)
 	}
 }

@@ -227,11 +227,13 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		res.Encode = eparts[len(eparts)-1].manifest
 	}
 	res.ModelID = model.Model.ID()
-	rp, err := r.writeReport(ctx, parts, res.ModelID, now)
-	if err != nil {
-		return nil, err
+	// A report that cannot be made does not hold back the tables: the run
+	// logs why and removes the date's previous report instead.
+	if rp, err := r.writeReport(ctx, parts, res.ModelID, now); err != nil {
+		r.log.Error("no report: the run commits its tables without one", "error", err)
+	} else {
+		parts = append(parts, rp)
 	}
-	parts = append(parts, rp)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -258,7 +260,7 @@ func (r *runner) withRemovals(parts []*partition) []*partition {
 		switch {
 		case i >= 0:
 			out = append(out, parts[i])
-		case r.cfg.Trains() || table == TableQuarantine || table == TableStepLosses || table == TableLatents || table == TableDrift:
+		case r.cfg.Trains() || table == TableQuarantine || table == TableStepLosses || table == TableLatents || table == TableDrift || table == TableReports:
 			out = append(out, &partition{table: table, sharded: r.opt.Shard.Sharded()})
 		}
 	}

@@ -14,7 +14,7 @@ type Data struct {
 	From, To string // the dates covered, YYYY-MM-DD
 	Training *Training
 	Scores   *Scores
-	// Top are the highest-percentile anomalies (at most TopN), highest
+	// Top are the highest-scoring anomalies (at most TopN), highest
 	// first; PassNames name their pass-through values.
 	Top       []Anomaly
 	PassNames []string

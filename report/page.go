@@ -28,7 +28,7 @@ h1 { font-size: 22px; margin-bottom: 4px; }
 h2 { font-size: 18px; border-bottom: 1px solid #ccc; padding-bottom: 2px; margin-top: 28px; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 figure { margin: 0; }
-figure svg { max-width: 100%; height: auto; }
+figure svg { max-width: 100%; height: auto; display: block; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
@@ -62,7 +62,7 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-
 
 <h2 id="scores">Scores</h2>
 {{if .HistChart}}<p>Score: mean squared reconstruction error per step, in units of each feature's standard deviation squared.
-{{if .Scores.Calibrated}}A sequence is an anomaly when its score reaches percentile {{.Scores.Percentile}} of the validation scores of its length bucket.{{else}}<span class="warn">The model has no calibration: no percentiles or anomaly flags.</span>{{end}}</p>
+{{if .Scores.Calibrated}}A sequence is an anomaly when its score reaches percentile {{.Scores.Percentile}} of the model's scores at training (training and validation sequences) of its length bucket.{{else}}<span class="warn">The model has no calibration: no percentiles or anomaly flags.</span>{{end}}</p>
 <div class="charts"><figure class="chart">{{.HistChart}}</figure><figure class="chart">{{.ScatterChart}}</figure></div>
 {{if .Scores.Calibrated}}<table><tr><th class="n">lengths from</th><th class="n">score threshold</th></tr>
 {{range .Scores.Thresholds}}<tr><td class="n">{{.MinLen}}</td><td class="n">{{f4 .Score}}</td></tr>
@@ -88,7 +88,7 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-
 {{else}}<p class="note">No rows were quarantined.</p>{{end}}
 
 <h2 id="drift">Drift</h2>
-{{if .PSIChart}}<p>Each encode run's scores against the previous date encoded with the same model (or the model's validation scores): the population stability index over the baseline's deciles, and the share of anomalies.</p>
+{{if .PSIChart}}<p>Each encode run's scores against the previous date encoded with the same model (or the model's scores at training): the population stability index over the baseline's deciles, and the share of anomalies.</p>
 <div class="charts"><figure class="chart">{{.PSIChart}}</figure><figure class="chart">{{.ShareChart}}</figure></div>
 <table><tr><th>date</th><th>baseline</th><th class="n">PSI</th><th class="n">anomalies (%)</th></tr>
 {{range .Drift}}<tr data-date="{{.Date}}"><td>{{.Date}}</td><td>{{.Baseline}}</td><td class="n{{if and .HasPSI (gt .PSI $.WarnPSI)}} warn{{end}}">{{if .HasPSI}}{{f4 .PSI}}{{else}}–{{end}}</td><td class="n">{{if .HasShare}}{{share .AnomalyShare}}{{else}}–{{end}}</td></tr>

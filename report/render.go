@@ -163,9 +163,9 @@ func histChart(s *Scores) (string, error) {
 		x := math.Log10(s.Overall)
 		l := line(plotter.XYs{{X: x, Y: 0}, {X: x, Y: p.Y.Max}}, vermilion, 2, true)
 		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("threshold: p%g of validation scores, all lengths (%.4g)", s.Percentile, s.Overall), l)
+		p.Legend.Add(fmt.Sprintf("threshold: p%g of training scores, all lengths (%.4g)", s.Percentile, s.Overall), l)
 	}
-	return svgOf(vg.Points(520), vg.Points(320), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(480), vg.Points(320), [][]*plot.Plot{{p}})
 }
 
 func scatterChart(s *Scores) (string, error) {
@@ -212,7 +212,7 @@ func scatterChart(s *Scores) (string, error) {
 		}
 	}
 	fixLogRange(&p.Y)
-	return svgOf(vg.Points(520), vg.Points(320), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(480), vg.Points(320), [][]*plot.Plot{{p}})
 }
 
 // thin keeps at most maxScatter evenly spaced points.

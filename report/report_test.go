@@ -71,7 +71,7 @@ func TestRender(t *testing.T) {
 		Thresholds: []Threshold{{1, 0.05}}, Overall: 0.05}
 	top := []Anomaly{{Date: "2026-11-25", ID: "x<1>", Length: 7, Score: 2, Percentile: 100, Pass: []string{"m1"}, StepLoss: []float64{1, 3, 2, 2, 1, 3, 2},
 		Features: [][]float64{{1, 3, 2, 2, 1, 3, 2}, {1, 3, 2, 2, 1, 3, 2}}}}
-	drift := []DriftPoint{{Date: "2026-11-24", Baseline: "validation", PSI: 0.05, HasPSI: true, AnomalyShare: 0.01, HasShare: true},
+	drift := []DriftPoint{{Date: "2026-11-24", Baseline: "training", PSI: 0.05, HasPSI: true, AnomalyShare: 0.01, HasShare: true},
 		{Date: "2026-11-25", Baseline: "latents 2026-11-24", PSI: 0.3, HasPSI: true, AnomalyShare: 0.25, HasShare: true}}
 	q := Quarantine{Total: 2, ByReason: map[string]int64{"null_id": 2}, Examples: []QuarantineRow{{File: "a.parquet", Row: 3, Reason: "null_id"}}}
 	for _, c := range []struct {

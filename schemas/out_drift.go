@@ -10,7 +10,7 @@ import (
 type DriftRow struct {
 	RunID        string
 	ModelID      string
-	Baseline     string // "validation", or "latents" (an earlier date's)
+	Baseline     string // "training" (the model's calibration scores), "latents" (an earlier date's) or "none"
 	BaselineDate string // the earlier date; empty for the validation scores
 	Sequences    int64
 	PSI          float64 // population stability index of the scores

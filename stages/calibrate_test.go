@@ -1,9 +1,14 @@
 package stages
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/seqae/seqae/internal/synth"
+	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/schemas"
 )
 
 func TestPercentile(t *testing.T) {
@@ -104,5 +109,45 @@ func TestScoreAtInvertsPercentile(t *testing.T) {
 	}
 	if b.ScoreAt(99) != 8 || b.ScoreAt(1) != 1 {
 		t.Errorf("scoreAt beyond the samples: got %v and %v, want 8 and 1", b.ScoreAt(99), b.ScoreAt(1))
+	}
+}
+
+// Calibrating from the files (streamed) gives what calibrating in memory
+// gives, over the training and validation sequences alike.
+func TestCalibrateStreamedMatchesCached(t *testing.T) {
+	in, _ := nestedInput(t, synth.Sensors(synth.Options{N: 300, MinLen: 4, MaxLen: 20, Dim: 3, Seed: 5}), 16)
+	job := trainJob(in, 2)
+	m, err := nn.NewModel(smallModel, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := Split{Fraction: 0.2, IDKind: in.IDField().Kind}
+	var train, val []*schemas.Sequence
+	err = streamPass(context.Background(), job.Source, Identity(3), func(*schemas.Sequence) bool { return true }, func(s *schemas.Sequence) error {
+		if split.Validation(s.ID) {
+			val = append(val, s)
+		} else {
+			train = append(train, s)
+		}
+		return nil
+	}, func() error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &TrainResult{Model: m, Norm: Identity(3)}
+	cached, err := calibrate(context.Background(), job, res, job.Batching, train, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Streamed = true
+	streamed, err := calibrate(context.Background(), job, res, job.Batching, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.Marshal() != streamed.Marshal() {
+		t.Errorf("cached and streamed calibrations differ:\n%s\n%s", cached.Marshal(), streamed.Marshal())
+	}
+	if n := len(train) + len(val); cached.Source != "training_and_validation" || cached.Overall.N != int64(n) || len(val) == 0 {
+		t.Errorf("got source %q from %d scores (%d validation), want training_and_validation from %d", cached.Source, cached.Overall.N, len(val), n)
 	}
 }

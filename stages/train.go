@@ -264,7 +264,7 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	if res.Model == nil {
 		return nil, fmt.Errorf("training produced no finite loss")
 	}
-	cal, err := calibrate(ctx, job, res, batching, split, train, val)
+	cal, err := calibrate(ctx, job, res, batching, train, val)
 	if err != nil {
 		return nil, err
 	}

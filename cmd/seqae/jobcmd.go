@@ -254,7 +254,7 @@ func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
 func writeDrift(w io.Writer, d *jobs.Drift) {
 	line := "no baseline"
 	if d.PSI != nil {
-		against := "the validation scores"
+		against := "the training scores"
 		if d.BaselineDate != "" {
 			against = d.BaselineDate
 		}
