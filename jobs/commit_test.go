@@ -304,17 +304,24 @@ func TestShardsTakeTurns(t *testing.T) {
 		_, err := Run(context.Background(), &enc, Options{Date: day1, Shard: Shard{1, 2}, Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &log}, nil))})
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		mu.Lock()
-		encoded := strings.Contains(log.String(), "msg=encoded")
-		mu.Unlock()
-		if encoded || time.Now().After(deadline) {
-			break
+	// Shard 1 is made to wait once it blocks on the lock (a waiter on the
+	// lock file in /proc/locks); finishing first means it did not wait.
+	live := filepath.Join(cfg.Output.Dir, TableQuarantine, "dt="+day1)
+	var landed bool
+	waiting := false
+	for deadline := time.Now().Add(20 * time.Second); !waiting; time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("shard 1 finished (error %v) while another process held the quarantine table's commit lock", err)
+		default:
+		}
+		if waiting = flockWaiters(t, l.f) > 0; waiting {
+			landed = exists(filepath.Join(live, "part-00001-of-00002.parquet")) || exists(filepath.Join(live, SuccessFile))
+		} else if time.Now().After(deadline) {
+			mu.Lock()
+			t.Fatalf("shard 1 never waited for the commit lock; its log:\n%s", log.String())
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
-	live := filepath.Join(cfg.Output.Dir, TableQuarantine, "dt="+day1)
-	landed := exists(filepath.Join(live, "part-00001-of-00002.parquet")) || exists(filepath.Join(live, SuccessFile))
 	unlock()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -502,7 +509,7 @@ func TestRerunRemovesTablesNotWritten(t *testing.T) {
 		{name: "step_losses turned off", second: []string{"output.step_losses=false"},
 			gone: []string{TableStepLosses}, wantRemoved: []string{TableStepLosses}},
 		{name: "a train-only rerun", second: []string{"run=train"},
-			gone: []string{TableStepLosses, TableLatents}, wantRemoved: []string{TableStepLosses, TableLatents}},
+			gone: []string{TableStepLosses, TableLatents, TableDrift}, wantRemoved: []string{TableStepLosses, TableLatents, TableDrift}},
 		{name: "an encode-only rerun keeps the model", second: []string{"run=encode", "output.step_losses=false"},
 			gone: []string{TableStepLosses}, kept: []string{TableModels, TableMetrics}, wantRemoved: []string{TableStepLosses}},
 		{name: "a shard turns step_losses off", first: []string{"run=train"}, shards: 2, second: []string{"run=encode", "output.step_losses=false"},
