@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -77,8 +79,7 @@ func TestPublishDir(t *testing.T) {
 	}{{"exchange", false, false}, {"fallback", true, true}} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.fallback {
-				exchange = func(a, b string) error { return errNoExchange }
-				t.Cleanup(func() { exchange = exchangeDirs })
+				useFS(t, &stepFS{exchange: noExchange})
 			}
 			out := t.TempDir()
 			live := filepath.Join(out, "latents", "dt="+day1)
@@ -293,7 +294,7 @@ func TestShardsTakeTurns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.close()
-	unlock, err := l.lock()
+	unlock, err := l.lock(holder{}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,9 +373,9 @@ func TestShardsLandTogether(t *testing.T) {
 }
 
 // The commit lock lets one holder in at a time, by flock or, where the
-// file system has none, by a lock folder; a lock folder left by a killed
-// run fails the commit after lockWait, naming it.
+// file system has none, by a lock folder.
 func TestCommitLock(t *testing.T) {
+	me := holder{Run: "me", PID: selfPID, Host: selfHost, Time: time.Now()}
 	for _, c := range []struct {
 		name string
 		lock func(t *testing.T, dir string) (func(), error)
@@ -385,9 +386,11 @@ func TestCommitLock(t *testing.T) {
 				return nil, err
 			}
 			t.Cleanup(l.close)
-			return l.lock()
+			return l.lock(me, t.TempDir())
 		}},
-		{"lock folder", func(t *testing.T, dir string) (func(), error) { return lockByDir(filepath.Join(dir, lockName+".d")) }},
+		{"lock folder", func(t *testing.T, dir string) (func(), error) {
+			return lockByDir(filepath.Join(dir, lockName+".d"), t.TempDir(), me)
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -417,12 +420,75 @@ func TestCommitLock(t *testing.T) {
 			}
 		})
 	}
-	lockWait = 50 * time.Millisecond
-	t.Cleanup(func() { lockWait = time.Minute })
-	name := filepath.Join(t.TempDir(), lockName+".d")
-	os.Mkdir(name, 0o755) // left by a killed run
-	if _, err := lockByDir(name); err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "remove it") {
-		t.Errorf("got %v, want an error naming the lock folder to remove", err)
+}
+
+// deadPID is the id of a process of this host that has exited.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// A lock folder left by a killed run does not block later commits: it is
+// taken over once its holder is dead (a process of this host that is gone,
+// a holder older than lockExpiry, or, with no holder record, a folder
+// older than that). A live holder's lock fails the commit after lockWait,
+// naming the holder.
+func TestLockFolderExpires(t *testing.T) {
+	lockWait, lockExpiry = 300*time.Millisecond, time.Hour
+	t.Cleanup(func() { lockExpiry = 5 * time.Minute; lockWait = lockExpiry + time.Minute })
+	now := time.Now()
+	cases := []struct {
+		name   string
+		holder *holder // nil: no holder record
+		mtime  time.Time
+		taken  bool
+	}{
+		{"a process of this host that is gone", &holder{Run: "killed", PID: deadPID(t), Host: selfHost, Time: now}, now, true},
+		{"another host's, expired", &holder{Run: "killed", PID: 1, Host: "elsewhere", Time: now.Add(-2 * time.Hour)}, now, true},
+		{"no holder record, an old folder", nil, now.Add(-2 * time.Hour), true},
+		{"a live process of this host", &holder{Run: "alive", PID: selfPID, Host: selfHost, Time: now}, now, false},
+		{"a live process of this host, expired", &holder{Run: "hung", PID: selfPID, Host: selfHost, Time: now.Add(-2 * time.Hour)}, now, true},
+		{"another host's, fresh", &holder{Run: "alive", PID: 1, Host: "elsewhere", Time: now}, now, false},
+		{"no holder record, a fresh folder", nil, now, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), lockName+".d")
+			if err := os.Mkdir(name, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if c.holder != nil {
+				if err := writeJSON(context.Background(), filepath.Join(name, holderName), c.holder); err != nil {
+					t.Fatal(err)
+				}
+			}
+			os.Chtimes(name, c.mtime, c.mtime)
+			unlock, err := lockByDir(name, filepath.Join(filepath.Dir(name), "scratch"), holder{Run: "next", PID: selfPID, Host: selfHost, Time: now})
+			if got := err == nil; got != c.taken {
+				t.Fatalf("taken over %v (error %v), want %v", got, err, c.taken)
+			}
+			if !c.taken {
+				if want := "held by run "; !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), want) {
+					t.Errorf("got %v, want an error naming %s and its holder", err, name)
+				}
+				return
+			}
+			h, err := readHolder(filepath.Join(name, holderName))
+			if err != nil || h.Run != "next" {
+				t.Errorf("holder %+v (%v), want the new holder's record", h, err)
+			}
+			unlock()
+			if entries, _ := os.ReadDir(filepath.Dir(name)); len(entries) != 1 || entries[0].Name() != "scratch" {
+				t.Errorf("left %v, want only the scratch folder", entries)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(filepath.Dir(name), "scratch")); len(entries) != 0 {
+				t.Errorf("left %v in the scratch folder, want nothing", entries)
+			}
+		})
 	}
 }
 
@@ -441,13 +507,12 @@ func TestCommitFailure(t *testing.T) {
 			os.WriteFile(filepath.Join(out, TableLatents), nil, 0o644)
 		}, []string{"preparing to commit OUT/latents/dt=" + day1 + ": mkdir OUT/latents: not a directory; nothing committed"}, nil},
 		{"the fourth exchange fails", func(t *testing.T, out string) {
-			exchange = func(a, b string) error {
+			useFS(t, &stepFS{exchange: func(a, b string) error {
 				if strings.Contains(b, TableStepLosses) {
 					return errors.New("disk on fire")
 				}
 				return exchangeDirs(a, b)
-			}
-			t.Cleanup(func() { exchange = exchangeDirs })
+			}})
 		}, []string{"committing OUT/step_losses/dt=" + day1 + ": disk on fire (already committed: OUT/models/dt=" + day1 +
 			", OUT/metrics/dt=" + day1 + ", OUT/quarantine/dt=" + day1 + ";"}, []string{TableModels, TableMetrics, TableQuarantine}},
 	}
@@ -549,47 +614,63 @@ func TestRerunRemovesTablesNotWritten(t *testing.T) {
 	}
 }
 
-// Staging folders are judged by the time in their run id, not their
-// modification time, and a run that still holds its _run.lock keeps its
-// folder however old it is.
+// A later run reclaims the staging folder of a killed run at once: one
+// whose _run.lock is free or, where the file system has no flock, whose
+// process of this host is gone, or that is older than staleStaging. It
+// leaves alone runs in progress, a killed run's commit record (for
+// recoverCommits) and folders without seqae's run marker, whatever their
+// names.
 func TestCleanStaging(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	old, young := newRunID(now.Add(-25*time.Hour)), newRunID(now.Add(-time.Hour))
+	now := time.Now().UTC()
+	dead := deadPID(t)
 	cases := []struct {
 		name    string
 		id      string
-		held    bool      // the run is alive
-		mtime   time.Time // zero: now
+		noFlock bool
+		marker  *holder // nil: no run marker (not seqae's)
+		held    bool    // the run is alive
+		intent  bool    // it holds a commit record
 		removed bool
 	}{
-		{"a killed run's, a day old", old, false, time.Time{}, true},
-		{"a killed run's, touched recently", old, false, now, true},
-		{"a run in progress for more than a day", old, true, time.Time{}, false},
-		{"a young run's with an old mtime", young, false, now.Add(-48 * time.Hour), false},
-		{"not a run id", "notes", false, now.Add(-48 * time.Hour), false},
+		{"a killed run's, an hour old", newRunID(now.Add(-time.Hour)), false, &holder{PID: selfPID, Host: selfHost, Time: now.Add(-time.Hour)}, false, false, true},
+		{"a run in progress for more than a day", newRunID(now.Add(-25 * time.Hour)), false, &holder{PID: selfPID, Host: selfHost, Time: now.Add(-25 * time.Hour)}, true, false, false},
+		{"a killed run's commit record", newRunID(now), false, &holder{PID: selfPID, Host: selfHost, Time: now}, false, true, false},
+		{"a user's folder named like a run id", "20200101T000000Z-abcd1234", false, nil, false, false, false},
+		{"no flock: a process of this host that is gone", newRunID(now), true, &holder{PID: dead, Host: selfHost, Time: now}, true, false, true},
+		{"no flock: another host's, 23 hours old", newRunID(now), true, &holder{PID: 1, Host: "elsewhere", Time: now.Add(-23 * time.Hour)}, true, false, false},
+		{"no flock: another host's, 25 hours old", newRunID(now), true, &holder{PID: 1, Host: "elsewhere", Time: now.Add(-25 * time.Hour)}, true, false, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.noFlock {
+				flock = noFlock
+				t.Cleanup(func() { flock = lockFile })
+			}
 			out := t.TempDir()
 			dir := filepath.Join(out, stagingDir, c.id)
-			release, err := holdStaging(dir)
-			if err != nil {
-				t.Fatal(err)
+			if c.marker != nil {
+				release, err := holdStaging(context.Background(), dir, *c.marker)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.held {
+					defer release()
+				} else {
+					release()
+				}
 			}
-			if !c.held {
-				release()
-			} else {
-				defer release()
+			keep := filepath.Join(dir, "keep.txt")
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(keep, []byte("mine"), 0o644)
+			if c.intent {
+				os.WriteFile(filepath.Join(dir, intentName), []byte("{}"), 0o644)
 			}
-			aside := filepath.Join(dir, previousDir, TableLatents, "dt="+day1)
-			os.MkdirAll(aside, 0o755)
-			os.WriteFile(filepath.Join(aside, "part-00000-of-00001.parquet"), []byte("old"), 0o644)
-			if !c.mtime.IsZero() {
-				os.Chtimes(dir, c.mtime, c.mtime)
-			}
-			cleanStaging(out, now, discard)
+			cleanStaging(out, "", now, discard)
 			if got := !exists(dir); got != c.removed {
 				t.Errorf("removed %v, want %v", got, c.removed)
+			}
+			if !c.removed && !exists(keep) {
+				t.Errorf("%s was deleted", keep)
 			}
 		})
 	}
@@ -634,8 +715,7 @@ func TestCheckCounts(t *testing.T) {
 // Once the new partition is live, failing to delete the previous one is a
 // warning, not a failed commit.
 func TestPublishWarnsWhenTheOldCannotBeDeleted(t *testing.T) {
-	exchange = func(a, b string) error { return nil } // exchanged, leaving the old partition at a
-	t.Cleanup(func() { exchange = exchangeDirs })
+	useFS(t, &stepFS{exchange: func(a, b string) error { return nil }}) // exchanged, leaving the old partition at a
 	var log bytes.Buffer
 	undeletable := "old\x00partition" // RemoveAll fails on it
 	if err := publishDir(undeletable, filepath.Join(t.TempDir(), "dt="+day1), "", logTo(&log)); err != nil {
@@ -650,8 +730,7 @@ func TestPublishWarnsWhenTheOldCannotBeDeleted(t *testing.T) {
 // and leave nothing behind: no aside folder beside the partitions, nothing
 // in staging.
 func TestFallbackRerunLeavesNothing(t *testing.T) {
-	exchange = func(a, b string) error { return errNoExchange }
-	t.Cleanup(func() { exchange = exchangeDirs })
+	useFS(t, &stepFS{exchange: noExchange})
 	in, ids := smallData(t)
 	cfg := smallJob(t, in)
 	mustRun(t, cfg, Options{Date: day1})
@@ -704,4 +783,371 @@ func TestFallbackRerunLeavesNothing(t *testing.T) {
 	if got := readIDs(t, filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day1)); len(got) != len(ids) {
 		t.Errorf("%d ids, want %d", len(got), len(ids))
 	}
+}
+
+// stepFS is fileOps over the operating system's that calls step before
+// each step of the commit, its recovery and staging cleanup, with the
+// step's name and path: a step step fails is not taken. exchange, when
+// set, stands in for the folder exchange.
+type stepFS struct {
+	step     func(op, name string) error
+	exchange func(a, b string) error
+}
+
+func (f *stepFS) do(op, name string, take func() error) error {
+	if f.step != nil {
+		if err := f.step(op, name); err != nil {
+			return err
+		}
+	}
+	return take()
+}
+
+func (f *stepFS) Rename(from, to string) error {
+	return f.do("rename", from+" -> "+to, func() error { return os.Rename(from, to) })
+}
+
+func (f *stepFS) Exchange(a, b string) error {
+	return f.do("exchange", a+" <-> "+b, func() error {
+		if f.exchange != nil {
+			return f.exchange(a, b)
+		}
+		return exchangeDirs(a, b)
+	})
+}
+
+func (f *stepFS) Mkdir(name string) error {
+	return f.do("mkdir", name, func() error { return osOps{}.Mkdir(name) })
+}
+
+func (f *stepFS) MkdirAll(name string) error {
+	return f.do("mkdir -p", name, func() error { return osOps{}.MkdirAll(name) })
+}
+
+func (f *stepFS) Remove(name string) error {
+	return f.do("remove", name, func() error { return os.Remove(name) })
+}
+
+func (f *stepFS) RemoveAll(name string) error {
+	return f.do("remove -r", name, func() error { return os.RemoveAll(name) })
+}
+
+// WriteFile writes aside and renames, as osOps does, but does not sync:
+// what a kill leaves is decided by the steps, and tests run many.
+func (f *stepFS) WriteFile(ctx context.Context, name string, data []byte) error {
+	return f.do("write", name, func() error {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+".tmp-test")
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			return err
+		}
+		return os.Rename(tmp, name)
+	})
+}
+
+// useFS makes f the commit's file system for the test.
+func useFS(t *testing.T, f fileOps) {
+	fsys = f
+	t.Cleanup(func() { fsys = osOps{} })
+}
+
+// noExchange is a file system without renameat2(RENAME_EXCHANGE).
+func noExchange(string, string) error { return errNoExchange }
+
+// noFlock is a file system without flock.
+func noFlock(*os.File, bool) (func(), error) { return nil, errNoLock }
+
+var errKilled = errors.New("killed")
+
+// killer stops the file system at step at (from 1), as a kill -9 would:
+// that step and every step after it are not taken, so nothing the run does
+// afterwards (its deferred cleanup included) reaches the disk. fired
+// reports whether the run got that far; steps lists what it did.
+type killer struct {
+	at    int
+	n     int
+	steps []string
+}
+
+func (k *killer) step(op, name string) error {
+	k.n++
+	if k.n >= k.at {
+		return errKilled
+	}
+	k.steps = append(k.steps, op+" "+name)
+	return nil
+}
+
+func (k *killer) fired() bool { return k.n >= k.at }
+
+// copyTree copies the folder from to to.
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tinyData writes 24 short traces as a nested file and returns its folder.
+func tinyData(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "in")
+	seqs := synth.Sensors(synth.Options{N: 24, MinLen: 3, MaxLen: 6, Dim: 3, Noise: 0.05, Seed: 3})
+	var buf bytes.Buffer
+	if err := synth.WriteNested(&buf, seqs, 6); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "part-0.parquet"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// tinyJob is a quick job over in, writing to out.
+func tinyJob(t *testing.T, in, out string, sets ...string) *Config {
+	t.Helper()
+	base := []string{"inputs=" + in, "output.dir=" + out, "model.latent=2", "model.hidden=3", "training.epochs=1", "batching.batch_size=8"}
+	cfg, err := Load("", nil, append(base, sets...), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// dateState says whose the date day1 is under out across tables: "old"
+// when every table is as run old left it, "new" when every table is as
+// one later run left it, else what is mixed. A whole table is its
+// partition's run ("" when absent); a sharded one (shard set) is its
+// shard's manifest's run and whether the date is complete. Every present
+// partition must hold exactly the files of its manifest.
+func dateState(t *testing.T, out string, old map[string]string, newTables map[string]bool, shard *Shard) string {
+	t.Helper()
+	got := map[string]string{}
+	for _, table := range tables {
+		live := filepath.Join(out, table, "dt="+day1)
+		run, exists := partitionRun(live)
+		if shard != nil {
+			run = fmt.Sprintf("%s complete=%v", shardRun(live, *shard), exists && pathExists(filepath.Join(live, SuccessFile)))
+		}
+		if exists {
+			if err := checkOwnFiles(live); err != nil {
+				return "stray files: " + err.Error()
+			}
+			if m, err := ReadManifest(filepath.Join(live, ManifestFile)); err == nil {
+				for _, f := range m.Files {
+					if !pathExists(filepath.Join(live, f.Name)) {
+						return fmt.Sprintf("%s lacks %s", live, f.Name)
+					}
+				}
+			}
+		}
+		got[table] = run
+	}
+	if maps.Equal(got, old) {
+		return "old"
+	}
+	newRun := ""
+	for _, table := range tables {
+		if _, touched := newTables[table]; !touched {
+			if got[table] != old[table] {
+				return fmt.Sprintf("mixed: %v", got)
+			}
+			continue
+		}
+		want := got[table]
+		if !newTables[table] {
+			want = ""
+			if shard != nil {
+				want = " complete=false"
+			}
+		} else if newRun == "" {
+			newRun = got[table]
+		}
+		if got[table] != want || newTables[table] && (got[table] != newRun || got[table] == old[table]) {
+			return fmt.Sprintf("mixed: %v", got)
+		}
+	}
+	return "new"
+}
+
+// stranded lists what a killed run and the recovery left in out beyond
+// the tables' partitions and lock files: anything in staging, any lock
+// folder whose holder is alive, anything else beside the partitions.
+func stranded(out string) []string {
+	var left []string
+	entries, _ := os.ReadDir(filepath.Join(out, stagingDir))
+	for _, e := range entries {
+		left = append(left, filepath.Join(stagingDir, e.Name()))
+	}
+	for _, table := range tables {
+		entries, _ := os.ReadDir(filepath.Join(out, table))
+		for _, e := range entries {
+			name := filepath.Join(out, table, e.Name())
+			switch {
+			case e.Name() == lockName, e.Name() == "dt="+day1:
+			case e.Name() == lockName+".d":
+				// A lock folder a killed run left; harmless once its holder
+				// is dead: the next commit takes it over.
+				if h, dead := lockHolder(name); !dead {
+					left = append(left, name+" held by "+h.String())
+				}
+			default:
+				left = append(left, name)
+			}
+		}
+	}
+	return left
+}
+
+// A run killed at any step of its commit (the intent record, each table's
+// exchange or removal, each of the fallback's two renames, the lock
+// folders, the cleanup) leaves a date that the next run makes all old or
+// all new across its tables, with nothing stranded; and so does a
+// recovery itself killed at any of its steps (tried on the first kill that
+// leaves the date mixed), once a later run finishes it. With the exchange,
+// with the fallback (no exchange, no flock: lock folders and holder
+// records), in a train-only rerun that removes tables, and for one shard
+// of a sharded date.
+func TestCommitKilledAtEveryStep(t *testing.T) {
+	type scenario struct {
+		name     string
+		fallback bool                                      // no exchange, no flock
+		first    func(t *testing.T, in, out string) string // the first runs, returning the run whose partitions are "old" ("" for several)
+		second   []string
+		shard    *Shard
+		// newTables are the tables the second run replaces: true when it
+		// writes them, false when it removes them.
+		newTables map[string]bool
+	}
+	all := map[string]bool{TableModels: true, TableMetrics: true, TableQuarantine: true, TableStepLosses: true, TableLatents: true}
+	full := func(t *testing.T, in, out string) string {
+		return mustRun(t, tinyJob(t, in, out), Options{Date: day1}).RunID
+	}
+	scenarios := []scenario{
+		{name: "exchange", first: full, newTables: all},
+		{name: "fallback", fallback: true, first: full, newTables: all},
+		{name: "train-only rerun removes tables", first: full, second: []string{"run=train"},
+			newTables: map[string]bool{TableModels: true, TableMetrics: true, TableQuarantine: true, TableStepLosses: false, TableLatents: false}},
+		{name: "a shard with another fingerprint", shard: &Shard{1, 2}, first: func(t *testing.T, in, out string) string {
+			mustRun(t, tinyJob(t, in, out, "run=train"), Options{Date: day1})
+			for i := range 2 {
+				mustRun(t, tinyJob(t, in, out, "run=encode"), Options{Date: day1, Shard: Shard{i, 2}})
+			}
+			return ""
+		}, second: []string{"run=encode", "input.max_len=5"},
+			newTables: map[string]bool{TableQuarantine: true, TableStepLosses: true, TableLatents: true}},
+	}
+	in := tinyData(t)
+	var kills, allOld, allNew, recoveryKills int
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			base := t.TempDir()
+			tmpl := filepath.Join(base, "template")
+			sc.first(t, in, tmpl)
+			oldState := map[string]string{}
+			for _, table := range tables {
+				live := filepath.Join(tmpl, table, "dt="+day1)
+				oldState[table], _ = partitionRun(live)
+				if sc.shard != nil {
+					oldState[table] = fmt.Sprintf("%s complete=%v", shardRun(live, *sc.shard), pathExists(filepath.Join(live, SuccessFile)))
+				}
+			}
+			opt := Options{Date: day1}
+			if sc.shard != nil {
+				opt.Shard = *sc.shard
+			}
+			if sc.fallback {
+				flock = noFlock
+				lockWait = 5 * time.Second // fail fast if a dead holder's lock is not taken over
+				t.Cleanup(func() { flock, lockWait = lockFile, lockExpiry+time.Minute })
+			}
+			dead := deadPID(t)
+			// nextRun plays the next run: it finishes what was left, with
+			// the file system stopping at recovery step at (0: never).
+			nextRun := func(out string, at int) (*killer, error) {
+				k := &killer{at: math.MaxInt}
+				if at > 0 {
+					k.at = at
+				}
+				useFS(t, &stepFS{step: k.step, exchange: map[bool]func(a, b string) error{true: noExchange}[sc.fallback]})
+				if at > 0 {
+					selfPID = dead
+				}
+				err := recoverCommits(context.Background(), out, discard)
+				if err == nil {
+					cleanStaging(out, "", time.Now(), discard)
+				}
+				fsys, selfPID = osOps{}, os.Getpid()
+				return k, err
+			}
+			counts := map[string]int{}
+			doubled := false
+			for at := 1; ; at++ {
+				out := filepath.Join(base, fmt.Sprint(at))
+				copyTree(t, tmpl, out)
+				k := &killer{at: at}
+				useFS(t, &stepFS{step: k.step, exchange: map[bool]func(a, b string) error{true: noExchange}[sc.fallback]})
+				selfPID = dead // the killed run's holder records name a process that is gone
+				Run(context.Background(), tinyJob(t, in, out, sc.second...), opt)
+				selfPID = os.Getpid()
+				fsys = osOps{}
+				if !k.fired() {
+					t.Logf("%d kill points", at-1)
+					break
+				}
+				kills++
+				last := "before the first step"
+				if len(k.steps) > 0 {
+					last = "after " + k.steps[len(k.steps)-1]
+				}
+				// Once, at the first kill that leaves a table changed (the
+				// date mixed until recovered), the recovery is killed at each
+				// of its steps in turn, then finished by a later run.
+				mixed := dateState(t, out, oldState, sc.newTables, sc.shard) != "old"
+				for rat := 1; mixed && !doubled; rat++ {
+					rout := fmt.Sprintf("%s-recovery-%d", out, rat)
+					copyTree(t, out, rout)
+					rk, _ := nextRun(rout, rat)
+					if !rk.fired() {
+						doubled = true
+						break
+					}
+					recoveryKills++
+					if _, err := nextRun(rout, 0); err != nil {
+						t.Fatalf("killed %s, recovery killed at its step %d: %v", last, rat, err)
+					}
+					if s := dateState(t, rout, oldState, sc.newTables, sc.shard); s != "old" && s != "new" {
+						t.Errorf("killed %s, recovery killed at its step %d: %s", last, rat, s)
+					}
+					if left := stranded(rout); len(left) > 0 {
+						t.Errorf("killed %s, recovery killed at its step %d: left %v", last, rat, left)
+					}
+				}
+				if _, err := nextRun(out, 0); err != nil {
+					t.Fatalf("killed %s: recovery: %v", last, err)
+				}
+				s := dateState(t, out, oldState, sc.newTables, sc.shard)
+				counts[s]++
+				if s != "old" && s != "new" {
+					t.Errorf("killed %s: after recovery, %s", last, s)
+				}
+				if left := stranded(out); len(left) > 0 {
+					t.Errorf("killed %s: left %v", last, left)
+				}
+			}
+			t.Logf("after recovery: %v", counts)
+			allOld += counts["old"]
+			allNew += counts["new"]
+			if counts["new"] == 0 || counts["old"] == 0 {
+				t.Errorf("outcomes %v: want kills before the commit record to leave the date old and kills after it new", counts)
+			}
+		})
+	}
+	t.Logf("%d kill points in %d scenarios: %d all old, %d all new after recovery; %d recoveries killed part-way and finished by a later run",
+		kills, len(scenarios), allOld, allNew, recoveryKills)
 }

@@ -141,7 +141,7 @@ type runner struct {
 // before it commits any table; a failure after the first table is
 // committed returns an error naming the partitions already committed. A
 // config error is a *ConfigError.
-func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
+func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -166,13 +166,12 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	r.runID = newRunID(now)
 	out := cfg.Output.Dir
 	r.staging = filepath.Join(out, stagingDir, r.runID)
-	release, err := holdStaging(r.staging)
+	release, err := r.begin(ctx, now)
 	if err != nil {
-		return nil, fmt.Errorf("output folder %s: %w", out, err)
+		return nil, err
 	}
 	defer release()
-	defer os.RemoveAll(r.staging)
-	cleanStaging(out, now, r.log)
+	defer func() { err = explainNoSpace(out, r.runID, err) }()
 	r.log.Info("run started", "job", cfg.Name, "run", cfg.Run, "date", r.date, "run_id", r.runID, "shard", opt.Shard.String(), "out", out)
 
 	res := &Result{RunID: r.runID, Date: r.date}
