@@ -833,12 +833,12 @@ func removeMarkers(dir string) error {
 // begin readies the output folder for a run, before the run reads any
 // input: it refuses an output folder that is a file system's root or that
 // holds, or is read as, the inputs; finishes any commit a killed run left
-// part-way (recoverCommits); makes and holds the run's staging folder;
-// reclaims killed runs' staging (cleanStaging); and fails, naming the
-// file, if a partition the run would replace or remove holds a file seqae
-// did not write. release lets go of the staging folder and removes it,
-// unless it holds the record of a commit left part-way, which the next
-// run finishes from it.
+// part-way (recoverCommits); fails, naming the file, if a partition the
+// run would replace or remove holds a file seqae did not write; then makes
+// and holds the run's staging folder and reclaims killed runs' staging
+// (cleanStaging). release lets go of the staging folder and removes it
+// (and the staging folder of the output, once empty), unless it holds the
+// record of a commit left part-way, which the next run finishes from it.
 func (r *runner) begin(ctx context.Context, now time.Time) (release func(), err error) {
 	out := r.cfg.Output.Dir
 	if err := checkOutputDir(out, r.cfg.Inputs, r.date); err != nil {
@@ -847,25 +847,23 @@ func (r *runner) begin(ctx context.Context, now time.Time) (release func(), err 
 	if err := recoverCommits(ctx, out, r.log); err != nil {
 		return nil, err
 	}
-	h := r.holder()
-	hold, err := holdStaging(ctx, r.staging, h)
-	if err != nil {
-		return nil, fmt.Errorf("output folder %s: %w", out, err)
-	}
-	release = func() {
-		if !pathExists(filepath.Join(r.staging, intentName)) {
-			removeStaging(r.staging)
-		}
-		hold()
-	}
-	cleanStaging(out, r.runID, now, r.log)
 	for _, p := range r.withRemovals(nil) {
 		if err := checkOwnFiles(r.live(p.table)); err != nil {
-			release()
 			return nil, fmt.Errorf("%w; nothing changed", err)
 		}
 	}
-	return release, nil
+	hold, err := holdStaging(ctx, r.staging, r.holder())
+	if err != nil {
+		return nil, fmt.Errorf("output folder %s: %w", out, err)
+	}
+	cleanStaging(out, r.runID, now, r.log)
+	return func() {
+		if !pathExists(filepath.Join(r.staging, intentName)) {
+			removeStaging(r.staging)
+			fsys.Remove(filepath.Dir(r.staging)) // if no other run's is left
+		}
+		hold()
+	}, nil
 }
 
 // checkOutputDir refuses, as the output folder out, a file system's root,
@@ -1222,4 +1220,69 @@ func syncDir(dir string) {
 		d.Sync()
 		d.Close()
 	}
+}
+
+// dateStatus describes whether the date of the partition folder live
+// (OUT/TABLE/dt=DATE) is consistent across the output folder's tables:
+// the training tables (models, metrics) come from one run, the encoding
+// tables (quarantine, step_losses, latents; quarantine with the training
+// tables when a train-only run wrote it) from one run, and no commit to
+// the date is pending. pending names a commit record for the date ("" for
+// none). ok is false where live is not a table's partition.
+func dateStatus(live string) (consistency, pending string, ok bool) {
+	live = filepath.Clean(live)
+	table, date := filepath.Base(filepath.Dir(live)), filepath.Base(live)
+	if !slices.Contains(tables, table) || !strings.HasPrefix(date, "dt=") {
+		return "", "", false
+	}
+	out := filepath.Dir(filepath.Dir(live))
+	records, _ := filepath.Glob(filepath.Join(out, stagingDir, "*", intentName))
+	for _, record := range records {
+		b, err := os.ReadFile(record)
+		var in intent
+		if err == nil && json.Unmarshal(b, &in) == nil && "dt="+in.Date == date {
+			pending = fmt.Sprintf("%s (%s): a commit in progress, or left part-way by a killed run; the next seqae run on %s finishes it", in.holder, record, out)
+		}
+	}
+	type group struct {
+		tables []string
+		run    string
+	}
+	var groups []group // in table order, one per run
+	mixed := false
+	runs := map[string]string{} // "train" and "encode": the run of the phase's tables
+	for _, t := range tables {
+		dir := filepath.Join(out, t, date)
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		run := "no manifest"
+		phase := "encode"
+		if m, err := ReadManifest(filepath.Join(dir, ManifestFile)); err == nil {
+			run, phase = "run "+runKey(m), m.Phase
+		} else {
+			mixed = true // incomplete
+		}
+		if t == TableModels || t == TableMetrics {
+			phase = "train"
+		}
+		if prev, seen := runs[phase]; seen && prev != run {
+			mixed = true
+		}
+		runs[phase] = run
+		if i := slices.IndexFunc(groups, func(g group) bool { return g.run == run }); i >= 0 {
+			groups[i].tables = append(groups[i].tables, t)
+		} else {
+			groups = append(groups, group{[]string{t}, run})
+		}
+	}
+	var parts []string
+	for _, g := range groups {
+		parts = append(parts, strings.Join(g.tables, ", ")+" from "+g.run)
+	}
+	consistency = "consistent: " + strings.Join(parts, "; ")
+	if mixed || pending != "" {
+		consistency = "NOT consistent: " + strings.Join(parts, "; ")
+	}
+	return consistency, pending, true
 }

@@ -16,11 +16,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/stages"
+	"github.com/seqae/seqae/storage"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -493,7 +495,8 @@ func TestLockFolderExpires(t *testing.T) {
 }
 
 // A commit that cannot make a table's folder fails before any table is
-// committed; one that fails after committing some says which.
+// committed; one that fails after committing some says which, and the next
+// run finishes it.
 func TestCommitFailure(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -543,6 +546,18 @@ func TestCommitFailure(t *testing.T) {
 				m := readManifest(t, dir)
 				if isNew := m.RunID != first.RunID; isNew != slices.Contains(c.newTables, table) {
 					t.Errorf("%s: from the second run %v, want %v", table, isNew, slices.Contains(c.newTables, table))
+				}
+			}
+			if c.newTables == nil {
+				return
+			}
+			// Once the disk is well, the next run finishes the commit.
+			fsys = osOps{}
+			second := readManifest(t, filepath.Join(cfg.Output.Dir, TableModels, "dt="+day1)).RunID
+			mustRun(t, cfg, Options{Date: day2})
+			for _, table := range tables {
+				if m := readManifest(t, filepath.Join(cfg.Output.Dir, table, "dt="+day1)); m.RunID != second {
+					t.Errorf("after the next run, %s: run %s, want the failed commit's %s", table, m.RunID, second)
 				}
 			}
 		})
@@ -1150,4 +1165,238 @@ func TestCommitKilledAtEveryStep(t *testing.T) {
 	}
 	t.Logf("%d kill points in %d scenarios: %d all old, %d all new after recovery; %d recoveries killed part-way and finished by a later run",
 		kills, len(scenarios), allOld, allNew, recoveryKills)
+}
+
+// inspectDate returns what `seqae inspect` says of a partition's date.
+func inspectDate(t *testing.T, live string) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Inspect(context.Background(), storage.Local{}, live, &b, InspectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(line, "date ") || strings.HasPrefix(line, "pending commit ") {
+			lines = append(lines, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// A run killed between two tables' exchanges leaves the date mixed, as
+// inspect says, until the next run on the output folder, for another date,
+// finishes the commit first thing: the date is then all the killed run's.
+func TestNextRunFinishesCommit(t *testing.T) {
+	in := tinyData(t)
+	out := filepath.Join(t.TempDir(), "out")
+	first := mustRun(t, tinyJob(t, in, out), Options{Date: day1})
+	exchanges, killed := 0, false
+	useFS(t, &stepFS{step: func(op, name string) error {
+		if op == "exchange" {
+			exchanges++
+		}
+		killed = killed || exchanges == 3 // after models and metrics
+		if killed {
+			return errKilled
+		}
+		return nil
+	}})
+	Run(context.Background(), tinyJob(t, in, out), Options{Date: day1})
+	fsys = osOps{}
+	second := readManifest(t, filepath.Join(out, TableModels, "dt="+day1)).RunID
+	live := filepath.Join(out, TableLatents, "dt="+day1)
+	before := inspectDate(t, live)
+	for _, want := range []string{
+		"date NOT consistent: models, metrics from run " + second + "; quarantine, step_losses, latents from run " + first.RunID,
+		"pending commit run " + second, "the next seqae run on " + out + " finishes it",
+	} {
+		if !strings.Contains(before, want) {
+			t.Errorf("inspect says\n%s\nwant %q", before, want)
+		}
+	}
+	var log bytes.Buffer
+	mustRun(t, tinyJob(t, in, out, "run=train"), Options{Date: day2, Logger: logTo(&log)})
+	if !strings.Contains(log.String(), "finished a commit that a killed run left part-way") {
+		t.Errorf("log:\n%s\nwant a line saying the commit was finished", log.String())
+	}
+	for _, table := range tables {
+		if m := readManifest(t, filepath.Join(out, table, "dt="+day1)); m.RunID != second {
+			t.Errorf("%s: run %s, want the killed run's %s", table, m.RunID, second)
+		}
+	}
+	if got, want := inspectDate(t, live), "date consistent: models, metrics, quarantine, step_losses, latents from run "+second; got != want {
+		t.Errorf("inspect says\n%s\nwant\n%s", got, want)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(out, stagingDir)); len(entries) != 0 {
+		t.Errorf("staging holds %d entries, want none", len(entries))
+	}
+}
+
+// tree lists every file and folder under dir with its contents, to show
+// that nothing changed.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			got[p] = "folder"
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		got[p] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// A run deletes nothing seqae did not write: a partition holding a file
+// its manifest does not list, or a folder without seqae's manifest, fails
+// the run naming the file, with nothing changed; a folder in staging
+// without seqae's run marker is left alone; the root is refused as the
+// output folder.
+func TestNeverDeletesWhatSeqaeDidNotWrite(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, in, out string) string // returns the foreign file
+		sets  []string                                  // the run's settings
+		fails bool
+	}{
+		{"a file added to a partition seqae wrote", func(t *testing.T, in, out string) string {
+			mustRun(t, tinyJob(t, in, out), Options{Date: day1})
+			name := filepath.Join(out, TableMetrics, "dt="+day1, "important.csv")
+			os.WriteFile(name, []byte("a,b\n1,2\n"), 0o644)
+			return name
+		}, nil, true},
+		{"a user's latents and a train-only run", func(t *testing.T, in, out string) string {
+			name := filepath.Join(out, TableLatents, "dt="+day1, "mine.parquet")
+			os.MkdirAll(filepath.Dir(name), 0o755)
+			os.WriteFile(name, []byte("PAR1"), 0o644)
+			return name
+		}, []string{"run=train"}, true},
+		{"a user's latents and a shard", func(t *testing.T, in, out string) string {
+			mustRun(t, tinyJob(t, in, out, "run=train"), Options{Date: day1})
+			name := filepath.Join(out, TableLatents, "dt="+day1, "mine.parquet")
+			os.MkdirAll(filepath.Dir(name), 0o755)
+			os.WriteFile(name, []byte("PAR1"), 0o644)
+			return name
+		}, []string{"run=encode", "@shard"}, true},
+		{"a folder in staging named like a run id", func(t *testing.T, in, out string) string {
+			name := filepath.Join(out, stagingDir, "20200101T000000Z-abcd1234", "keep.txt")
+			os.MkdirAll(filepath.Dir(name), 0o755)
+			os.WriteFile(name, []byte("mine"), 0o644)
+			return name
+		}, nil, false},
+	}
+	in := tinyData(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			foreign := c.setup(t, in, out)
+			before := tree(t, out)
+			opt := Options{Date: day1}
+			if c.sets != nil && c.sets[len(c.sets)-1] == "@shard" {
+				opt.Shard, c.sets = Shard{0, 2}, c.sets[:len(c.sets)-1]
+			}
+			_, err := Run(context.Background(), tinyJob(t, in, out, c.sets...), opt)
+			if !c.fails {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b, err := os.ReadFile(foreign); err != nil || string(b) != "mine" {
+					t.Errorf("%s: %q, %v; want it kept", foreign, b, err)
+				}
+				return
+			}
+			var ce *ConfigError
+			if err == nil || !strings.Contains(err.Error(), foreign+" was not written by seqae") || !strings.Contains(err.Error(), "nothing changed") || errors.As(err, &ce) {
+				t.Errorf("got %v, want a run error (exit 1) naming %s and saying nothing changed", err, foreign)
+			}
+			after := tree(t, out)
+			for p, v := range before {
+				if after[p] != v {
+					t.Errorf("%s changed", p)
+				}
+			}
+			for p := range after {
+				if _, ok := before[p]; !ok {
+					t.Errorf("%s appeared", p)
+				}
+			}
+		})
+	}
+}
+
+// The output folder may not be a root, hold an input, or be read as one.
+func TestCheckOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	cases := []struct {
+		name   string
+		out    string
+		inputs []string
+		want   string // "" for accepted
+	}{
+		{"the root", "/", []string{in}, "is a file system's root"},
+		{"the input folder", in, []string{in}, "holds the input"},
+		{"a folder above the input", dir, []string{in + "/*.parquet"}, "holds the input"},
+		{"a folder above an input file", dir, []string{in + "/part-0.parquet"}, "holds the input"},
+		{"inside a folder read whole", filepath.Join(in, "out"), []string{in}, "is inside the input"},
+		{"inside a folder a glob reads", filepath.Join(in, "x", "out"), []string{in + "/*"}, "is inside the input"},
+		{"inside a dated folder read whole", filepath.Join(in, "dt="+day1, "out"), []string{in + "/dt={date}"}, "is inside the input"},
+		{"beside files a glob reads", filepath.Join(in, "out"), []string{in + "/*.parquet"}, ""},
+		{"a sibling", filepath.Join(dir, "out"), []string{in}, ""},
+		{"an object store input", filepath.Join(dir, "out"), []string{"s3://bucket/" + dir}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := checkOutputDir(c.out, c.inputs, day1)
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Errorf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+	cfg := tinyJob(t, tinyData(t), "/")
+	if _, err := Run(context.Background(), cfg, Options{Date: day1}); err == nil || !strings.Contains(err.Error(), "output folder / is a file system's root") {
+		t.Errorf("--out /: got %v, want it refused", err)
+	}
+}
+
+// A full disk names the staging folders under the output folder, with
+// their sizes: killed runs' as reclaimable, and runs' in progress.
+func TestNoSpaceNamesStaging(t *testing.T) {
+	in := tinyData(t)
+	out := filepath.Join(t.TempDir(), "out")
+	killed := filepath.Join(out, stagingDir, newRunID(time.Now().Add(-time.Minute)))
+	running := filepath.Join(out, stagingDir, newRunID(time.Now()))
+	useFS(t, &stepFS{step: func(op, name string) error {
+		if op != "write" || filepath.Base(name) != intentName {
+			return nil
+		}
+		// Runs that started after this one.
+		for _, dir := range []string{killed, running} {
+			release, err := holdStaging(context.Background(), dir, holder{PID: selfPID, Host: selfHost, Time: time.Now()})
+			if err != nil {
+				return err
+			}
+			if dir == killed {
+				release()
+			} else {
+				t.Cleanup(release)
+			}
+			os.WriteFile(filepath.Join(dir, "big"), make([]byte, 5000), 0o644)
+		}
+		return &fs.PathError{Op: "write", Path: name, Err: syscall.ENOSPC}
+	}})
+	_, err := Run(context.Background(), tinyJob(t, in, out), Options{Date: day1})
+	for _, want := range []string{"no space left on device", "reclaimable: the staging folders of killed runs " + killed + " (", "runs in progress hold " + running + " ("} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want it to say %q", err, want)
+		}
+	}
 }
