@@ -139,8 +139,10 @@ type runner struct {
 // renames). An output folder that cannot be written fails the run before
 // it reads any input, and a table folder that cannot be made fails it
 // before it commits any table; a failure after the first table is
-// committed returns an error naming the partitions already committed. A
-// config error is a *ConfigError.
+// committed returns an error naming the partitions already committed,
+// which the next run on the output folder finishes: before anything else,
+// every run finishes the commits that killed runs left part-way (begin).
+// A config error is a *ConfigError.
 func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
