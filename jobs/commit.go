@@ -1009,30 +1009,37 @@ func cleanStaging(out, own string, now time.Time, log *slog.Logger) {
 
 // emptyStaging removes a folder that holds nothing, or only an empty
 // _run.lock that nobody holds, or a run marker's temporary file: a run
-// killed before it wrote its marker. Nothing but empty files is removed,
-// and the folder only once empty. It reports whether it removed it.
+// killed before it wrote its marker. Nothing but empty files and the
+// marker's temporary files is removed, and the folder only once empty.
+// Where the file system has no flock, a temporary marker is taken for a
+// killed run's only once the folder is older than lockExpiry: a run in
+// progress may be writing it. It reports whether it removed the folder.
 func emptyStaging(folder string) bool {
 	entries, err := os.ReadDir(folder)
 	if err != nil {
 		return false
 	}
+	writing := false // a marker's temporary file
 	for _, e := range entries {
 		info, err := e.Info()
 		marker := strings.HasPrefix(e.Name(), "."+runMarker+".tmp-")
 		if err != nil || !info.Mode().IsRegular() || !(e.Name() == runLockName && info.Size() == 0 || marker) {
 			return false
 		}
+		writing = writing || marker
 	}
 	if f, err := os.Open(filepath.Join(folder, runLockName)); err == nil {
+		defer f.Close()
 		unlock, err := flock(f, false)
 		if errors.Is(err, errLocked) {
-			f.Close()
+			return false
+		}
+		if st, serr := os.Stat(folder); errors.Is(err, errNoLock) && writing && (serr != nil || time.Since(st.ModTime()) < lockExpiry) {
 			return false
 		}
 		if unlock != nil {
 			defer unlock()
 		}
-		defer f.Close()
 	}
 	for _, e := range entries {
 		fsys.Remove(filepath.Join(folder, e.Name()))

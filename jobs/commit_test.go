@@ -1400,3 +1400,28 @@ func TestNoSpaceNamesStaging(t *testing.T) {
 		}
 	}
 }
+
+// A folder a run killed before writing its marker left (nothing but an
+// empty _run.lock) is removed once nobody holds the lock.
+func TestCleanStagingBeforeMarker(t *testing.T) {
+	out := t.TempDir()
+	killed, alive := filepath.Join(out, stagingDir, "a"), filepath.Join(out, stagingDir, "b")
+	for _, dir := range []string{killed, alive} {
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, runLockName), nil, 0o644)
+	}
+	f, err := os.Open(filepath.Join(alive, runLockName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	unlock, err := lockFile(f, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	cleanStaging(out, "", time.Now(), discard)
+	if got := []bool{exists(killed), exists(alive)}; got[0] || !got[1] {
+		t.Errorf("killed run's folder present %v, live run's %v; want only the live run's", got[0], got[1])
+	}
+}
