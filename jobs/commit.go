@@ -290,9 +290,12 @@ type intentTable struct {
 	Existed bool   `json:"existed"`
 	Before  string `json:"before"`
 	// Shard and Manifest are set for one shard's part of a partition:
-	// the shard, and its manifest (nil for a removal).
-	Shard    *Shard    `json:"shard,omitempty"`
-	Manifest *Manifest `json:"manifest,omitempty"`
+	// the shard, and its manifest (nil for a removal). Unsharded are the
+	// files of an unsharded live partition not named as parts, which the
+	// shard's commit removes (unshardedFiles).
+	Shard     *Shard    `json:"shard,omitempty"`
+	Manifest  *Manifest `json:"manifest,omitempty"`
+	Unsharded []string  `json:"unsharded,omitempty"`
 }
 
 // commit publishes parts: every table's partition, or its removal, as one
@@ -354,7 +357,7 @@ func (r *runner) commit(ctx context.Context, parts []*partition) (committed, rem
 			return nil, nil, fmt.Errorf("%w; nothing committed", err)
 		}
 		if e.Shard != nil {
-			plan[i].Before, plan[i].Existed = shardRun(live, *e.Shard), true
+			plan[i].Before, plan[i].Existed, plan[i].Unsharded = shardRun(live, *e.Shard), true, unshardedFiles(live)
 		} else {
 			plan[i].Before, plan[i].Existed = partitionRun(live)
 		}
@@ -442,7 +445,7 @@ func applyTable(ctx context.Context, out, run string, e intentTable, log *slog.L
 			log.Warn("left a shard's part that another run has committed since", "partition", live, "shard", e.Shard.String(), "run", cur)
 			return false, nil
 		}
-		return commitShard(ctx, &partition{table: e.Table, staged: staged, sharded: true, manifest: e.Manifest}, live, *e.Shard, log)
+		return commitShard(ctx, &partition{table: e.Table, staged: staged, sharded: true, manifest: e.Manifest}, live, *e.Shard, e.Unsharded, log)
 	}
 	cur, exists := partitionRun(live)
 	switch {
@@ -670,7 +673,8 @@ func pathExists(name string) bool {
 //     unsharded), or its merged manifest's fingerprint differs from this
 //     shard's, or this shard removes its part, _SUCCESS and _manifest.json
 //     go first: the date is complete again only once all of its shards
-//     agree. Then the parts of another number of shards go.
+//     agree. Then the parts of another number of shards go, and the
+//     files of an unsharded partition not named as parts (unsharded).
 //  2. The shard's part file is renamed into the live folder, replacing the
 //     shard's previous part, if any, in one step.
 //  3. The shard's manifest is written to _shards/part-i-of-n.json.
@@ -688,7 +692,7 @@ func pathExists(name string) bool {
 // shard of a complete date with the same fingerprint swaps that shard's
 // part in one step and the date stays complete (the same inputs, settings
 // and model make the same rows). It reports whether anything was removed.
-func commitShard(ctx context.Context, p *partition, live string, shard Shard, log *slog.Logger) (bool, error) {
+func commitShard(ctx context.Context, p *partition, live string, shard Shard, unsharded []string, log *slog.Logger) (bool, error) {
 	n := shard.count()
 	own := partName(shard, "")
 	var files []string // the shard's part files, as its manifest lists them
@@ -710,6 +714,9 @@ func commitShard(ctx context.Context, p *partition, live string, shard Shard, lo
 		return false, err
 	}
 	foreignCount := false
+	for _, f := range unsharded {
+		stale, foreignCount = append(stale, filepath.Join(live, f)), true
+	}
 	for _, e := range entries {
 		m := partRE.FindStringSubmatch(e.Name())
 		if m == nil {
@@ -767,6 +774,23 @@ func commitShard(ctx context.Context, p *partition, live string, shard Shard, lo
 		return false, err
 	}
 	return false, completeShards(ctx, live, n, log)
+}
+
+// unshardedFiles are the files of an unsharded live partition (by its
+// manifest) that are not named as parts, such as a report's index.html:
+// a shard replacing the partition removes them with its parts.
+func unshardedFiles(live string) []string {
+	m, err := ReadManifest(filepath.Join(live, ManifestFile))
+	if err != nil || m.ShardCount > 1 {
+		return nil
+	}
+	var names []string
+	for _, f := range m.Files {
+		if !partRE.MatchString(f.Name) {
+			names = append(names, f.Name)
+		}
+	}
+	return names
 }
 
 // sameFingerprint reports whether the live partition is complete with the
@@ -841,6 +865,15 @@ func removeMarkers(dir string) error {
 // record of a commit left part-way, which the next run finishes from it.
 func (r *runner) begin(ctx context.Context, now time.Time) (release func(), err error) {
 	out := r.cfg.Output.Dir
+	if r.blobOut() {
+		// An object store: staged in a local temporary folder, committed
+		// by commitBlob.
+		hold, err := holdStaging(ctx, r.staging, r.holder())
+		if err != nil {
+			return nil, err
+		}
+		return func() { fsys.RemoveAll(r.staging); hold() }, nil
+	}
 	if err := checkOutputDir(out, r.cfg.Inputs, r.date); err != nil {
 		return nil, err
 	}

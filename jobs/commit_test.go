@@ -307,17 +307,24 @@ func TestShardsTakeTurns(t *testing.T) {
 		_, err := Run(context.Background(), &enc, Options{Date: day1, Shard: Shard{1, 2}, Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &log}, nil))})
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		mu.Lock()
-		encoded := strings.Contains(log.String(), "msg=encoded")
-		mu.Unlock()
-		if encoded || time.Now().After(deadline) {
-			break
+	// Shard 1 is made to wait once it blocks on the lock (a waiter on the
+	// lock file in /proc/locks); finishing first means it did not wait.
+	live := filepath.Join(cfg.Output.Dir, TableQuarantine, "dt="+day1)
+	var landed bool
+	waiting := false
+	for deadline := time.Now().Add(20 * time.Second); !waiting; time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("shard 1 finished (error %v) while another process held the quarantine table's commit lock", err)
+		default:
+		}
+		if waiting = flockWaiters(t, l.f) > 0; waiting {
+			landed = exists(filepath.Join(live, "part-00001-of-00002.parquet")) || exists(filepath.Join(live, SuccessFile))
+		} else if time.Now().After(deadline) {
+			mu.Lock()
+			t.Fatalf("shard 1 never waited for the commit lock; its log:\n%s", log.String())
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
-	live := filepath.Join(cfg.Output.Dir, TableQuarantine, "dt="+day1)
-	landed := exists(filepath.Join(live, "part-00001-of-00002.parquet")) || exists(filepath.Join(live, SuccessFile))
 	unlock()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -582,7 +589,7 @@ func TestRerunRemovesTablesNotWritten(t *testing.T) {
 		{name: "step_losses turned off", second: []string{"output.step_losses=false"},
 			gone: []string{TableStepLosses}, wantRemoved: []string{TableStepLosses}},
 		{name: "a train-only rerun", second: []string{"run=train"},
-			gone: []string{TableStepLosses, TableLatents}, wantRemoved: []string{TableStepLosses, TableLatents}},
+			gone: []string{TableStepLosses, TableLatents, TableDrift}, wantRemoved: []string{TableStepLosses, TableLatents, TableDrift}},
 		{name: "an encode-only rerun keeps the model", second: []string{"run=encode", "output.step_losses=false"},
 			gone: []string{TableStepLosses}, kept: []string{TableModels, TableMetrics}, wantRemoved: []string{TableStepLosses}},
 		{name: "a shard turns step_losses off", first: []string{"run=train"}, shards: 2, second: []string{"run=encode", "output.step_losses=false"},
@@ -1039,15 +1046,18 @@ func TestCommitKilledAtEveryStep(t *testing.T) {
 		// writes them, false when it removes them.
 		newTables map[string]bool
 	}
-	all := map[string]bool{TableModels: true, TableMetrics: true, TableQuarantine: true, TableStepLosses: true, TableLatents: true}
+	all := map[string]bool{}
+	for _, table := range tables {
+		all[table] = true
+	}
+	trainOnly := map[string]bool{TableModels: true, TableMetrics: true, TableQuarantine: true, TableStepLosses: false, TableLatents: false, TableDrift: false, TableReports: true}
 	full := func(t *testing.T, in, out string) string {
 		return mustRun(t, tinyJob(t, in, out), Options{Date: day1}).RunID
 	}
 	scenarios := []scenario{
 		{name: "exchange", first: full, newTables: all},
 		{name: "fallback", fallback: true, first: full, newTables: all},
-		{name: "train-only rerun removes tables", first: full, second: []string{"run=train"},
-			newTables: map[string]bool{TableModels: true, TableMetrics: true, TableQuarantine: true, TableStepLosses: false, TableLatents: false}},
+		{name: "train-only rerun removes tables", first: full, second: []string{"run=train"}, newTables: trainOnly},
 		{name: "a shard with another fingerprint", shard: &Shard{1, 2}, first: func(t *testing.T, in, out string) string {
 			mustRun(t, tinyJob(t, in, out, "run=train"), Options{Date: day1})
 			for i := range 2 {
@@ -1055,7 +1065,7 @@ func TestCommitKilledAtEveryStep(t *testing.T) {
 			}
 			return ""
 		}, second: []string{"run=encode", "input.max_len=5"},
-			newTables: map[string]bool{TableQuarantine: true, TableStepLosses: true, TableLatents: true}},
+			newTables: map[string]bool{TableQuarantine: true, TableStepLosses: true, TableLatents: true, TableDrift: true, TableReports: true}},
 	}
 	in := tinyData(t)
 	var kills, allOld, allNew, recoveryKills int
@@ -1207,7 +1217,7 @@ func TestNextRunFinishesCommit(t *testing.T) {
 	live := filepath.Join(out, TableLatents, "dt="+day1)
 	before := inspectDate(t, live)
 	for _, want := range []string{
-		"date NOT consistent: models, metrics from run " + second + "; quarantine, step_losses, latents from run " + first.RunID,
+		"date NOT consistent: models, metrics from run " + second + "; " + strings.Join(tables[2:], ", ") + " from run " + first.RunID,
 		"pending commit run " + second, "the next seqae run on " + out + " finishes it",
 	} {
 		if !strings.Contains(before, want) {
@@ -1224,7 +1234,7 @@ func TestNextRunFinishesCommit(t *testing.T) {
 			t.Errorf("%s: run %s, want the killed run's %s", table, m.RunID, second)
 		}
 	}
-	if got, want := inspectDate(t, live), "date consistent: models, metrics, quarantine, step_losses, latents from run "+second; got != want {
+	if got, want := inspectDate(t, live), "date consistent: "+strings.Join(tables, ", ")+" from run "+second; got != want {
 		t.Errorf("inspect says\n%s\nwant\n%s", got, want)
 	}
 	if entries, _ := os.ReadDir(filepath.Join(out, stagingDir)); len(entries) != 0 {

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/seqae/seqae/schemas"
 )
 
 // What a job runs.
@@ -54,6 +56,14 @@ type InputConfig struct {
 	Dim        int      `yaml:"dim"`        // nested: features per step; 0 takes it from the data
 	MaxLen     int      `yaml:"max_len"`    // quarantine longer sequences as too_long; 0 is no limit
 	Duplicates string   `yaml:"duplicates"` // quarantine or keep repeated ids
+	// MemoryBudget bounds the memory that grouping the long layout's rows
+	// by id holds (schemas.Spec.GroupBudget); past it they spill to
+	// SpillDir, sorted, and are merged.
+	MemoryBudget ByteSize `yaml:"memory_budget"`
+	SpillDir     string   `yaml:"spill_dir"` // local folder the long layout spills to; empty is the system's temporary folder
+	// AllowAllQuarantined lets an encode in which every row read was
+	// quarantined commit (empty latents); by default it fails.
+	AllowAllQuarantined bool `yaml:"allow_all_quarantined,omitempty"`
 }
 
 // ModelConfig holds the model's sizes; its input size comes from the data.
@@ -93,6 +103,14 @@ type OutputConfig struct {
 	Dir        string `yaml:"dir"`         // the output folder: DIR/<table>/dt=YYYY-MM-DD/
 	Format     string `yaml:"format"`      // parquet or arrow
 	StepLosses bool   `yaml:"step_losses"` // write the step_losses table
+	// AnomalyPercentile flags latents whose percentile (among the model's
+	// validation scores of their length) reaches it.
+	AnomalyPercentile float64 `yaml:"anomaly_percentile"`
+	// FeatureLosses adds latents.feature_scores and step_losses.feature_loss.
+	FeatureLosses bool `yaml:"feature_losses"`
+	// DriftWarnPSI is the score drift (population stability index) above
+	// which a run warns.
+	DriftWarnPSI float64 `yaml:"drift_warn_psi"`
 }
 
 // WorkersConfig sizes the goroutine pools.
@@ -107,11 +125,11 @@ func Default() Config {
 	return Config{
 		Name:     "seqae",
 		Run:      RunTrainAndEncode,
-		Input:    InputConfig{ID: "id", Duplicates: "quarantine"},
+		Input:    InputConfig{ID: "id", Duplicates: "quarantine", MemoryBudget: schemas.DefaultGroupBudget},
 		Model:    ModelConfig{Latent: 16, Hidden: 16, Head: "linear"},
 		Batching: BatchingConfig{Mode: "exact", BatchSize: 64},
 		Training: TrainingConfig{Epochs: 10, LR: 1e-3, ClipNorm: 1, Patience: 3, Seed: 1, ValFraction: 0.1, MemoryBudget: 1 << 30},
-		Output:   OutputConfig{Dir: "out", Format: "parquet", StepLosses: true},
+		Output:   OutputConfig{Dir: "out", Format: "parquet", StepLosses: true, AnomalyPercentile: 99, DriftWarnPSI: 0.2},
 		Workers:  WorkersConfig{Readers: 2, Encoders: 2, Trainers: 2},
 	}
 }
@@ -320,7 +338,12 @@ func (c *Config) Validate() error {
 			}
 			return nil
 		},
-		func() error { return oneOf("input.layout", c.Input.Layout, "", "nested", "columns", "long") },
+		func() error {
+			if c.Input.Layout == "" { // detected from the files
+				return nil
+			}
+			return oneOf("input.layout", c.Input.Layout, "nested", "columns", "long")
+		},
 		func() error {
 			if c.Input.ID == "" {
 				return bad("input.id", "must name the id column")
@@ -369,6 +392,12 @@ func (c *Config) Validate() error {
 			return nil
 		},
 		func() error {
+			if c.Input.MemoryBudget < 1<<20 {
+				return bad("input.memory_budget", "must be at least 1MiB, got %d", c.Input.MemoryBudget)
+			}
+			return nil
+		},
+		func() error {
 			if c.Training.MemoryBudget < 0 {
 				return bad("training.memory_budget", "must be >= 0, got %d", c.Training.MemoryBudget)
 			}
@@ -381,9 +410,27 @@ func (c *Config) Validate() error {
 			return nil
 		},
 		func() error { return oneOf("output.format", c.Output.Format, "parquet", "arrow") },
+		func() error {
+			if p := c.Output.AnomalyPercentile; !(p > 0 && p <= 100) {
+				return bad("output.anomaly_percentile", "must be in (0, 100], got %v", p)
+			}
+			return nil
+		},
+		func() error {
+			if p := c.Output.DriftWarnPSI; !(p > 0) || math.IsInf(p, 0) {
+				return bad("output.drift_warn_psi", "must be a positive number, got %v", p)
+			}
+			return nil
+		},
 		func() error { return atLeast("workers.readers", c.Workers.Readers, 1) },
 		func() error { return atLeast("workers.encoders", c.Workers.Encoders, 1) },
 		func() error { return atLeast("workers.trainers", c.Workers.Trainers, 1) },
+		func() error {
+			if key, err := c.badLocation(); err != nil {
+				return bad(key, "%v", err)
+			}
+			return nil
+		},
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -31,7 +31,9 @@ func TestParseRejectsBadJobFiles(t *testing.T) {
 		{"bad size", "inputs: [a]\ntraining:\n  memory_budget: lots\n", `training.memory_budget: must be a size such as 512MiB`},
 		{"boundaries in exact mode", "inputs: [a]\nbatching:\n  boundaries: [10, 20]\n", `batching.boundaries: only padded mode uses boundaries`},
 		{"boundaries not ascending", "inputs: [a]\nbatching:\n  mode: padded\n  boundaries: [20, 10]\n", `batching.boundaries: must be ascending lengths >= 1, got [20 10]`},
+		{"bad layout", "inputs: [a]\ninput:\n  layout: wide\n", `x.yaml:3: input.layout: must be one of nested, columns, long, got "wide"`},
 		{"bad duplicates", "inputs: [a]\ninput:\n  duplicates: drop\n", `input.duplicates: must be one of quarantine, keep, got "drop"`},
+		{"tiny group budget", "inputs: [a]\ninput:\n  memory_budget: 64KiB\n", `x.yaml:3: input.memory_budget: must be at least 1MiB, got 65536`},
 		{"not yaml", "inputs: [a\n", "x.yaml:1: not YAML: did not find expected ',' or ']'"},
 		{"a tab", "inputs: [a]\nmodel:\n\tlatent: 3\n", "x.yaml:3: not YAML: found character that cannot start any token"},
 		{"repeated key", "inputs: [a]\ntraining:\n  epochs: 5\n  lr: 0.1\n  epochs: 7\n", "x.yaml:5: training.epochs: repeated (first at line 3): give each key once"},
@@ -58,6 +60,8 @@ func TestParseAcceptsGoodValues(t *testing.T) {
 inputs: data/one.parquet
 input:
   pass: machine
+  memory_budget: 64MiB
+  spill_dir: /scratch
 training:
   memory_budget: 512MiB
   seed: 18446744073709551615
@@ -73,6 +77,9 @@ batching:
 	}
 	if cfg.Training.MemoryBudget != 512<<20 || cfg.Training.Seed != 1<<64-1 {
 		t.Errorf("memory_budget %d, seed %d; want %d, %d", cfg.Training.MemoryBudget, cfg.Training.Seed, 512<<20, uint64(1<<64-1))
+	}
+	if cfg.Input.MemoryBudget != 64<<20 || cfg.Input.SpillDir != "/scratch" || Default().Input.MemoryBudget != 256<<20 {
+		t.Errorf("input.memory_budget %d, spill_dir %q, default budget %d; want %d, /scratch, %d", cfg.Input.MemoryBudget, cfg.Input.SpillDir, Default().Input.MemoryBudget, 64<<20, 256<<20)
 	}
 	if cfg.Model.Latent != Default().Model.Latent || cfg.Training.ValFraction != 0.1 {
 		t.Errorf("unset keys: latent %d, val_fraction %v; want the defaults", cfg.Model.Latent, cfg.Training.ValFraction)

@@ -1,4 +1,4 @@
-// Package jobs runs seqae as a batch job (DESIGN.md §5): it reads job
+// Package jobs runs seqae as a batch job (docs/design.md §5): it reads job
 // files, trains and/or encodes for a logical date, and commits the outputs
 // so that readers never see a partial date.
 //

@@ -61,4 +61,6 @@ func ExampleRun() {
 	// quarantine/dt=2026-11-25
 	// step_losses/dt=2026-11-25
 	// latents/dt=2026-11-25
+	// drift/dt=2026-11-25
+	// reports/dt=2026-11-25
 }

@@ -36,13 +36,24 @@ type InspectOptions struct {
 //     quarantined rows and length histogram; and a few rows;
 //   - a model file (.safetensors): its sizes, parameter count, file size,
 //     model id and metadata (normaliser, boundaries, run, version);
-//   - a partition folder: its manifest and files.
+//   - a partition folder: its manifest and files;
+//   - another folder of Parquet files: its files, and their layout,
+//     sequence count, quarantined rows and length histogram read together
+//     as a job whose input is the folder would read them.
 func Inspect(ctx context.Context, store storage.Store, path string, w io.Writer, opt InspectOptions) error {
 	if opt.Rows <= 0 {
 		opt.Rows = 3
 	}
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		if names := inputFiles(ctx, store, path); len(names) > 0 {
+			return inspectInputFolder(ctx, store, path, names, w, opt)
+		}
 		return inspectFolder(path, w)
+	}
+	if storage.IsURL(path) {
+		if ok, err := inspectBlobPartition(ctx, store, path, w); ok || err != nil {
+			return err
+		}
 	}
 	obj, err := store.Open(ctx, path)
 	if err != nil {
@@ -128,7 +139,7 @@ func inspectParquet(ctx context.Context, store storage.Store, obj storage.Object
 		}
 	}
 	if len(meta) == 0 {
-		if err := describeInput(ctx, store, name, tw, opt); err != nil {
+		if err := describeInput(ctx, store, []string{name}, tw, opt); err != nil {
 			return err
 		}
 	}
@@ -138,9 +149,55 @@ func inspectParquet(ctx context.Context, store storage.Store, obj storage.Object
 	return firstRows(f, w, opt.Rows)
 }
 
-// describeInput reads an input table to describe its sequences.
-func describeInput(ctx context.Context, store storage.Store, name string, w io.Writer, opt InspectOptions) error {
-	in, err := schemas.Open(ctx, store, []string{name}, opt.Spec)
+// inputFiles returns the files a job whose input is dir reads, when dir is
+// not a partition (it has no manifest) and some of them are Parquet files.
+func inputFiles(ctx context.Context, store storage.Store, dir string) []string {
+	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err == nil {
+		return nil
+	}
+	names, err := store.List(ctx, dir)
+	if err != nil || !slices.ContainsFunc(names, func(n string) bool { return strings.HasSuffix(n, ".parquet") }) {
+		return nil
+	}
+	return names
+}
+
+// inspectInputFolder describes the input files under dir together.
+func inspectInputFolder(ctx context.Context, store storage.Store, dir string, names []string, w io.Writer, opt InspectOptions) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "folder\t%s\n", dir)
+	var bytes int64
+	var lines []string
+	for _, name := range names {
+		obj, err := store.Open(ctx, name)
+		if err != nil {
+			return err
+		}
+		bytes += obj.Size()
+		rel, err := filepath.Rel(dir, name)
+		if err != nil {
+			rel = name
+		}
+		lines = append(lines, fmt.Sprintf("  %s\t%d bytes", rel, obj.Size()))
+		obj.Close()
+	}
+	fmt.Fprintf(tw, "input files\t%d, %d bytes\n", len(names), bytes)
+	if len(lines) > 12 {
+		lines = append(lines[:12], fmt.Sprintf("  …\t%d in all", len(names)))
+	}
+	for _, l := range lines {
+		fmt.Fprintln(tw, l)
+	}
+	if err := describeInput(ctx, store, names, tw, opt); err != nil {
+		return err
+	}
+	return tw.Flush()
+}
+
+// describeInput reads input tables together, as a job would, to describe
+// their sequences.
+func describeInput(ctx context.Context, store storage.Store, names []string, w io.Writer, opt InspectOptions) error {
+	in, err := schemas.Open(ctx, store, names, opt.Spec)
 	if err != nil {
 		fmt.Fprintf(w, "layout\tnot a seqae input as it stands: %v\n", err)
 		return nil
@@ -161,8 +218,9 @@ func describeInput(ctx context.Context, store storage.Store, name string, w io.W
 	reasons := map[schemas.Reason]int64{}
 	var valid, quarantined int64
 	dedup := schemas.NewDedup(in.IDField().Kind)
+	var rows int64
 	for _, u := range in.Units() {
-		_, err := in.ReadUnit(ctx, u, schemas.Sink{
+		st, err := in.ReadUnit(ctx, u, schemas.Sink{
 			Sequence: func(s *schemas.Sequence) error {
 				if q, dup := dedup.Check(s); dup {
 					reasons[q.Reason]++
@@ -178,6 +236,10 @@ func describeInput(ctx context.Context, store storage.Store, name string, w io.W
 		if err != nil {
 			return err
 		}
+		rows += st.Rows
+	}
+	if len(names) > 1 {
+		fmt.Fprintf(w, "rows\t%d in all\n", rows)
 	}
 	fmt.Fprintf(w, "sequences\t%d valid, %d quarantined as a run would%s\n", valid, quarantined, ReasonList(reasons))
 	if len(hist) > 0 {

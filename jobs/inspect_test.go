@@ -39,11 +39,13 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // Inspecting the example data describes both layouts as the golden files
-// show: layout, counts as a run would make them, length histogram, rows.
+// show: layout, counts as a run would make them, length histogram, rows;
+// and the long layout's folder of three files read together.
 func TestInspectInputTables(t *testing.T) {
 	for _, c := range []struct{ file, golden string }{
 		{"../examples/data/nested/sensors.parquet", "inspect-nested.txt"},
 		{"../examples/data/long/sensors-2.parquet", "inspect-long.txt"},
+		{"../examples/data/long", "inspect-long-folder.txt"},
 	} {
 		var out bytes.Buffer
 		if err := Inspect(context.Background(), storage.Local{}, c.file, &out, InspectOptions{Rows: 2}); err != nil {

@@ -41,6 +41,7 @@ type Manifest struct {
 	Counts      stages.Counts     `json:"counts"`
 	Timings     Timings           `json:"timings"`
 	Training    *TrainingInfo     `json:"training,omitempty"`
+	Drift       *Drift            `json:"drift,omitempty"` // latents and drift: the scores against the previous date's
 	Pipeline    pipeline.Snapshot `json:"pipeline"`
 	Config      string            `json:"config"`
 	Shards      []*Manifest       `json:"shards,omitempty"`
@@ -70,10 +71,14 @@ func fingerprint(inputs []InputFile, settings string, format schemas.Format, mod
 // layout, columns, pass-through columns, max_len, duplicates). The rest
 // does not change the rows: batching (exact or padded give the same
 // results), workers, the job's name, the output folder, training (the
-// model id stands for it) and output.step_losses (which decides only
-// whether the step_losses table is written).
+// model id stands for it), output.step_losses (which decides only
+// whether the step_losses table is written) and input.memory_budget and
+// input.spill_dir (the long layout's rows come out the same spilled or
+// not).
 func settingsHash(c *Config) string {
-	b, err := yaml.Marshal(c.Input)
+	in := c.Input
+	in.MemoryBudget, in.SpillDir = 0, ""
+	b, err := yaml.Marshal(in)
 	if err != nil {
 		panic(fmt.Sprintf("jobs: marshalling the input settings: %v", err)) // every field type marshals
 	}
@@ -95,10 +100,13 @@ func (f Fingerprint) differences(g Fingerprint) []string {
 	return d
 }
 
-// InputFile is one input file and its size.
+// InputFile is one input file and its size, with, for an object store,
+// the requests made and bytes read for it by the run so far.
 type InputFile struct {
-	Name  string `json:"name"`
-	Bytes int64  `json:"bytes"`
+	Name      string `json:"name"`
+	Bytes     int64  `json:"bytes"`
+	Requests  int64  `json:"requests,omitempty"`
+	BytesRead int64  `json:"bytes_read,omitempty"`
 }
 
 // OutputFile is one file of the partition.

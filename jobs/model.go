@@ -29,6 +29,9 @@ const (
 	MetaDate       = "seqae.date"
 	MetaJobConfig  = "seqae.job_config" // the job's configuration, YAML
 	MetaWarmStart  = "seqae.warm_start_from"
+	// MetaCalibration is the validation score distribution, JSON
+	// (stages.Calibration); absent in models from before it existed.
+	MetaCalibration = "seqae.calibration"
 )
 
 // ModelFileName is the model's file name in its partition.
@@ -37,12 +40,13 @@ const ModelFileName = "model.safetensors"
 // ModelFile is a model read from a checkpoint with what seqae stored
 // beside it.
 type ModelFile struct {
-	Path       string
-	Bytes      int64
-	Model      *nn.Model
-	Norm       stages.Normalizer
-	Boundaries []int             // padded mode's buckets, if trained padded
-	Meta       map[string]string // the checkpoint's metadata
+	Path        string
+	Bytes       int64
+	Model       *nn.Model
+	Norm        stages.Normalizer
+	Boundaries  []int               // padded mode's buckets, if trained padded
+	Calibration *stages.Calibration // nil for models from before calibration
+	Meta        map[string]string   // the checkpoint's metadata
 }
 
 // ReadModel reads a model file written by seqae.
@@ -67,6 +71,11 @@ func ReadModel(ctx context.Context, store storage.Store, path string) (*ModelFil
 	if raw, ok := meta[MetaBoundaries]; ok {
 		if err := json.Unmarshal([]byte(raw), &mf.Boundaries); err != nil {
 			return nil, fmt.Errorf("model %s: %s: %w", path, MetaBoundaries, err)
+		}
+	}
+	if raw, ok := meta[MetaCalibration]; ok {
+		if mf.Calibration, err = stages.ParseCalibration(raw); err != nil {
+			return nil, fmt.Errorf("model %s: %s: %w", path, MetaCalibration, err)
 		}
 	}
 	return mf, nil

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,7 +34,7 @@ const (
 )
 
 // tables are the output tables in commit order.
-var tables = []string{TableModels, TableMetrics, TableQuarantine, TableStepLosses, TableLatents}
+var tables = []string{TableModels, TableMetrics, TableQuarantine, TableStepLosses, TableLatents, TableDrift, TableReports}
 
 // Options are a run's settings that are not part of the job file.
 type Options struct {
@@ -49,11 +51,13 @@ type Options struct {
 	// (default 1s) and after every training epoch.
 	Progress      func(Event)
 	ProgressEvery time.Duration
-	// Store is where inputs and an explicit model.path are read; nil is
-	// the local file system. Outputs are always local folders (they are
-	// committed with folder renames), so the models committed under the
-	// output folder (for warm start, and for encoding without model.path)
-	// are read from the local file system.
+	// Store is where inputs and an explicit model.path are read; nil is a
+	// storage.Resolver (plain paths and location URLs). A local output
+	// folder is committed with folder renames, so the models committed
+	// under it (for warm start, and for encoding without model.path) are
+	// read from the local file system; an output folder that is a
+	// location URL is committed through Store, which must then serve it
+	// (a storage.Resolver does).
 	Store storage.Store
 }
 
@@ -156,7 +160,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	}
 	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: format, cfgYAML: cfg.YAML(), settings: settingsHash(cfg)}
 	if r.store == nil {
-		r.store = storage.Local{}
+		res := storage.NewResolver()
+		defer res.Close()
+		r.store = res
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -168,13 +174,23 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	r.runID = newRunID(now)
 	out := cfg.Output.Dir
 	r.staging = filepath.Join(out, stagingDir, r.runID)
+	if r.blobOut() {
+		// Outputs are staged in a local temporary folder and uploaded
+		// when committed (commitBlob).
+		if err := r.checkBlobOut(ctx); err != nil {
+			return nil, err
+		}
+		if r.staging, err = os.MkdirTemp("", "seqae-"+r.runID+"-"); err != nil {
+			return nil, err
+		}
+	}
 	release, err := r.begin(ctx, now)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	defer func() { err = explainNoSpace(out, r.runID, err) }()
-	r.log.Info("run started", "job", cfg.Name, "run", cfg.Run, "date", r.date, "run_id", r.runID, "shard", opt.Shard.String(), "out", out)
+	r.log.Info("run started", "job", cfg.Name, "run", cfg.Run, "date", r.date, "run_id", r.runID, "shard", opt.Shard.String(), "out", storage.Redact(out))
 
 	res := &Result{RunID: r.runID, Date: r.date}
 	var parts []*partition
@@ -186,7 +202,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 		}
 		model, parts = m, append(parts, tparts...)
 		res.Train = tparts[0].manifest
-		res.ModelPath = filepath.Join(r.live(TableModels), ModelFileName)
+		res.ModelPath = storage.Join(r.live(TableModels), r.liveName(ModelFileName))
 	}
 	if cfg.Encodes() {
 		if model == nil {
@@ -204,12 +220,21 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 		res.Encode = eparts[len(eparts)-1].manifest
 	}
 	res.ModelID = model.Model.ID()
+	rp, err := r.writeReport(ctx, parts, res.ModelID, now)
+	if err != nil {
+		return nil, err
+	}
+	parts = append(parts, rp)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	// Past this point the run commits whatever happens to ctx: stopping
 	// between two tables' commits would mix runs across tables for no gain.
-	res.Partitions, res.Removed, err = r.commit(context.WithoutCancel(ctx), r.withRemovals(parts))
+	commit := r.commit
+	if r.blobOut() {
+		commit = r.commitBlob
+	}
+	res.Partitions, res.Removed, err = commit(context.WithoutCancel(ctx), r.withRemovals(parts))
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +251,7 @@ func (r *runner) withRemovals(parts []*partition) []*partition {
 		switch {
 		case i >= 0:
 			out = append(out, parts[i])
-		case r.cfg.Trains() || table == TableQuarantine || table == TableStepLosses || table == TableLatents:
+		case r.cfg.Trains() || table == TableQuarantine || table == TableStepLosses || table == TableLatents || table == TableDrift:
 			out = append(out, &partition{table: table, sharded: r.opt.Shard.Sharded()})
 		}
 	}
@@ -235,7 +260,7 @@ func (r *runner) withRemovals(parts []*partition) []*partition {
 
 // live is a table's partition folder for the run's date.
 func (r *runner) live(table string) string {
-	return filepath.Join(r.cfg.Output.Dir, table, "dt="+r.date)
+	return storage.Join(r.cfg.Output.Dir, table, "dt="+r.date)
 }
 
 // stage is a table's staging folder.
@@ -253,7 +278,7 @@ func (r *runner) manifest(table, phase, modelID string, inputs []InputFile, coun
 	m := &Manifest{
 		Table: table, Date: r.date, Job: r.cfg.Name, RunID: r.runID, Version: Version(), Phase: phase, ModelID: modelID,
 		ShardCount: r.opt.Shard.count(), Fingerprint: fingerprint(inputs, r.settings, r.format, modelID),
-		Inputs: inputs, Counts: counts, Pipeline: snap, Config: r.cfgYAML,
+		Inputs: r.withReadStats(inputs), Counts: counts, Pipeline: snap, Config: r.cfgYAML,
 		Timings: Timings{Started: start.UTC(), Finished: now, Seconds: now.Sub(start).Seconds()},
 	}
 	if r.opt.Shard.Sharded() {
@@ -283,8 +308,11 @@ func (r *runner) progress(phase string, total int64, last *pipeline.Snapshot) fu
 	}
 }
 
-// openInputs resolves the job's inputs and opens them.
-func (r *runner) openInputs(ctx context.Context, dim int) (*schemas.Input, []InputFile, error) {
+// openInputs resolves the job's inputs and opens them. A nested input
+// takes its features per step from input.dim or else the first valid row;
+// when it has no valid row, dim (the model's, when encoding) is used, and
+// with dim 0 the error says why every row is bad (allQuarantined).
+func (r *runner) openInputs(ctx context.Context, phase string, dim int) (*schemas.Input, []InputFile, error) {
 	var files []InputFile
 	seen := map[string]bool{}
 	for _, pattern := range r.cfg.Inputs {
@@ -313,15 +341,17 @@ func (r *runner) openInputs(ctx context.Context, dim int) (*schemas.Input, []Inp
 	ic := r.cfg.Input
 	spec := schemas.Spec{Layout: schemas.Layout(ic.Layout), ID: ic.ID, Sequence: ic.Sequence, Features: ic.Features,
 		Order: ic.Order, Pass: ic.Pass, Dim: ic.Dim, MaxLen: ic.MaxLen}
-	if spec.Dim == 0 {
-		spec.Dim = dim
-	}
+	spec.GroupBudget, spec.SpillDir = int64(ic.MemoryBudget), ic.SpillDir
 	in, err := schemas.Open(ctx, r.store, names, spec)
+	if err == nil && in.Dim() == 0 && dim > 0 {
+		spec.Dim = dim
+		in, err = schemas.Open(ctx, r.store, names, spec)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if in.Dim() == 0 {
-		return nil, nil, fmt.Errorf("inputs %v: no valid sequence to take the number of features from", r.cfg.Inputs)
+		return nil, nil, r.noValidRow(ctx, phase, in)
 	}
 	var bytes int64
 	for _, f := range files {
@@ -372,7 +402,7 @@ func unitRows(in *schemas.Input, units []schemas.Unit) int64 {
 func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	start := time.Now()
 	cfg := r.cfg
-	in, files, err := r.openInputs(ctx, 0)
+	in, files, err := r.openInputs(ctx, "training", 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -415,6 +445,9 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 		return nil
 	}
 	res, err := stages.Train(ctx, job)
+	if nd := (*stages.NoTrainingDataError)(nil); errors.As(err, &nd) && nd.Counts.Encoded == 0 && nd.Counts.Rows > 0 {
+		return nil, nil, allQuarantined("training", nd.Counts, false)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -439,6 +472,8 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	if warmFrom != "" {
 		meta[MetaWarmStart] = warmFrom
 	}
+	meta[MetaCalibration] = res.Calibration.Marshal()
+	r.log.Info("calibrated", "source", res.Calibration.Source, "scores", res.Calibration.Overall.N, "buckets_by_min_length", res.Calibration.BucketCounts())
 	modelOut, err := saveModel(ctx, r.stage(TableModels), res.Model, meta)
 	if err != nil {
 		return nil, nil, err
@@ -474,7 +509,7 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	if err := sizeFiles(parts); err != nil {
 		return nil, nil, err
 	}
-	return &ModelFile{Model: res.Model, Norm: res.Norm, Boundaries: res.Boundaries, Meta: meta}, parts, nil
+	return &ModelFile{Model: res.Model, Norm: res.Norm, Boundaries: res.Boundaries, Calibration: res.Calibration, Meta: meta}, parts, nil
 }
 
 func (r *runner) trainPartition(table, modelID string, inputs []InputFile, counts stages.Counts, start time.Time, snap pipeline.Snapshot,
@@ -502,12 +537,12 @@ func sizeFiles(parts []*partition) error {
 // returns no model (and logs why) when there is none or its sizes differ
 // from the job's.
 func (r *runner) warmStart(ctx context.Context, want nn.Config) (*nn.Model, *stages.Normalizer, string, error) {
-	path, err := latestModel(r.cfg.Output.Dir, r.date, false)
+	path, err := r.latestModel(ctx, false)
 	if err != nil || path == "" {
 		r.log.Info("warm start: no model committed before this date; training from scratch", "date", r.date)
 		return nil, nil, "", err
 	}
-	mf, err := ReadModel(ctx, storage.Local{}, path)
+	mf, err := ReadModel(ctx, r.outStore(), path)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -529,14 +564,14 @@ func (r *runner) encodeModel(ctx context.Context) (*ModelFile, error) {
 	store := r.store
 	if path == "" {
 		var err error
-		if path, err = latestModel(r.cfg.Output.Dir, r.date, true); err != nil {
+		if path, err = r.latestModel(ctx, true); err != nil {
 			return nil, err
 		}
 		if path == "" {
 			return nil, fmt.Errorf("no model to encode with: none committed under %s for a date up to %s; train first (run: train) or set model.path",
-				filepath.Join(r.cfg.Output.Dir, TableModels), r.date)
+				storage.Redact(storage.Join(r.cfg.Output.Dir, TableModels)), r.date)
 		}
-		store = storage.Local{}
+		store = r.outStore()
 	}
 	mf, err := ReadModel(ctx, store, path)
 	if err != nil {
@@ -551,7 +586,7 @@ func (r *runner) encodeModel(ctx context.Context) (*ModelFile, error) {
 func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error) {
 	start := time.Now()
 	m := mf.Model
-	in, files, err := r.openInputs(ctx, m.Config.InputDim)
+	in, files, err := r.openInputs(ctx, "encoding", m.Config.InputDim)
 	if err != nil {
 		return nil, err
 	}
@@ -560,14 +595,15 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	}
 	units := in.Units()
 	if r.opt.Shard.Sharded() {
-		units = schemas.Shard(units, r.opt.Shard.I, r.opt.Shard.N)
+		units = in.Shard(r.opt.Shard.I, r.opt.Shard.N)
 		r.log.Info("shard", "shard", r.opt.Shard.String(), "units", len(units), "of", len(in.Units()))
 	}
 	modelID := m.ID()
 	meta := r.meta(modelID, "encode")
 	name := partName(r.opt.Shard, r.format.Ext())
 	local := storage.Local{}
-	lw, err := schemas.NewLatentsWriter(ctx, local, filepath.Join(r.stage(TableLatents), name), r.format, in.IDField(), in.PassFields(), meta, schemas.WriteOptions{})
+	wopt := schemas.WriteOptions{FeatureLosses: r.cfg.Output.FeatureLosses}
+	lw, err := schemas.NewLatentsWriter(ctx, local, filepath.Join(r.stage(TableLatents), name), r.format, in.IDField(), in.PassFields(), meta, wopt)
 	if err != nil {
 		return nil, err
 	}
@@ -579,17 +615,27 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	defer qw.Abort()
 	var sw *schemas.StepLossesWriter
 	if r.cfg.Output.StepLosses {
-		if sw, err = schemas.NewStepLossesWriter(ctx, local, filepath.Join(r.stage(TableStepLosses), name), r.format, in.IDField(), meta, schemas.WriteOptions{}); err != nil {
+		if sw, err = schemas.NewStepLossesWriter(ctx, local, filepath.Join(r.stage(TableStepLosses), name), r.format, in.IDField(), meta, wopt); err != nil {
 			return nil, err
 		}
 		defer sw.Abort()
 	}
+	if mf.Calibration == nil {
+		r.log.Warn("the model has no calibration (it predates it): latents' percentile and anomaly are null; retrain to get them", "model", mf.Path)
+	}
 	var snap pipeline.Snapshot
-	counts, snap, err := stages.Encode(ctx, stages.EncodeJob{
-		Source: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
+	var stats driftStats
+	job := stages.EncodeJob{
+		Observe: stats.observe,
+		Source:  r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
 		Latents: lw, StepLosses: sw, Quarantine: qw,
+		Calibration: mf.Calibration, AnomalyPercentile: r.cfg.Output.AnomalyPercentile, FeatureLosses: r.cfg.Output.FeatureLosses,
 		Progress: r.progress("encode", totalRows(in, units), &snap), ProgressEvery: r.opt.ProgressEvery,
-	})
+	}
+	if encodeSeam != nil {
+		encodeSeam(&job)
+	}
+	counts, snap, err := stages.Encode(ctx, job)
 	if err != nil {
 		return nil, err
 	}
@@ -600,8 +646,16 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	if err := checkCounts("encoding", counts, unitRows(in, units), written); err != nil {
 		return nil, err
 	}
+	if counts.Encoded == 0 && counts.Rows > 0 && !r.cfg.Input.AllowAllQuarantined {
+		return nil, allQuarantined("encoding", counts, true)
+	}
 	r.log.Info("encoded", "sequences_in", counts.Sequences, "sequences_out", counts.Encoded, "quarantined", counts.Quarantined,
 		"step_loss_rows", counts.StepRows, "batches", counts.Batches, "seconds", round(time.Since(start).Seconds()))
+	drift, dw, err := r.drift(ctx, &stats, modelID, mf.Calibration, meta, name)
+	if err != nil {
+		return nil, err
+	}
+	defer dw.Abort()
 	type table struct {
 		name  string
 		close func() error
@@ -611,7 +665,7 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	if sw != nil {
 		tables = append(tables, table{TableStepLosses, sw.Close, sw.Rows})
 	}
-	tables = append(tables, table{TableLatents, lw.Close, lw.Rows})
+	tables = append(tables, table{TableLatents, lw.Close, lw.Rows}, table{TableDrift, dw.Close, dw.Rows})
 	var parts []*partition
 	for _, t := range tables {
 		if err := t.close(); err != nil {
@@ -619,10 +673,69 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 		}
 		man := r.manifest(t.name, "encode", modelID, files, counts, start, snap)
 		man.Files = []OutputFile{{Name: name, Rows: t.rows()}}
+		if t.name == TableLatents || t.name == TableDrift {
+			man.Drift = drift
+		}
 		parts = append(parts, &partition{table: t.name, staged: r.stage(t.name), sharded: r.opt.Shard.Sharded(), manifest: man})
 	}
 	return parts, sizeFiles(parts)
 }
+
+// noValidRow is the error for a nested input in which no row is valid to
+// take the features per step from: it reads the input to say why (see
+// allQuarantined), or says the input is empty.
+func (r *runner) noValidRow(ctx context.Context, phase string, in *schemas.Input) error {
+	c := stages.Counts{Reasons: map[schemas.Reason]int64{}}
+	err := stages.ReadOrdered(ctx, in, in.Units(), r.cfg.Workers.Readers, func(ch stages.Chunk) error {
+		for _, row := range ch.Rows {
+			if row.Quarantine != nil {
+				c.Quarantine(*row.Quarantine)
+			}
+		}
+		if ch.Stats != nil {
+			c.Rows += ch.Stats.Rows
+			c.Sequences += ch.Stats.Groups
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if c.Rows == 0 {
+		return fmt.Errorf("inputs %v: no rows to take the number of features from", r.cfg.Inputs)
+	}
+	return allQuarantined(phase, c, false)
+}
+
+// allQuarantined is the error for a pass that read rows and quarantined
+// every one: the counts by reason and the first rows with their details.
+// canAllow says whether input.allow_all_quarantined would let it pass.
+func allQuarantined(phase string, c stages.Counts, canAllow bool) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: every input sequence was quarantined (%d rows read, %d sequences, %d quarantined: ", phase, c.Rows, c.Sequences, c.Quarantined)
+	reasons := slices.Sorted(maps.Keys(c.Reasons))
+	for i, reason := range reasons {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", reason, c.Reasons[reason])
+	}
+	b.WriteString("); nothing committed")
+	if len(c.Examples) > 0 {
+		fmt.Fprintf(&b, "\nthe first %d:", len(c.Examples))
+		for _, q := range c.Examples {
+			b.WriteString("\n  " + q.String())
+		}
+	}
+	if canAllow {
+		b.WriteString("\nif that is expected, set input.allow_all_quarantined: true to commit the date with no latents")
+	}
+	return errors.New(b.String())
+}
+
+// encodeSeam, set only by tests, changes an encode job before it runs:
+// tests lose rows with it to see checkCounts fail the run.
+var encodeSeam func(*stages.EncodeJob)
 
 // checkCounts checks, before anything is committed, that a pass lost no
 // rows: sequences in = out + quarantined; the rows read are the units'

@@ -50,19 +50,21 @@ func (a *Adam) Step(params, grads []float32) float64 {
 	stepSize := float32(a.LR / bc1)
 	bc2Sqrt := float32(math.Sqrt(bc2))
 	b1, b2 := float32(a.Beta1), float32(a.Beta2)
+	w1, w2 := float32(1-a.Beta1), float32(1-a.Beta2)
 	eps := float32(a.Eps)
-	adamUpdate(params, grads, a.M, a.V, b1, b2, stepSize, bc2Sqrt, eps)
+	adamUpdate(params, grads, a.M, a.V, b1, w1, b2, w2, stepSize, bc2Sqrt, eps)
 	return norm
 }
 
 // adamUpdate is one Adam step on every element, in PyTorch's order of
-// operations:
+// operations, with w1 = 1-b1 and w2 = 1-b2 rounded from float64 as PyTorch
+// does (1-float32(0.999) is 1.3e-5 off 0.001):
 //
-//	m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g²;  p -= step · m / (sqrt(v)/bc2Sqrt + eps)
-func adamUpdate(p, g, m, v []float32, b1, b2, step, bc2Sqrt, eps float32) {
+//	m = b1 m + w1 g;  v = b2 v + w2 g²;  p -= step · m / (sqrt(v)/bc2Sqrt + eps)
+func adamUpdate(p, g, m, v []float32, b1, w1, b2, w2, step, bc2Sqrt, eps float32) {
 	for i, gi := range g {
-		mi := b1*m[i] + (1-b1)*gi
-		vi := b2*v[i] + (1-b2)*gi*gi
+		mi := b1*m[i] + w1*gi
+		vi := b2*v[i] + w2*gi*gi
 		m[i], v[i] = mi, vi
 		p[i] -= step * mi / (float32(math.Sqrt(float64(vi)))/bc2Sqrt + eps)
 	}

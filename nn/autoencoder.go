@@ -27,12 +27,16 @@ type Workspace struct {
 	kept       bool    // the activations of the last call are kept for Backward
 	lossSum    float64 // sum of the last batch's step losses
 
-	// Transposed weights: the B operands of the forward products.
-	encWihT []float32 // (I, 4L)
-	encWhhT []float32 // (L, 4L)
-	decWihT []float32 // (L, 4H)
-	decWhhT []float32 // (H, 4H)
-	headWT  []float32 // (H, I)
+	// The weights as the B operands of the products, packed as panels
+	// (see packB) once per batch: transposed for the forward, as they are
+	// for the backward's products through the recurrence.
+	encWihT []float32 // (I, 4L) panels
+	encWhhT []float32 // (L, 4L) panels
+	decWihT []float32 // (L, 4H) panels
+	decWhhT []float32 // (H, 4H) panels
+	headWT  []float32 // (H, I) panels
+	encWhh  []float32 // (4L, L) panels
+	decWhh  []float32 // (4H, H) panels
 
 	// Activations. With kept activations the per-step buffers are packed
 	// (R, ·); for Encode they are one step's rows (B, ·), reused.
@@ -66,6 +70,10 @@ type Workspace struct {
 	// Results in input order.
 	latents  []float32 // (B, L)
 	stepLoss []float32 // (B, T) step losses; cells past a sequence's length are 0
+
+	// Optional results (SetFeatureLosses).
+	featOn   bool
+	featLoss []float32 // (B, T, I) squared error per feature; cells past a sequence's length are stale
 }
 
 // NewWorkspace returns an empty workspace for models of config cfg.
@@ -77,11 +85,13 @@ func NewWorkspace(cfg Config) *Workspace {
 	return &Workspace{
 		cfg:     cfg,
 		layout:  cfg.Layout(),
-		encWihT: make([]float32, I*4*L),
-		encWhhT: make([]float32, L*4*L),
-		decWihT: make([]float32, L*4*H),
-		decWhhT: make([]float32, H*4*H),
-		headWT:  make([]float32, H*I),
+		encWihT: make([]float32, panelsLen(I, 4*L)),
+		encWhhT: make([]float32, panelsLen(L, 4*L)),
+		decWihT: make([]float32, panelsLen(L, 4*H)),
+		decWhhT: make([]float32, panelsLen(H, 4*H)),
+		headWT:  make([]float32, panelsLen(H, I)),
+		encWhh:  make([]float32, panelsLen(4*L, L)),
+		decWhh:  make([]float32, panelsLen(4*H, H)),
 		pack:    make([]float32, packSz),
 	}
 }
@@ -151,15 +161,6 @@ func (w *Workspace) plan(x []float32, lens []int, T int) {
 	}
 }
 
-// transpose writes the (rows, cols) matrix src into dst as (cols, rows).
-func transpose(dst, src []float32, rows, cols int) {
-	for r := range rows {
-		for c := range cols {
-			dst[c*rows+r] = src[r*cols+c]
-		}
-	}
-}
-
 // Forward runs a batch through the model and keeps what Backward needs.
 // x is (B, T, I): sequence b's step t at x[(b*T+t)*I:]; lens[b] in 1..T is
 // sequence b's length; cells past a sequence's length are never read. It
@@ -184,12 +185,12 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
 	B, R := w.nb, w.nr
 	W := m.W
-	transpose(w.encWihT, W.EncWih, 4*L, I)
-	transpose(w.encWhhT, W.EncWhh, 4*L, L)
-	transpose(w.decWihT, W.DecWih, 4*H, L)
-	transpose(w.decWhhT, W.DecWhh, 4*H, H)
+	packB(w.encWihT, W.EncWih, I, true, I, 4*L)
+	packB(w.encWhhT, W.EncWhh, L, true, L, 4*L)
+	packB(w.decWihT, W.DecWih, L, true, L, 4*H)
+	packB(w.decWhhT, W.DecWhh, H, true, H, 4*H)
 	if W.HeadW != nil {
-		transpose(w.headWT, W.HeadW, I, H)
+		packB(w.headWT, W.HeadW, H, true, H, I)
 	}
 	w.kept = keep
 	stepRows := R // rows of the per-step buffers
@@ -212,12 +213,21 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	if keep {
 		w.decHp = grow(w.decHp, R*H)
 	}
+	if w.featOn {
+		w.featLoss = grow(w.featLoss, B*T*I)
+	}
 
 	w.encoderForward(m)
 	w.decoderForward(m)
 	if keep {
 		w.headForward(m, w.y[:R*I], w.decH[:R*H], R)
 		w.lossForward(w.loss[:R], w.y[:R*I], w.x[:R*I])
+		if w.featOn {
+			for t := range T {
+				o, n := w.off[t], w.nAct[t]
+				w.featureLossForward(t, w.y[o*I:(o+n)*I], w.x[o*I:(o+n)*I])
+			}
+		}
 	}
 	return w.results()
 }
@@ -252,6 +262,8 @@ func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
 	w.dzp = grow(w.dzp, B*4*H)
 	w.dz = grow(w.dz, B*L)
 
+	packB(w.encWhh, m.W.EncWhh, L, false, 4*L, L)
+	packB(w.decWhh, m.W.DecWhh, H, false, 4*H, H)
 	G := viewsOf(w.layout, grads)
 	w.lossBackward(batchSteps)
 	w.headBackward(m, G)
@@ -284,12 +296,13 @@ func (w *Workspace) prev(buf []float32, t, width int) []float32 {
 	return buf[o*width : (o+w.nAct[t])*width]
 }
 
-// linear computes y (rows, out) = x (rows, in) · wT (in, out) + bias (out).
+// linear computes y (rows, out) = x (rows, in) · wT (in, out) + bias (out),
+// wT packed as panels.
 func (w *Workspace) linear(y, x, wT, bias []float32, rows, in, out int) {
 	for r := range rows {
 		copy(y[r*out:(r+1)*out], bias)
 	}
-	gemm(y, out, x, in, false, wT, out, rows, out, in, w.pack)
+	gemmPacked(y, out, x, in, false, wT, rows, out, in, w.pack)
 }
 
 // encoderForward runs the encoder over the batch: the input projection of
@@ -305,7 +318,7 @@ func (w *Workspace) encoderForward(m *Model) {
 		n, next := w.nAct[t], w.nAct[t+1]
 		g := w.encG[w.off[t]*4*L : (w.off[t]+n)*4*L]
 		if t > 0 {
-			gemm(g, 4*L, w.rows(w.encHp, t, L), L, false, w.encWhhT, 4*L, n, 4*L, L, w.pack)
+			gemmPacked(g, 4*L, w.rows(w.encHp, t, L), L, false, w.encWhhT, n, 4*L, L, w.pack)
 		}
 		h := w.hCur[:n*L]
 		lstmCellForward(h, w.rows(w.encC, t, L), w.rows(w.encTc, t, L), g, w.prev(w.encC, t, L), n, L)
@@ -332,7 +345,7 @@ func (w *Workspace) encoderBackward(m *Model, G Weights) {
 		lstmCellBackward(dg, dcn[:n*L], dhn[:n*L], nil, w.encG[o*4*L:(o+n)*4*L], w.prev(w.encC, t, L), w.encTc[o*L:(o+n)*L], nil, n, L)
 		if t > 0 {
 			clear(dhn[:n*L])
-			gemm(dhn, L, dg, 4*L, false, m.W.EncWhh, L, n, L, 4*L, w.pack)
+			gemmPacked(dhn, L, dg, 4*L, false, w.encWhh, n, L, 4*L, w.pack)
 		}
 	}
 	o1 := w.off[1] // step 0 has h_{-1} = 0: no recurrent weight gradient
@@ -360,7 +373,7 @@ func (w *Workspace) decoderForward(m *Model) {
 			if w.kept {
 				hp = w.rows(w.decHp, t, H)
 			}
-			gemm(g, 4*H, hp, H, false, w.decWhhT, 4*H, n, 4*H, H, w.pack)
+			gemmPacked(g, 4*H, hp, H, false, w.decWhhT, n, 4*H, H, w.pack)
 		}
 		lstmCellForward(h, w.rows(w.decC, t, H), w.rows(w.decTc, t, H), g, w.prev(w.decC, t, H), n, H)
 		if w.kept {
@@ -370,6 +383,9 @@ func (w *Workspace) decoderForward(m *Model) {
 		o := w.off[t]
 		w.headForward(m, w.y[:n*I], h, n)
 		w.lossForward(w.loss[o:o+n], w.y[:n*I], w.x[o*I:(o+n)*I])
+		if w.featOn {
+			w.featureLossForward(t, w.y[:n*I], w.x[o*I:(o+n)*I])
+		}
 	}
 }
 
@@ -389,7 +405,7 @@ func (w *Workspace) decoderBackward(m *Model, G Weights) {
 		lstmCellBackward(dg, dcn[:n*H], dh[o*H:(o+n)*H], dhn[:n*H], w.decG[o*4*H:(o+n)*4*H], w.prev(w.decC, t, H), w.decTc[o*H:(o+n)*H], dzp[:n*4*H], n, H)
 		if t > 0 {
 			clear(dhn[:n*H])
-			gemm(dhn, H, dg, 4*H, false, m.W.DecWhh, H, n, H, 4*H, w.pack)
+			gemmPacked(dhn, H, dg, 4*H, false, w.decWhh, n, H, 4*H, w.pack)
 		}
 	}
 	o1 := w.off[1]
@@ -441,6 +457,19 @@ func (w *Workspace) lossForward(loss, y, x []float32) {
 	}
 }
 
+// featureLossForward files step t's squared errors (y - x)^2, y and x
+// (n_t, I) in packed order, into featLoss (B, T, I) in input order.
+func (w *Workspace) featureLossForward(t int, y, x []float32) {
+	I, T := w.cfg.InputDim, w.nt
+	for s, b := range w.order[:w.nAct[t]] {
+		dst := w.featLoss[(b*T+t)*I : (b*T+t+1)*I]
+		for j := range dst {
+			d := y[s*I+j] - x[s*I+j]
+			dst[j] = d * d
+		}
+	}
+}
+
 // lossBackward writes dy, the gradient of (sum of step losses) /
 // batchSteps.
 func (w *Workspace) lossBackward(batchSteps int) {
@@ -487,6 +516,24 @@ func (w *Workspace) Latents() []float32 {
 // order), one per real step. The slice is reused by the next call.
 func (w *Workspace) StepLosses(b int) []float32 {
 	return w.stepLoss[b*w.nt : b*w.nt+w.inLens[b] : b*w.nt+w.inLens[b]]
+}
+
+// SetFeatureLosses turns on (or off) keeping each step's squared error per
+// feature, for FeatureLosses; off by default.
+func (w *Workspace) SetFeatureLosses(on bool) { w.featOn = on }
+
+// FeatureLosses returns the last batch's squared errors per feature of
+// sequence b (input order): (len, I), row-major, one row per real step,
+// whose mean is the step's loss. It panics unless SetFeatureLosses(true)
+// preceded the batch. The slice is reused by the next call.
+func (w *Workspace) FeatureLosses(b int) []float32 {
+	if !w.featOn {
+		panic("nn: FeatureLosses needs SetFeatureLosses(true) before the batch")
+	}
+	I := w.cfg.InputDim
+	n := w.inLens[b] * I
+	o := b * w.nt * I
+	return w.featLoss[o : o+n : o+n]
 }
 
 // RealSteps is the number of real steps in the last batch.

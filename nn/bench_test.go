@@ -8,7 +8,7 @@ import (
 	"github.com/seqae/seqae/internal/synth"
 )
 
-// torchWorkload is the fixed workload of shared/bench/torch_bench.py:
+// torchWorkload is the fixed workload of bench/torch_peer.py:
 // sequence i has length minLen + (i*7919) % (maxLen-minLen+1), values
 // standard normal, I=8, L=H=64, linear head, batches of up to 64 sequences
 // of one exact length, in increasing length.
@@ -60,7 +60,7 @@ func (w *torchWorkload) report(b *testing.B, passes float64) {
 	b.ReportMetric(passes*w.flops()*float64(b.N)/s/1e9, "GFLOP/s")
 }
 
-// BenchmarkTorchWorkloadTrain trains one epoch of torch_bench.py's workload
+// BenchmarkTorchWorkloadTrain trains one epoch of torch_peer.py's workload
 // (--n 4096 --mode bucketed) per op on one goroutine: forward, backward and
 // an Adam step per batch.
 func BenchmarkTorchWorkloadTrain(b *testing.B) {
@@ -79,7 +79,7 @@ func BenchmarkTorchWorkloadTrain(b *testing.B) {
 	w.report(b, 3)
 }
 
-// BenchmarkTorchWorkloadEncode encodes torch_bench.py's workload per op on
+// BenchmarkTorchWorkloadEncode encodes torch_peer.py's workload per op on
 // one goroutine: latents and step losses, no activations kept.
 func BenchmarkTorchWorkloadEncode(b *testing.B) {
 	w := newTorchWorkload(4096)

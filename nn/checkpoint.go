@@ -23,7 +23,7 @@ const (
 )
 
 // Save writes m as a safetensors file: every parameter as an F32 tensor
-// under its DESIGN.md name, and in the header's __metadata__ the config as
+// under its docs/design.md name, and in the header's __metadata__ the config as
 // JSON, the format tag and meta's entries.
 func Save(w io.Writer, m *Model, meta map[string]string) error {
 	cfg, err := json.Marshal(m.Config)

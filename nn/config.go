@@ -68,7 +68,7 @@ type Tensor struct {
 }
 
 // Layout lists the parameters of a model with config c, in buffer order,
-// under the names of DESIGN.md §1 (row-major, as PyTorch stores them).
+// under the names of docs/design.md §1 (row-major, as PyTorch stores them).
 func (c Config) Layout() []Tensor {
 	I, L, H := c.InputDim, c.LatentDim, c.DecoderHidden
 	shapes := []Tensor{

@@ -6,13 +6,19 @@ import (
 )
 
 // Blocking of the matrix multiply: register tiles of mr×nr, the depth cut
-// into blocks of kc so that a block of A and B stays in cache while all the
-// tiles that need it run.
+// into blocks of kc and the rows into blocks of mc, so that a block of A
+// (mc, kc) stays in the L2 cache and a panel of B (kc, nr) in the L1 cache
+// while all the tiles that need them run.
 const (
-	mr     = 6   // rows of a register tile
-	nr     = 32  // most columns of a register tile
-	kc     = 256 // depth of a block
-	packSz = mr*kc + mr*nr
+	mr = 6   // rows of a register tile
+	nr = 32  // most columns of a register tile; the width of a panel of B
+	kc = 256 // depth of a block
+	mc = 96  // rows of a block of A (a multiple of mr)
+	nc = 512 // most columns of B packed at once (a multiple of nr)
+
+	// packSz is the floats of gemm's scratch: a packed block of A, a
+	// packed block of B and a tile of C.
+	packSz = mc*kc + kc*nc + mr*nr
 
 	// gemmSlack is the capacity past their length that the workspace
 	// gives its buffers, so that gemm reads the rows past a matrix's last
@@ -39,90 +45,217 @@ var (
 	kern8  microkernel = kern8Go  // mr×8 tile
 )
 
+// panelsLen is the floats of a (k, n) matrix packed as panels: n rounded
+// up to a multiple of nr columns.
+func panelsLen(k, n int) int { return k * (n + nr - 1) / nr * nr }
+
+// packB writes the (k, n) matrix B into dst as panels of nr columns, the
+// form the microkernels read fastest and gemmPacked takes: panel q holds
+// columns q*nr .. q*nr+nr-1, row by row, (k, nr) row-major, the last one
+// padded with zeros, so element (p, j) is at dst[(j/nr)*k*nr + p*nr + j%nr].
+// B is b, (k, n) with leading dimension ldb, or with trans the transpose
+// of b stored as (n, k): for a weight W (out, in), packB(dst, W, in, true,
+// in, out) packs W^T. It returns dst, grown to panelsLen(k, n) when short.
+func packB(dst, b []float32, ldb int, trans bool, k, n int) []float32 {
+	if len(dst) < panelsLen(k, n) {
+		dst = make([]float32, panelsLen(k, n))
+	}
+	dst = dst[:panelsLen(k, n)]
+	for q := 0; q*nr < n; q++ {
+		panel := dst[q*k*nr : (q+1)*k*nr]
+		cols := min(nr, n-q*nr)
+		if trans {
+			for c := range cols {
+				row := b[(q*nr+c)*ldb : (q*nr+c)*ldb+k]
+				for p, v := range row {
+					panel[p*nr+c] = v
+				}
+			}
+		} else {
+			for p := range k {
+				copy(panel[p*nr:p*nr+cols], b[p*ldb+q*nr:])
+			}
+		}
+		if cols < nr {
+			for p := range k {
+				clear(panel[p*nr+cols : (p+1)*nr])
+			}
+		}
+	}
+	return dst
+}
+
 // gemm computes C += op(A)·B, destination first, then the operands, then
 // the sizes. op(A) is A, an (m, k) matrix, or with transA the transpose of
 // A stored as a (k, m) matrix. B is (k, n) and C is (m, n). All are
-// row-major with leading dimensions ldc, lda and ldb. pack is
-// scratch of packSz floats for the rows past the last full tile: their
-// panel of A and their tile of C. When a's capacity extends past its
-// length (see gemmSlack), gemm may read those floats; it never uses them.
+// row-major with leading dimensions ldc, lda and ldb. pack is scratch of
+// packSz floats: gemm copies blocks of A and B there when that makes their
+// reads contiguous. When a's capacity extends past its length (see
+// gemmSlack), gemm may read those floats; it never uses them.
 //
 // Each element of C is accumulated in order of p the same way whatever m
-// and n are, so a row of C does not depend on which other rows are computed
-// with it.
+// and n are and however the operands are stored, so a row of C does not
+// depend on which other rows are computed with it.
 func gemm(c []float32, ldc int, a []float32, lda int, transA bool, b []float32, ldb int, m, n, k int, pack []float32) {
 	checkGemm("gemm", c, ldc, a, lda, transA, b, ldb, m, n, k)
+	gemmBlocked(c, ldc, a, lda, transA, b, ldb, false, m, n, k, pack)
+}
+
+// gemmPacked is gemm with B given as panels by packB.
+func gemmPacked(c []float32, ldc int, a []float32, lda int, transA bool, bp []float32, m, n, k int, pack []float32) {
+	checkAC("gemmPacked", c, ldc, a, lda, transA, m, n, k)
+	if len(bp) < panelsLen(k, n) {
+		panic(fmt.Sprintf("nn: gemmPacked: B is (%d, %d), needing %d floats as panels, but has %d", k, n, panelsLen(k, n), len(bp)))
+	}
+	gemmBlocked(c, ldc, a, lda, transA, bp, k, true, m, n, k, pack)
+}
+
+// bBlock is where the microkernels read a block of B: in place, row-major
+// with leading dimension ld, or as panels of nr columns of rows rows each,
+// the block starting at row p0 and column j0 of them.
+type bBlock struct {
+	b      []float32
+	ld     int
+	panels bool
+	rows   int
+	p0, j0 int
+}
+
+// at returns the address of element (p, j) of the block and the stride
+// between its rows.
+func (s *bBlock) at(p, j int) (*float32, int) {
+	if s.panels {
+		j += s.j0
+		return &s.b[(j/nr)*s.rows*nr+(s.p0+p)*nr+j%nr], nr
+	}
+	return &s.b[(s.p0+p)*s.ld+s.j0+j], s.ld
+}
+
+func (s *bBlock) elem(p, j int) float32 {
+	e, _ := s.at(p, j)
+	return *e
+}
+
+func gemmBlocked(c []float32, ldc int, a []float32, lda int, transA bool, b []float32, ldb int, bPanels bool, m, n, k int, pack []float32) {
 	if len(pack) < packSz {
 		panic(fmt.Sprintf("nn: gemm: pack scratch holds %d floats, want %d", len(pack), packSz))
 	}
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
+	packA := pack[:mc*kc]
+	packBuf := pack[mc*kc : mc*kc+kc*nc]
+	tile := pack[mc*kc+kc*nc : packSz]
 	sa, sp := lda, 1 // A(r, p) = a[r*sa + p*sp]
 	if transA {
 		sa, sp = 1, lda
 	}
-	full := m - m%mr // rows in full tiles; the rest go through pack
-	nv := n - n%8    // columns for the vector kernels; the rest are scalar
-	tile := pack[mr*kc : mr*kc+mr*nr]
-	for p0 := 0; p0 < k; p0 += kc {
-		kb := min(kc, k-p0)
-		// The rows past the last full tile run through a tile of scratch C.
-		// Their A is read in place when a's capacity covers a full tile's
-		// reads (the extra rows' results are dropped), else packed.
-		tailA, tsa, tsp := &pack[0], 1, mr
-		if full < m {
-			if (full+mr-1)*sa+(p0+kb-1)*sp < cap(a) {
-				tailA, tsa, tsp = &a[full*sa+p0*sp], sa, sp
-			} else {
-				packTail(pack, a, sa, sp, full, m-full, p0, kb)
+	// A is copied into panels when read in place a tile's rows (or
+	// transposed, its depths) would lie 4 KiB or more apart, where they
+	// compete for the same cache sets; B when it is read in place and its
+	// panels serve several tiles.
+	copyA := lda >= 1024
+	copyB := !bPanels && m >= 4*mr && n >= 8
+	for j0 := 0; j0 < n; j0 += nc {
+		nb := min(nc, n-j0)
+		nv := nb - nb%8 // columns for the vector kernels; the rest are scalar
+		for p0 := 0; p0 < k; p0 += kc {
+			kb := min(kc, k-p0)
+			src := bBlock{b: b, ld: ldb, panels: bPanels, rows: ldb, p0: p0, j0: j0}
+			if copyB {
+				packB(packBuf[:panelsLen(kb, nb)], b[p0*ldb+j0:], ldb, false, kb, nb)
+				src = bBlock{b: packBuf, panels: true, rows: kb}
 			}
-		}
-		for j := 0; j < nv; {
-			kern, width := kern8, 8
-			switch {
-			case kern32 != nil && nv-j >= 32:
-				kern, width = kern32, 32
-			case nv-j >= 16:
-				kern, width = kern16, 16
-			}
-			bp := &b[p0*ldb+j]
-			for i := 0; i < full; i += mr {
-				kern(kb, &a[i*sa+p0*sp], sa, sp, bp, ldb, &c[i*ldc+j], ldc)
-			}
-			if full < m {
-				for r := range m - full {
-					copy(tile[r*nr:r*nr+width], c[(full+r)*ldc+j:])
+			for i0 := 0; i0 < m; i0 += mc {
+				mb := min(mc, m-i0)
+				full := mb - mb%mr // rows in full tiles; the rest go through tile
+				// Tile t's A: rows i0+t*mr.., depths p0...
+				aAt := func(r int) (*float32, int, int) { return &a[(i0+r)*sa+p0*sp], sa, sp }
+				if copyA {
+					packPanels(packA, a, sa, sp, i0, mb, p0, kb)
+					aAt = func(r int) (*float32, int, int) { return &packA[r*kb], 1, mr }
+				} else if full < mb && (i0+full+mr-1)*sa+(p0+kb-1)*sp >= cap(a) {
+					// The rows past the last full tile cannot be read in
+					// place: copy them.
+					packPanels(packA, a, sa, sp, i0+full, mb-full, p0, kb)
+					tail := full
+					inPlace := aAt
+					aAt = func(r int) (*float32, int, int) {
+						if r < tail {
+							return inPlace(r)
+						}
+						return &packA[0], 1, mr
+					}
 				}
-				kern(kb, tailA, tsa, tsp, bp, ldb, &tile[0], nr)
-				for r := range m - full {
-					copy(c[(full+r)*ldc+j:(full+r)*ldc+j+width], tile[r*nr:])
+				for j := 0; j < nv; {
+					kern, width := kern8, 8
+					switch {
+					case kern32 != nil && nv-j >= 32:
+						kern, width = kern32, 32
+					case nv-j >= 16:
+						kern, width = kern16, 16
+					}
+					bp, lb := src.at(0, j)
+					for r := 0; r < full; r += mr {
+						ap, asa, asp := aAt(r)
+						kern(kb, ap, asa, asp, bp, lb, &c[(i0+r)*ldc+j0+j], ldc)
+					}
+					if full < mb {
+						for r := range mb - full {
+							copy(tile[r*nr:r*nr+width], c[(i0+full+r)*ldc+j0+j:])
+						}
+						ap, asa, asp := aAt(full)
+						kern(kb, ap, asa, asp, bp, lb, &tile[0], nr)
+						for r := range mb - full {
+							copy(c[(i0+full+r)*ldc+j0+j:(i0+full+r)*ldc+j0+j+width], tile[r*nr:])
+						}
+					}
+					j += width
 				}
-			}
-			j += width
-		}
-		for j := nv; j < n; j++ {
-			for i := range m {
-				acc := c[i*ldc+j]
-				for p := p0; p < p0+kb; p++ {
-					acc += a[i*sa+p*sp] * b[p*ldb+j]
+				for j := nv; j < nb; j++ {
+					for i := i0; i < i0+mb; i++ {
+						acc := c[i*ldc+j0+j]
+						for p := range kb {
+							acc += a[i*sa+(p0+p)*sp] * src.elem(p, j)
+						}
+						c[i*ldc+j0+j] = acc
+					}
 				}
-				c[i*ldc+j] = acc
 			}
 		}
 	}
 }
 
-// packTail copies rows first..first+rows (rows < mr) and depths p0..p0+kb of
-// A into dst as a panel of mr rows stored depth by depth
-// (dst[p*mr + r]), the rows past the last zero.
-func packTail(dst, a []float32, sa, sp, first, rows, p0, kb int) {
-	for p := range kb {
-		d := dst[p*mr : p*mr+mr]
-		for r := range rows {
-			d[r] = a[(first+r)*sa+(p0+p)*sp]
+// packPanels copies rows first..first+rows and depths p0..p0+kb of A
+// (element (r, p) at a[r*sa + p*sp]) into dst as panels of mr rows, each
+// stored depth by depth: row first+q*mr+r, depth p0+p at
+// dst[q*mr*kb + p*mr + r]. The last panel's missing rows are zero.
+func packPanels(dst, a []float32, sa, sp, first, rows, p0, kb int) {
+	panels := (rows + mr - 1) / mr
+	if rows%mr != 0 {
+		last := dst[(panels-1)*mr*kb : panels*mr*kb]
+		clear(last)
+	}
+	if sa == 1 {
+		// Transposed A: depth p's rows are contiguous; read each once.
+		full := rows / mr
+		for p := range kb {
+			src := a[first+(p0+p)*sp : first+(p0+p)*sp+rows]
+			for q := range full {
+				*(*[mr]float32)(dst[q*mr*kb+p*mr:]) = *(*[mr]float32)(src[q*mr:])
+			}
+			if full < panels {
+				copy(dst[full*mr*kb+p*mr:], src[full*mr:])
+			}
 		}
-		clear(d[rows:])
+		return
+	}
+	for r := range rows {
+		src := a[(first+r)*sa+p0*sp:]
+		d := dst[(r/mr)*mr*kb+r%mr:]
+		for p := range kb {
+			d[p*mr] = src[p*sp]
+		}
 	}
 }
 
@@ -147,28 +280,36 @@ func gemmRef(c []float32, ldc int, a []float32, lda int, transA bool, b []float3
 // checkGemm panics with a clear message when the operands cannot hold the
 // shapes they are given.
 func checkGemm(name string, c []float32, ldc int, a []float32, lda int, transA bool, b []float32, ldb int, m, n, k int) {
+	checkAC(name, c, ldc, a, lda, transA, m, n, k)
+	checkMat(name, "B", b, k, n, ldb)
+}
+
+// checkAC is checkGemm for A and C.
+func checkAC(name string, c []float32, ldc int, a []float32, lda int, transA bool, m, n, k int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("nn: %s: negative size m=%d n=%d k=%d", name, m, n, k))
 	}
-	ar, ac := m, k
 	if transA {
-		ar, ac = k, m
+		checkMat(name, "A", a, k, m, lda)
+	} else {
+		checkMat(name, "A", a, m, k, lda)
 	}
-	need := func(what string, s []float32, rows, cols, ld int) {
-		if rows == 0 || cols == 0 {
-			return
-		}
-		if ld < cols {
-			panic(fmt.Sprintf("nn: %s: %s is (%d, %d) but its leading dimension is %d", name, what, rows, cols, ld))
-		}
-		if len(s) < (rows-1)*ld+cols {
-			panic(fmt.Sprintf("nn: %s: %s is (%d, %d) with leading dimension %d, needing %d floats, but has %d",
-				name, what, rows, cols, ld, (rows-1)*ld+cols, len(s)))
-		}
+	checkMat(name, "C", c, m, n, ldc)
+}
+
+// checkMat panics unless s holds a (rows, cols) matrix with leading
+// dimension ld.
+func checkMat(name, what string, s []float32, rows, cols, ld int) {
+	if rows == 0 || cols == 0 {
+		return
 	}
-	need("A", a, ar, ac, lda)
-	need("B", b, k, n, ldb)
-	need("C", c, m, n, ldc)
+	if ld < cols {
+		panic(fmt.Sprintf("nn: %s: %s is (%d, %d) but its leading dimension is %d", name, what, rows, cols, ld))
+	}
+	if len(s) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("nn: %s: %s is (%d, %d) with leading dimension %d, needing %d floats, but has %d",
+			name, what, rows, cols, ld, (rows-1)*ld+cols, len(s)))
+	}
 }
 
 // kern16Go is the pure-Go mr×16 microkernel.

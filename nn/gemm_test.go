@@ -4,7 +4,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 func randSlice(rng *rand.Rand, n int) []float32 {
@@ -35,13 +37,19 @@ func TestGemmMatchesReference(t *testing.T) {
 	shapes := [][3]int{
 		{1, 1, 1}, {6, 16, 1}, {5, 7, 3}, {7, 17, 9}, {13, 24, 64}, {21, 256, 64},
 		{96, 8, 8}, {97, 33, 257}, {256, 64, 600}, {3, 5, 0}, {0, 4, 4}, {200, 9, 520},
+		// Past a block of A (mc rows) and of B (nc columns), and rows long
+		// enough that A is copied even untransposed.
+		{131, 600, 40}, {14, 40, 1030},
 	}
 	for name, ks := range kernels() {
 		t.Run(name, func(t *testing.T) {
 			withKernels(t, ks)
 			pack := make([]float32, packSz)
 			for _, sh := range shapes {
-				for _, transA := range []bool{false, true} {
+				for _, v := range []struct {
+					transA, panels bool
+				}{{false, false}, {true, false}, {false, true}, {true, true}} {
+					transA := v.transA
 					m, n, k := sh[0], sh[1], sh[2]
 					rng := rand.New(rand.NewPCG(uint64(m*1000+n), uint64(k)))
 					lda, ldb, ldc := k+3, n+2, n+5
@@ -58,7 +66,11 @@ func TestGemmMatchesReference(t *testing.T) {
 					b := randSlice(rng, k*ldb)
 					c := randSlice(rng, m*ldc)
 					want := append([]float32(nil), c...)
-					gemm(c, ldc, a, lda, transA, b, ldb, m, n, k, pack)
+					if v.panels {
+						gemmPacked(c, ldc, a, lda, transA, packB(nil, b, ldb, false, k, n), m, n, k, pack)
+					} else {
+						gemm(c, ldc, a, lda, transA, b, ldb, m, n, k, pack)
+					}
 					gemmRef(want, ldc, a, lda, transA, b, ldb, m, n, k)
 					// Rounding error bound: k+1 roundings of at most one
 					// float32 ulp of the sum of the terms' magnitudes.
@@ -81,10 +93,10 @@ func TestGemmMatchesReference(t *testing.T) {
 					for i := range c {
 						tol := float64(k+1) * 6e-8 * mag[i]
 						if d := math.Abs(float64(c[i] - want[i])); d > tol {
-							t.Fatalf("m=%d n=%d k=%d transA=%v: C[%d] = %g, want %g", m, n, k, transA, i, c[i], want[i])
+							t.Fatalf("m=%d n=%d k=%d %+v: C[%d] = %g, want %g", m, n, k, v, i, c[i], want[i])
 						}
 						if (i%ldc >= n) && c[i] != want[i] {
-							t.Fatalf("m=%d n=%d k=%d transA=%v: wrote outside C at %d", m, n, k, transA, i)
+							t.Fatalf("m=%d n=%d k=%d %+v: wrote outside C at %d", m, n, k, v, i)
 						}
 					}
 				}
@@ -136,6 +148,44 @@ func TestGemmRowsIndependent(t *testing.T) {
 	}
 }
 
+// packB lays B, or the transpose of what it is given, out as panels of nr
+// columns padded with zeros.
+func TestPackB(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, sh := range [][2]int{{1, 1}, {3, 32}, {5, 33}, {64, 256}, {7, 70}} {
+		k, n := sh[0], sh[1]
+		b := randSlice(rng, k*(n+1))
+		bt := make([]float32, n*(k+2)) // B^T, (n, k) with leading dimension k+2
+		for p := range k {
+			for j := range n {
+				bt[j*(k+2)+p] = b[p*(n+1)+j]
+			}
+		}
+		for _, trans := range []bool{false, true} {
+			var got []float32
+			if trans {
+				got = packB(slices.Repeat([]float32{9}, panelsLen(k, n)), bt, k+2, true, k, n)
+			} else {
+				got = packB(nil, b, n+1, false, k, n)
+			}
+			if len(got) != panelsLen(k, n) {
+				t.Fatalf("k=%d n=%d trans=%v: %d floats, want %d", k, n, trans, len(got), panelsLen(k, n))
+			}
+			for p := range k {
+				for j := range (n + nr - 1) / nr * nr {
+					want := float32(0)
+					if j < n {
+						want = b[p*(n+1)+j]
+					}
+					if g := got[(j/nr)*k*nr+p*nr+j%nr]; g != want {
+						t.Fatalf("k=%d n=%d trans=%v: element (%d, %d) = %g, want %g", k, n, trans, p, j, g, want)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestGemmPanicsOnBadShapes(t *testing.T) {
 	pack := make([]float32, packSz)
 	cases := []struct {
@@ -152,6 +202,9 @@ func TestGemmPanicsOnBadShapes(t *testing.T) {
 			gemm(make([]float32, 4), 2, make([]float32, 4), 2, false, make([]float32, 4), 1, 2, 2, 2, pack)
 		}},
 		{"small pack", func() { gemm([]float32{1}, 1, []float32{1}, 1, false, []float32{1}, 1, 1, 1, 1, nil) }},
+		{"short panels", func() {
+			gemmPacked(make([]float32, 4), 2, make([]float32, 4), 2, false, make([]float32, 2*nr-1), 2, 2, 2, pack)
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -166,17 +219,23 @@ func TestGemmPanicsOnBadShapes(t *testing.T) {
 	}
 }
 
+// BenchmarkGemm times the model's products at L=H=64 and 256: the
+// recurrent step (B packed as panels, as the model does), the input
+// projection, the gradient through the recurrence and the weight gradient.
 func BenchmarkGemm(b *testing.B) {
 	shapes := []struct {
-		name    string
-		transA  bool
-		m, n, k int
+		name           string
+		transA, panels bool
+		m, n, k        int
 	}{
-		{"recurrent_21x256x64", false, 21, 256, 64},
-		{"recurrent_64x256x64", false, 64, 256, 64},
-		{"input_6400x256x8", false, 6400, 256, 8},
-		{"dh_64x64x256", false, 64, 64, 256},
-		{"wgrad_T_256x64x2000", true, 256, 64, 2000},
+		{"recurrent_21x256x64", false, true, 21, 256, 64},
+		{"recurrent_64x256x64", false, true, 64, 256, 64},
+		{"input_6400x256x8", false, true, 6400, 256, 8},
+		{"dh_64x64x256", false, true, 64, 64, 256},
+		{"wgrad_T_256x64x2000", true, false, 256, 64, 2000},
+		{"recurrent_32x1024x256", false, true, 32, 1024, 256},
+		{"dh_32x256x1024", false, true, 32, 256, 1024},
+		{"wgrad_T_1024x256x2000", true, false, 1024, 256, 2000},
 	}
 	for _, s := range shapes {
 		for name, ks := range kernels() {
@@ -189,14 +248,30 @@ func BenchmarkGemm(b *testing.B) {
 				}
 				a := randSlice(rng, s.m*s.k)
 				bb := randSlice(rng, s.k*s.n)
+				bp := packB(nil, bb, s.n, false, s.k, s.n)
 				c := make([]float32, s.m*s.n)
 				pack := make([]float32, packSz)
-				b.ResetTimer()
 				for b.Loop() {
-					gemm(c, s.n, a, lda, s.transA, bb, s.n, s.m, s.n, s.k, pack)
+					if s.panels {
+						gemmPacked(c, s.n, a, lda, s.transA, bp, s.m, s.n, s.k, pack)
+					} else {
+						gemm(c, s.n, a, lda, s.transA, bb, s.n, s.m, s.n, s.k, pack)
+					}
 				}
 				b.ReportMetric(float64(2*s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}
+}
+
+func TestPeakGFLOPS(t *testing.T) {
+	if g := PeakGFLOPS(48, 2, time.Millisecond); !(g > 0) || math.IsInf(g, 0) {
+		t.Errorf("PeakGFLOPS(48, 2) = %v, want a positive rate", g)
+	}
+	defer func() {
+		if msg, _ := recover().(string); !strings.HasPrefix(msg, "nn: PeakGFLOPS") {
+			t.Errorf("PeakGFLOPS(0, 1) panicked with %q, want nn: PeakGFLOPS: ...", msg)
+		}
+	}()
+	PeakGFLOPS(0, 1, time.Millisecond)
 }

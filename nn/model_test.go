@@ -236,6 +236,62 @@ func TestTrainingStepAndEncodeAllocateNothing(t *testing.T) {
 	if n := testing.AllocsPerRun(20, encode); n != 0 {
 		t.Errorf("encode: %v allocations per run, want 0", n)
 	}
+	ws.SetFeatureLosses(true)
+	encode()
+	if n := testing.AllocsPerRun(20, encode); n != 0 {
+		t.Errorf("encode with feature losses: %v allocations per run, want 0", n)
+	}
+}
+
+// Each step's loss is the mean of its feature losses, in Encode and
+// Forward alike, and those are the squared errors of the reconstruction.
+func TestFeatureLosses(t *testing.T) {
+	for _, tc := range testConfigs {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(4, 5))
+			m, _ := NewModel(tc.cfg, 8)
+			lens := []int{4, 9, 1, 9, 6}
+			I := tc.cfg.InputDim
+			x, T := testBatch(rng, I, lens, 1e30)
+			ws := NewWorkspace(tc.cfg)
+			ws.SetFeatureLosses(true)
+			ws.Forward(m, x, lens, T)
+			var forward [][]float32
+			for b := range lens {
+				forward = append(forward, slices.Clone(ws.FeatureLosses(b)))
+			}
+			ws.Encode(m, x, lens, T)
+			for b, n := range lens {
+				fl := ws.FeatureLosses(b)
+				if len(fl) != n*I {
+					t.Fatalf("sequence %d: got %d feature losses, want %d", b, len(fl), n*I)
+				}
+				if !slices.Equal(fl, forward[b]) {
+					t.Errorf("sequence %d: Encode %v, Forward %v", b, fl, forward[b])
+				}
+				for s, loss := range ws.StepLosses(b) {
+					var sum float64
+					for _, v := range fl[s*I : (s+1)*I] {
+						if !(v >= 0) {
+							t.Fatalf("sequence %d step %d: feature loss %v, want >= 0", b, s, v)
+						}
+						sum += float64(v)
+					}
+					if mean := sum / float64(I); math.Abs(mean-float64(loss)) > 1e-5*(1+float64(loss)) {
+						t.Errorf("sequence %d step %d: mean of feature losses %g, step loss %g", b, s, mean, loss)
+					}
+				}
+			}
+			ws.SetFeatureLosses(false)
+			ws.Encode(m, x, lens, T)
+			defer func() {
+				if r := recover(); r == nil {
+					t.Error("FeatureLosses after SetFeatureLosses(false) did not panic")
+				}
+			}()
+			ws.FeatureLosses(0)
+		})
+	}
 }
 
 func TestNewModelSeeded(t *testing.T) {

@@ -54,3 +54,10 @@ func (d *Dedup) Len() int {
 	defer d.mu.Unlock()
 	return len(d.seen)
 }
+
+func hashID(seed maphash.Seed, v Value) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	maphash.WriteComparable(&h, v)
+	return h.Sum64()
+}

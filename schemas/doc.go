@@ -1,4 +1,4 @@
-// Package schemas holds seqae's table contracts (DESIGN.md §3): the
+// Package schemas holds seqae's table contracts (docs/design.md §3): the
 // in-memory Sequence that flows into the model, the reason-coded Quarantine
 // record, the readers of the three input layouts and the writers of the
 // output tables, as Parquet (parquet-go) or Arrow IPC (arrow/go/v15).
@@ -8,11 +8,10 @@
 // Open reads each input file's footer through a storage.Store, checks its
 // schema once against the layout (detected from the first file when the
 // Spec leaves it open) and plans Units: a row group of a nested or columns
-// layout file, or a whole long layout file (or run of files sharing a
-// sequence). ReadUnit decodes one unit, streaming one page per column
-// (never a whole row group or file), and is safe to call concurrently: a
-// pipeline fans units out to workers, a sharded job takes Shard(units, i,
-// n). Bad values are not errors: each bad row becomes a Quarantine record
+// layout file, or for the long layout one unit of every file. ReadUnit
+// decodes one unit, streaming one page per column (never a whole row group
+// or file), and is safe to call concurrently: a pipeline fans units out to
+// workers, a sharded job takes Input.Shard(i, n). Bad values are not errors: each bad row becomes a Quarantine record
 // with a Reason and a detail naming the column, step and feature. Errors
 // are for unreadable or malformed files and name the file and column; an
 // error of the caller's Sink is returned as it is.
@@ -27,31 +26,35 @@
 // Every input row ends up exactly once in the output or in quarantine. The
 // unit of that count is the group (Stats.Groups == Sequences +
 // Quarantined): a row for the nested and columns layouts, and for the long
-// layout the rows of one id in a unit, or a single row whose id is null.
+// layout the rows of one id, or a single row whose id is null.
 // Duplicate ids across a run are found by Dedup, which the caller applies
 // (in unit order, for a deterministic choice of which copy is kept) under
 // the run's DuplicatePolicy, turning a Sequence into a Quarantine record.
 //
 // # The long layout
 //
-// Rows of one id that are contiguous in a file (sorted by id, as Spark and
-// DuckDB write them) are streamed, one sequence held at a time, across row
-// group boundaries. Contiguity is checked by a first pass over the id
-// column in bounded memory (a Bloom filter whose hits are verified).
-// Otherwise the file is grouped in memory: the groups' bytes are counted
-// as they grow against Spec.GroupBudget, one budget shared by every
-// ReadUnit of the Input running at the time, and past it the unit fails
-// before anything is emitted (it does not wait for memory: a caller that
-// emits units in order could deadlock). Steps are ordered by the order
-// column (stable); a null or repeated order value quarantines the sequence
-// as bad_order; the pass-through values are those of the id's first row.
-// A quarantine record's detail ends with the sequence's row count, and
-// says when its rows were not contiguous. Because a sequence may span row
-// groups, a long layout file is one Unit, decoded in order by one worker;
-// parallelism comes from having several files. A sorted output split into
-// files by size splits a sequence between two files: Open reads each
-// file's first and last ids, and consecutive files where one ends with the
-// id the next starts with are one Unit, so the sequence comes out whole.
+// An id's rows may be in any of the files, in any order, so the long
+// layout is one unit that reads every file and groups the rows by id: in
+// memory while their bytes (counted as they are held) fit in
+// Spec.GroupBudget, one budget shared by every ReadUnit of the Input
+// running at the time; past it the rows held are sorted and spilled to a
+// run file in a folder of the ReadUnit's own under Spec.SpillDir, and the
+// runs are merged at the end (more than 64 in passes). The folder is
+// removed on every return, and a killed process's folder is reclaimed by
+// the next spilling ReadUnit (see spill.go). A row whose id is null is
+// quarantined as it is read; then sequences come out in id order (strings
+// bytewise, integers by value), each id's steps in order of the order
+// column, its pass-through values those of its first step. What comes out
+// is the same, bit for bit and in order, however the rows were cut into
+// files and ordered, and whether or not they spilled; only the sources
+// (file, row) differ. A null or repeated order value quarantines the
+// sequence as bad_order; a sequence with several bad rows is quarantined
+// for the first of a null order, a null value, a non-finite value (then
+// too_long, then a repeated order value). A quarantine record's detail
+// ends with the sequence's row count, and says when its rows were not
+// contiguous. Sharded, shard i of n reads every file and keeps the ids
+// with ShardOf(id, kind, n) == i (and the null ids in shard 0), so that a
+// sequence is never split between shards.
 //
 // # Corrupt files
 //

@@ -5,10 +5,12 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,7 +44,7 @@ func fuzzValue(b byte) float64 {
 	case 3:
 		return 1e300
 	case 4:
-		return -0.0
+		return math.Copysign(0, -1)
 	}
 	return float64(int(b)-128) / 8
 }
@@ -301,15 +303,17 @@ func FuzzColumnsFile(f *testing.F) {
 
 // FuzzLongFile writes fuzzed long-layout rows (ids in runs or interleaved,
 // null ids, orders, values and pass-through values, repeated orders) to one
-// file or two (cut anywhere, so a sequence may continue from one into the
-// other) and decodes them. It checks against a model of the rules: the
-// units, every group once, valid sequences' values in order and
-// pass-through values from their first row, and each quarantined group's
-// reason.
+// file or two (cut anywhere) and decodes them whole or in two shards, in
+// memory or spilling. It checks against a model of the rules: every id's
+// rows make one group, whatever file they are in; valid sequences in id
+// order, their values in step order and pass-through values from their
+// first step; and each quarantined group's reason.
 func FuzzLongFile(f *testing.F) {
 	f.Add([]byte{0, 1, 10, 0, 2, 11, 1, 1, 12, 1, 0, 13}, uint8(0), uint8(0))
 	f.Add([]byte{2, 1, 10, 0, 2, 11, 2, 0, 12, 0, 3, 13, 255, 4, 0}, uint8(3), uint8(2))
 	f.Add([]byte{0, 1, 10, 0, 2, 11, 1, 1, 12, 1, 0, 13, 1, 3, 254, 2, 0, 20}, uint8(1), uint8(3))
+	// Issue 8: (A,0),(B,0),(A,1),(B,1),(C,0) | (C,1),(D,0) gave A and B of one step.
+	f.Add([]byte{0, 0, 10, 1, 0, 11, 0, 1, 12, 1, 1, 13, 2, 0, 14, 2, 1, 15, 3, 0, 16}, uint8(32), uint8(5))
 	f.Fuzz(func(t *testing.T, data []byte, opts, cut uint8) {
 		var rows [][]any
 		for i := 0; i+2 < len(data) && len(rows) < 200; i += 3 {
@@ -334,7 +338,7 @@ func FuzzLongFile(f *testing.F) {
 		maxLen := int(opts % 4)
 		k := int(cut) % (len(rows) + 1)
 		parts := [][][]any{rows}
-		if opts&32 != 0 {
+		if opts&32 != 0 && k > 0 && k < len(rows) {
 			parts = [][][]any{rows[:k], rows[k:]}
 		}
 		schema := arrow.NewSchema([]arrow.Field{field("id", i64Type), field("t", i64Type), field("v", f64), field("p", strType)}, nil)
@@ -342,76 +346,78 @@ func FuzzLongFile(f *testing.F) {
 		for i, part := range parts {
 			files[fmt.Sprintf("f%d.parquet", i)] = arrowFile{schema: schema, rows: part, groupRows: 1 + int(opts%5)}.bytes(t)
 		}
-		in := openMem(t, files, Spec{Layout: Long, Order: "t", Pass: []string{"p"}, MaxLen: maxLen})
-		d := decodeAll(t, in)
+		spec := Spec{Layout: Long, Order: "t", Pass: []string{"p"}, MaxLen: maxLen, SpillDir: t.TempDir()}
+		if opts&64 != 0 {
+			spec.GroupBudget = 1 + int64(cut)*8 // spills
+		}
+		in := openMem(t, files, spec)
+		var seqs []*Sequence
+		var quars []Quarantine
+		var st Stats
+		shards := 1 + int(opts>>7)
+		for i := range shards {
+			for _, u := range in.Shard(i, shards) {
+				s, err := in.ReadUnit(context.Background(), u, Sink{
+					Sequence:   func(s *Sequence) error { seqs = append(seqs, s); return nil },
+					Quarantine: func(q Quarantine) error { quars = append(quars, q); return nil },
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				st.Add(s)
+			}
+		}
+		if st.Rows != int64(len(rows)) || st.Groups != st.Sequences+st.Quarantined {
+			t.Fatalf("stats %+v for %d rows", st, len(rows))
+		}
 
-		// The model: files join into a unit when the last non-null id of
-		// one is the first of the next; a group is a unit's rows of one id,
-		// or one row whose id is null.
-		ends := func(part [][]any) (first, last any) {
-			for _, r := range part {
-				if r[0] != nil {
-					if first == nil {
-						first = r[0]
-					}
-					last = r[0]
-				}
-			}
-			return first, last
-		}
-		var units [][][]any
-		for i, part := range parts {
-			if len(part) == 0 {
-				continue // no unit (and there are only two files)
-			}
-			if i > 0 {
-				_, last := ends(parts[i-1])
-				if first, _ := ends(part); last != nil && last == first {
-					units[len(units)-1] = append(units[len(units)-1], part...)
-					continue
-				}
-			}
-			units = append(units, slices.Clone(part))
-		}
+		// The model: a group is the rows of one id, or one row whose id is
+		// null; its reason is its rows' first problem (a null order before
+		// a null value before a non-finite one), then its length, then a
+		// repeated order value.
 		type group struct {
+			id     int64
 			rows   [][]any
 			reason Reason
 		}
-		var want []*group // per unit, in order of first rows
+		rank := map[Reason]int{BadOrder: 0, NullValue: 1, NonFinite: 2}
+		byID := map[int64]*group{}
 		nullIDs := 0
-		for _, unit := range units {
-			byID := map[any]*group{}
-			for _, r := range unit {
-				if r[0] == nil {
-					nullIDs++
-					continue
-				}
-				g := byID[r[0]]
-				if g == nil {
-					g = &group{}
-					byID[r[0]] = g
-					want = append(want, g)
-				}
-				g.rows = append(g.rows, r)
-				switch {
-				case g.reason != "":
-				case r[1] == nil:
-					g.reason = BadOrder
-				case r[2] == nil:
-					g.reason = NullValue
-				default:
-					if _, ok := finite32(r[2].(float64)); !ok {
-						g.reason = NonFinite
-					}
+		for _, r := range rows {
+			if r[0] == nil {
+				nullIDs++
+				continue
+			}
+			g := byID[r[0].(int64)]
+			if g == nil {
+				g = &group{id: r[0].(int64)}
+				byID[g.id] = g
+			}
+			g.rows = append(g.rows, r)
+			var reason Reason
+			switch {
+			case r[1] == nil:
+				reason = BadOrder
+			case r[2] == nil:
+				reason = NullValue
+			default:
+				if _, ok := finite32(r[2].(float64)); !ok {
+					reason = NonFinite
 				}
 			}
+			if reason != "" && (g.reason == "" || rank[reason] < rank[g.reason]) {
+				g.reason = reason
+			}
 		}
-		for _, g := range want {
+		var want []*group
+		for _, id := range slices.Sorted(maps.Keys(byID)) {
+			g := byID[id]
+			want = append(want, g)
+			if g.reason == "" && maxLen > 0 && len(g.rows) > maxLen {
+				g.reason = TooLong
+			}
 			seen := map[int64]bool{}
 			for _, r := range g.rows {
-				if g.reason == "" && maxLen > 0 && len(g.rows) > maxLen {
-					g.reason = TooLong
-				}
 				if g.reason == "" && seen[r[1].(int64)] {
 					g.reason = BadOrder
 				}
@@ -420,12 +426,11 @@ func FuzzLongFile(f *testing.F) {
 				}
 			}
 		}
-		if got := d.Stats.Groups; got != int64(len(want)+nullIDs) || len(in.Units()) != len(units) {
-			t.Fatalf("got %d groups in %d units, want %d in %d", got, len(in.Units()), len(want)+nullIDs, len(units))
+		if got := st.Groups; got != int64(len(want)+nullIDs) || len(in.Units()) != 1 {
+			t.Fatalf("got %d groups in %d units, want %d in 1", got, len(in.Units()), len(want)+nullIDs)
 		}
-		seqs := d.Seqs
-		var quars []Quarantine
-		for _, q := range d.Quars {
+		var named []Quarantine
+		for _, q := range quars {
 			if q.IDNull {
 				if q.Reason != NullID {
 					t.Fatalf("null id quarantined as %s", q.Reason)
@@ -433,15 +438,22 @@ func FuzzLongFile(f *testing.F) {
 				nullIDs--
 				continue
 			}
-			quars = append(quars, q)
+			named = append(named, q)
 		}
+		quars = named
 		if nullIDs != 0 {
 			t.Fatalf("null id rows and null_id records differ by %d", nullIDs)
 		}
-		// Sequences and quarantine records each come in the order of their
-		// groups' first rows.
+		// Sequences and quarantine records each come in id order (shard by
+		// shard).
+		slices.SortStableFunc(seqs, func(a, b *Sequence) int { return cmp.Compare(a.ID.Int, b.ID.Int) })
+		slices.SortStableFunc(quars, func(a, b Quarantine) int {
+			x, _ := strconv.ParseInt(a.ID, 10, 64)
+			y, _ := strconv.ParseInt(b.ID, 10, 64)
+			return cmp.Compare(x, y)
+		})
 		for _, g := range want {
-			id := g.rows[0][0].(int64)
+			id := g.id
 			if g.reason != "" {
 				if len(quars) == 0 || quars[0].ID != fmt.Sprint(id) || quars[0].Reason != g.reason || quars[0].Detail == "" {
 					t.Fatalf("id %d: want %s, got %v", id, g.reason, quars)
@@ -466,11 +478,11 @@ func FuzzLongFile(f *testing.F) {
 				}
 			}
 			wantPass := Value{Null: true}
-			if p := g.rows[0][3]; p != nil {
+			if p := steps[0][3]; p != nil {
 				wantPass = Value{Str: p.(string)}
 			}
 			if s.Pass[0] != wantPass {
-				t.Fatalf("id %d: pass-through %+v, want %+v (its first row's)", id, s.Pass[0], wantPass)
+				t.Fatalf("id %d: pass-through %+v, want %+v (its first step's)", id, s.Pass[0], wantPass)
 			}
 		}
 		if len(seqs)+len(quars) != 0 {

@@ -14,38 +14,66 @@ import (
 )
 
 // Unit is an independent piece of decoding work: one row group of a nested
-// or columns layout file, or a whole long layout file (whose sequences may
-// span row groups, so its row groups are decoded in order by one caller).
-// Consecutive long layout files where one's last id is the next one's
-// first (a sorted output split by size) are one unit, File to LastFile,
-// decoded in order, so that the sequence they share comes out whole.
+// or columns layout file, or for the long layout every file (whose
+// sequences' rows may be anywhere in them), File to LastFile, or a shard
+// of them (see Input.Shard).
 type Unit struct {
 	File     string
 	LastFile string // the unit's last file, when it has more than one
 	RowGroup int    // -1 for whole files
 	FirstRow int64  // index in the file of the unit's first row
-	Rows     int64  // input rows in the unit
-	file     int    // index into Input.files of its first file
-	nfiles   int    // files in the unit
+	// Rows are the input rows the unit reads: for a long layout shard,
+	// every file's, of which ReadUnit counts its ids' (Stats.Rows).
+	Rows   int64
+	file   int // index into Input.files of its first file
+	nfiles int // files in the unit
+	// shard of shards (when shards > 1) restricts a long layout unit to
+	// the ids ShardOf gives it.
+	shard, shards int
 }
 
 func (u Unit) String() string {
+	var s string
 	switch {
 	case u.LastFile != "":
-		return fmt.Sprintf("%s to %s (%d files)", u.File, u.LastFile, u.nfiles)
+		s = fmt.Sprintf("%s to %s (%d files)", u.File, u.LastFile, u.nfiles)
 	case u.RowGroup < 0:
-		return u.File
+		s = u.File
+	default:
+		s = fmt.Sprintf("%s row group %d", u.File, u.RowGroup)
 	}
-	return fmt.Sprintf("%s row group %d", u.File, u.RowGroup)
+	if u.shards > 1 {
+		s += fmt.Sprintf(" shard %d/%d", u.shard, u.shards)
+	}
+	return s
 }
 
 // Shard returns the units of shard i of n (0 <= i < n): every n-th unit
 // starting at the i-th, so that n workers given the same units in the same
-// order split them without overlap.
+// order split them without overlap. It suits the nested and columns
+// layouts; Input.Shard also shards the long layout.
 func Shard(units []Unit, i, n int) []Unit {
 	var out []Unit
 	for k := i; k < len(units); k += n {
 		out = append(out, units[k])
+	}
+	return out
+}
+
+// Shard returns the units of shard i of n (0 <= i < n), so that n workers
+// split the input without overlap. For the nested and columns layouts they
+// are Shard(in.Units(), i, n). A long layout sequence is never split: the
+// shard's one unit reads every file (only the columns it needs) and keeps
+// the ids that ShardOf(id, kind, n) gives shard i, and the rows whose id is
+// null in shard 0; n shards read the files n times over.
+func (in *Input) Shard(i, n int) []Unit {
+	if in.spec.Layout != Long || n <= 1 {
+		return Shard(in.Units(), i, n)
+	}
+	var out []Unit
+	for _, u := range in.units {
+		u.shard, u.shards = i, n
+		out = append(out, u)
 	}
 	return out
 }
@@ -115,16 +143,14 @@ type inputFile struct {
 	features []*column // columns, long
 	order    *column   // long
 	pass     []*column
-	// first and last are a long layout file's first and last non-null
-	// ids (both null when it has none).
-	first, last Value
+	// start is the number of rows in the files before this one.
+	start int64
 }
 
 // Open reads the footer of every named file, checks each file's schema
 // against the layout (detected from the first file when spec.Layout is
 // Detect) and plans the units of work. A mismatch names the file, the
-// column and what was expected. For the long layout it also reads each
-// file's first and last ids, to find sequences split between files.
+// column and what was expected.
 func Open(ctx context.Context, store storage.Store, names []string, spec Spec) (*Input, error) {
 	if len(names) == 0 {
 		return nil, errors.New("no input files")
@@ -157,7 +183,7 @@ func Open(ctx context.Context, store storage.Store, names []string, spec Spec) (
 }
 
 // open reads and checks file i's footer (detecting the layout on the
-// first) and, for the long layout, its first and last ids.
+// first).
 func (in *Input) open(ctx context.Context, i int, name string, spec Spec) error {
 	obj, err := in.store.Open(ctx, name)
 	if err != nil {
@@ -178,10 +204,9 @@ func (in *Input) open(ctx context.Context, i int, name string, spec Spec) error 
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if in.spec.Layout == Long {
-		if f.first, f.last, err = f.ends(obj); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+	if i > 0 {
+		prev := in.files[i-1]
+		f.start = prev.start + prev.pf.NumRows()
 	}
 	in.files = append(in.files, f)
 	return nil
@@ -221,39 +246,31 @@ func (in *Input) Files() []string {
 // Units are the units of work, in file and row order.
 func (in *Input) Units() []Unit { return slices.Clone(in.units) }
 
-// plan cuts the files into units: row groups, or for the long layout
-// whole files, consecutive ones joined when a sequence continues from one
-// into the next.
+// plan cuts the files into units: row groups, or for the long layout one
+// unit of every file.
 func (in *Input) plan() {
-	for i := 0; i < len(in.files); i++ {
-		f := in.files[i]
-		if in.spec.Layout != Long {
-			var first int64
-			for g, rg := range f.pf.RowGroups() {
-				if n := rg.NumRows(); n > 0 {
-					in.units = append(in.units, Unit{File: f.name, RowGroup: g, FirstRow: first, Rows: n, file: i, nfiles: 1})
-					first += n
-				}
-			}
-			continue
+	if in.spec.Layout == Long {
+		u := Unit{File: in.files[0].name, RowGroup: -1, nfiles: len(in.files)}
+		for _, f := range in.files {
+			u.Rows += f.pf.NumRows()
 		}
-		u := Unit{File: f.name, RowGroup: -1, Rows: f.pf.NumRows(), file: i, nfiles: 1}
-		for i+1 < len(in.files) && continues(in.files[i], in.files[i+1]) {
-			i++
-			u.LastFile = in.files[i].name
-			u.Rows += in.files[i].pf.NumRows()
-			u.nfiles++
+		if len(in.files) > 1 {
+			u.LastFile = in.files[len(in.files)-1].name
 		}
 		if u.Rows > 0 {
 			in.units = append(in.units, u)
 		}
+		return
 	}
-}
-
-// continues reports whether a long layout file's last sequence continues
-// into the next file.
-func continues(f, next *inputFile) bool {
-	return !f.last.Null && f.last == next.first
+	for i, f := range in.files {
+		var first int64
+		for g, rg := range f.pf.RowGroups() {
+			if n := rg.NumRows(); n > 0 {
+				in.units = append(in.units, Unit{File: f.name, RowGroup: g, FirstRow: first, Rows: n, file: i, nfiles: 1})
+				first += n
+			}
+		}
+	}
 }
 
 // detect fills in the layout and the column names the Spec left open, from

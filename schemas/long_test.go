@@ -2,16 +2,24 @@ package schemas
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/seqae/seqae/storage"
 )
 
 var longSchema = arrow.NewSchema([]arrow.Field{field("id", strType), field("t", i64Type), field("v", f32), field("site", strType)}, nil)
@@ -19,61 +27,70 @@ var longSchema = arrow.NewSchema([]arrow.Field{field("id", strType), field("t", 
 // longRow is a row of longSchema: id (nil for null), order, value, site.
 func longRow(id any, t int64, v float64) []any { return []any{id, t, v, fmt.Sprint("site-", id)} }
 
-// TestLongSplitAcrossFiles checks that a sequence split between files
-// (id-sorted output cut by size) comes out whole, once: the files it spans
-// are one unit, whatever the null ids at their ends, and chains of such
-// files too; files that do not continue one another stay apart.
+// TestLongSplitAcrossFiles checks that sequences split between files,
+// at their ends or anywhere, come out whole, once, in id order: the files
+// are one unit.
 func TestLongSplitAcrossFiles(t *testing.T) {
 	file := func(rows ...[]any) []byte { return arrowFile{schema: longSchema, rows: rows, groupRows: 2}.bytes(t) }
 	files := map[string][]byte{
 		"p0.parquet": file(longRow("a", 0, 1), longRow("b", 0, 2), longRow("c", 1, 31), longRow("c", 0, 30), longRow(nil, 0, 0)),
 		"p1.parquet": file(longRow(nil, 0, 0), longRow("c", 3, 33), longRow("c", 2, 32), longRow("d", 0, 40)),
-		"p2.parquet": file(longRow("d", 1, 41), longRow("d", 2, 42)),
+		"p2.parquet": file(longRow("d", 1, 41), longRow("d", 2, 42), longRow("a", 1, 2)),
 		"p3.parquet": file(longRow("e", 0, 50), longRow("e", 1, 51)),
-		"p4.parquet": file(longRow("e", 2, 52)), // starts with the id p3 ends with
-		"p5.parquet": file(longRow("f", 0, 60)),
+		"p4.parquet": file(longRow("e", 2, 52)),
+		"p5.parquet": file(longRow("f", 0, 60), longRow("b", 1, 3)),
 	}
 	in := openMem(t, files, Spec{Pass: []string{"site"}})
 	var units []string
 	for _, u := range in.Units() {
 		units = append(units, u.String())
 	}
-	if got, want := strings.Join(units, "; "), "p0.parquet to p2.parquet (3 files); p3.parquet to p4.parquet (2 files); p5.parquet"; got != want {
+	if got, want := strings.Join(units, "; "), "p0.parquet to p5.parquet (6 files)"; got != want {
 		t.Fatalf("units: got %s, want %s", got, want)
 	}
 	d := decodeAll(t, in)
+	var ids []string
 	got := map[string][]float32{}
 	for _, s := range d.Seqs {
-		if _, dup := got[s.ID.Str]; dup {
-			t.Fatalf("id %s emitted twice", s.ID.Str)
-		}
+		ids = append(ids, s.ID.Str)
 		got[s.ID.Str] = s.Values
 		if s.Pass[0].Str != "site-"+s.ID.Str {
 			t.Errorf("id %s: pass-through %q", s.ID.Str, s.Pass[0].Str)
 		}
 	}
-	want := map[string][]float32{"a": {1}, "b": {2}, "c": {30, 31, 32, 33}, "d": {40, 41, 42}, "e": {50, 51, 52}, "f": {60}}
+	if want := "a b c d e f"; strings.Join(ids, " ") != want {
+		t.Fatalf("sequences %v, want %s, once each in id order", ids, want)
+	}
+	want := map[string][]float32{"a": {1, 2}, "b": {2, 3}, "c": {30, 31, 32, 33}, "d": {40, 41, 42}, "e": {50, 51, 52}, "f": {60}}
 	for id, w := range want {
 		if !slices.Equal(got[id], w) {
 			t.Errorf("id %s: got %v, want %v", id, got[id], w)
 		}
 	}
-	if len(d.Seqs) != len(want) || len(d.Quars) != 2 || d.Stats.Rows != 15 {
-		t.Fatalf("got %d sequences, %v quarantined, %+v, want 6 sequences, the 2 null ids, 15 rows", len(d.Seqs), d.Quars, d.Stats)
+	if len(d.Quars) != 2 || d.Stats.Rows != 17 {
+		t.Fatalf("got %v quarantined, %+v, want the 2 null ids, 17 rows", d.Quars, d.Stats)
 	}
-	c := d.Seqs[slices.IndexFunc(d.Seqs, func(s *Sequence) bool { return s.ID.Str == "c" })]
+	c := d.Seqs[2]
 	if c.Src.File != "p0.parquet" || c.Src.Row != 2 || c.Src.RowGroup != 1 {
 		t.Errorf("c: source %+v, want its first row, p0.parquet row 2 (row group 1)", c.Src)
 	}
+}
 
-	// Unsorted files that share an id at the boundary are grouped as one.
-	mixed := openMem(t, map[string][]byte{
-		"q0.parquet": file(longRow("x", 0, 1), longRow("y", 0, 2), longRow("x", 1, 3)),
-		"q1.parquet": file(longRow("x", 2, 4), longRow("y", 1, 5)),
+// TestLongTwoFiles is the case of issue 8: ids that reappear in a later
+// file after other ids came out split, A and B of length 1.
+func TestLongTwoFiles(t *testing.T) {
+	file := func(rows ...[]any) []byte { return arrowFile{schema: longSchema, rows: rows}.bytes(t) }
+	in := openMem(t, map[string][]byte{
+		"f0.parquet": file(longRow("A", 0, 1), longRow("B", 0, 2), longRow("A", 1, 3), longRow("B", 1, 4), longRow("C", 0, 5)),
+		"f1.parquet": file(longRow("C", 1, 6), longRow("D", 0, 7)),
 	}, Spec{})
-	md := decodeAll(t, mixed)
-	if len(mixed.Units()) != 1 || len(md.Seqs) != 2 || !slices.Equal(md.Seqs[0].Values, []float32{1, 3, 4}) || !slices.Equal(md.Seqs[1].Values, []float32{2, 5}) {
-		t.Fatalf("unsorted files sharing an id: %d units, sequences %v", len(mixed.Units()), md.Seqs)
+	d := decodeAll(t, in)
+	var got []string
+	for _, s := range d.Seqs {
+		got = append(got, fmt.Sprintf("%s%v", s.ID.Str, s.Values))
+	}
+	if want := "A[1 3] B[2 4] C[5 6] D[7]"; strings.Join(got, " ") != want || len(d.Quars) != 0 {
+		t.Fatalf("got %s and %v quarantined, want %s", strings.Join(got, " "), d.Quars, want)
 	}
 }
 
@@ -96,158 +113,180 @@ func TestLongQuarantineRows(t *testing.T) {
 	}
 }
 
-// longFile returns a long layout file of n ids of 3 rows each, with
-// string ids and pass-through values: the rows of an id far apart (so they
-// must be grouped) when interleaved, else together.
-func longFile(t testing.TB, n int, interleaved bool) []byte {
-	rows := make([][]any, 0, 3*n)
-	for k := range 3 * n {
-		i, step := k/3, k%3
-		if interleaved {
-			i, step = k%n, k/n
-		}
-		rows = append(rows, longRow(fmt.Sprintf("sensor-%08d", i), int64(step), float64(i)))
-	}
-	return arrowFile{schema: longSchema, rows: rows, groupRows: 8192}.bytes(t)
+// longOut is what a long layout read emitted, without sources (which name
+// files): sequences and quarantined ids in order, bit for bit.
+type longOut struct {
+	seqs  []longLine
+	quars []longLine
+	nulls int // null_id records
+	stats Stats
 }
 
-// TestLongGroupBudgetAccounting measures the live heap that grouping takes
-// (over that of streaming the same rows sorted) and checks the budget
-// accounts for it: a budget of 90% of it fails before anything is emitted,
-// one of 150% succeeds. (The first accounting, 4·dim+40 bytes a row and 8
-// an id, was about a third of the real use.)
-func TestLongGroupBudgetAccounting(t *testing.T) {
-	const n = 40000
-	read := func(b []byte, budget int64) (grown int64, emitted int, err error) {
-		in := openMem(t, map[string][]byte{"f.parquet": b}, Spec{Pass: []string{"site"}, GroupBudget: budget})
-		var before runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		_, err = in.ReadUnit(context.Background(), in.Units()[0], Sink{
-			Sequence: func(*Sequence) error {
-				if emitted == 0 {
-					var ms runtime.MemStats
-					runtime.GC()
-					runtime.ReadMemStats(&ms)
-					grown = int64(ms.HeapAlloc) - int64(before.HeapAlloc)
+type longLine struct {
+	id   Value
+	text string
+}
+
+func outOf(t testing.TB, in *Input, units []Unit) longOut {
+	t.Helper()
+	var o longOut
+	for _, u := range units {
+		st, err := in.ReadUnit(context.Background(), u, Sink{
+			Sequence: func(s *Sequence) error {
+				var b strings.Builder
+				fmt.Fprintf(&b, "%+v len %d dim %d pass %+v:", s.ID, s.Len, s.Dim, s.Pass)
+				for _, v := range s.Values {
+					fmt.Fprintf(&b, " %08x", math.Float32bits(v))
 				}
-				emitted++
+				o.seqs = append(o.seqs, longLine{s.ID, b.String()})
 				return nil
 			},
-			Quarantine: func(Quarantine) error { emitted++; return nil },
+			Quarantine: func(q Quarantine) error {
+				if q.IDNull {
+					o.nulls++
+				} else {
+					var id Value
+					if in.IDField().Kind == String {
+						id.Str = q.ID
+					} else {
+						fmt.Sscan(q.ID, &id.Int)
+					}
+					o.quars = append(o.quars, longLine{id, q.ID + " " + string(q.Reason)})
+				}
+				return nil
+			},
 		})
-		return grown, emitted, err
+		if err != nil {
+			t.Fatalf("ReadUnit(%s): %v", u, err)
+		}
+		o.stats.Add(st)
 	}
-	mixed := longFile(t, n, true)
-	grouped, _, err := read(mixed, 1<<40)
-	if err != nil {
-		t.Fatal(err)
-	}
-	streamed, _, err := read(longFile(t, n, false), 1<<40)
-	if err != nil {
-		t.Fatal(err)
-	}
-	groups := grouped - streamed
-	t.Logf("grouping %d rows of %d ids takes %.1f MiB (%.1f MiB streaming them sorted)", 3*n, n, float64(grouped)/(1<<20), float64(streamed)/(1<<20))
-	if _, emitted, err := read(mixed, groups*9/10); err == nil || emitted != 0 || !strings.Contains(err.Error(), "group budget") {
-		t.Fatalf("budget of 90%% of the memory used: got %v after %d emitted, want a group budget error before any", err, emitted)
-	}
-	if _, _, err := read(mixed, groups*3/2); err != nil {
-		t.Fatalf("budget of 150%% of the memory used: %v", err)
-	}
+	return o
 }
 
-// TestLongGroupBudgetShared checks that units decoding at the same time
-// share one budget: each fits alone, two at once do not.
-func TestLongGroupBudgetShared(t *testing.T) {
-	b := longFile(t, 2000, true)
-	files := map[string][]byte{"a.parquet": b, "b.parquet": b}
-	fits := func(budget int64) bool {
-		in := openMem(t, files, Spec{GroupBudget: budget})
-		_, err := in.ReadUnit(context.Background(), in.Units()[0], Sink{Sequence: func(*Sequence) error { return nil }, Quarantine: func(Quarantine) error { return nil }})
-		return err == nil
-	}
-	lo, hi := int64(1), int64(1<<30) // the least budget one unit fits in, within 1%
-	for hi-lo > hi/100 {
-		if mid := (lo + hi) / 2; fits(mid) {
-			hi = mid
-		} else {
-			lo = mid
+// TestLongAnySplit is the property that a long table's reading does not
+// depend on how it was cut into files: its rows, shuffled and dealt at
+// random to k = 1..8 files of random row groups, read whole or in shards
+// (whose union is taken in id order), with or without spilling, give what
+// the table in one file in its first order gives, bit for bit and in the
+// same order (which is the order sequences reach training in).
+func TestLongAnySplit(t *testing.T) {
+	strSchema := arrow.NewSchema([]arrow.Field{field("id", strType), field("t", i64Type), field("v", f32), field("w", f64), field("site", strType)}, nil)
+	intSchema := arrow.NewSchema([]arrow.Field{field("id", i64Type), field("t", i64Type), field("v", f32), field("w", f64), field("site", strType)}, nil)
+	for trial := range 10 {
+		rng := rand.New(rand.NewPCG(uint64(trial), 8))
+		schema, strIDs := strSchema, trial%2 == 0
+		if !strIDs {
+			schema = intSchema
+		}
+		var rows [][]any
+		for i := range 1 + rng.IntN(20) {
+			var id any = int64(rng.IntN(1000) - 500)
+			if strIDs {
+				id = fmt.Sprintf("s%d", rng.IntN(1000))
+			}
+			orders := rng.Perm(40)
+			for k := range 1 + rng.IntN(12) {
+				var o any = int64(orders[k] - 20)
+				var v any = rng.Float64()*2 - 1
+				switch rng.IntN(60) {
+				case 0:
+					o = nil
+				case 1:
+					v = math.NaN()
+				case 2:
+					v = nil
+				case 3:
+					o = int64(orders[0] - 20) // a repeated order value
+				case 4:
+					id = nil // a null id from here on
+				}
+				rows = append(rows, []any{id, o, v, float64(i) + rng.NormFloat64(), fmt.Sprintf("site-%d-%d", i, k)})
+			}
+		}
+		spec := Spec{Layout: Long, Order: "t", Pass: []string{"site"}, SpillDir: t.TempDir()}
+		one := openMem(t, map[string][]byte{"one.parquet": arrowFile{schema: schema, rows: rows}.bytes(t)}, spec)
+		want := outOf(t, one, one.Units())
+		if want.stats.Rows != int64(len(rows)) || len(want.seqs) == 0 && len(want.quars) == 0 && want.nulls == 0 {
+			t.Fatalf("trial %d: the one-file read gave %+v of %d rows", trial, want, len(rows))
+		}
+		for k := 1; k <= 8; k++ {
+			shuffled := slices.Clone(rows)
+			rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+			parts := make([][][]any, min(k, len(shuffled)))
+			for i, r := range shuffled {
+				p := i // each file gets a row, then the rest at random
+				if i >= len(parts) {
+					p = rng.IntN(len(parts))
+				}
+				parts[p] = append(parts[p], r)
+			}
+			files := map[string][]byte{}
+			for i, p := range parts {
+				files[fmt.Sprintf("f%d.parquet", i)] = arrowFile{schema: schema, rows: p, groupRows: 3 + rng.IntN(40)}.bytes(t)
+			}
+			spec := spec
+			if rng.IntN(2) == 0 {
+				spec.GroupBudget = int64(1<<10 + rng.IntN(16<<10)) // spills, in up to tens of runs
+			}
+			shards := 1 + rng.IntN(3)
+			in := openMem(t, files, spec)
+			var got longOut
+			if shards == 1 {
+				got = outOf(t, in, in.Units())
+			} else {
+				for i := range shards {
+					o := outOf(t, in, in.Shard(i, shards))
+					got.seqs = append(got.seqs, o.seqs...)
+					got.quars = append(got.quars, o.quars...)
+					got.nulls += o.nulls
+					got.stats.Add(o.stats)
+				}
+				byID := func(a, b longLine) int { return cmpIDs(a.id, b.id, strIDs) }
+				slices.SortStableFunc(got.seqs, byID)
+				slices.SortStableFunc(got.quars, byID)
+			}
+			name := fmt.Sprintf("trial %d, %d rows in %d files, %d shards, budget %d", trial, len(rows), len(parts), shards, spec.GroupBudget)
+			if !slices.Equal(got.seqs, want.seqs) || !slices.Equal(got.quars, want.quars) || got.nulls != want.nulls || got.stats != want.stats {
+				t.Fatalf("%s: got\n%v\n%v %d nulls %+v\nwant\n%v\n%v %d nulls %+v", name,
+					got.seqs, got.quars, got.nulls, got.stats, want.seqs, want.quars, want.nulls, want.stats)
+			}
+		}
+		if entries, _ := os.ReadDir(spec.SpillDir); len(entries) != 0 {
+			t.Fatalf("trial %d: the spill folder holds %d entries after the reads", trial, len(entries))
 		}
 	}
-	in := openMem(t, files, Spec{GroupBudget: hi * 3 / 2})
-	units := in.Units()
-	holding, bDone := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	var aErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_, aErr = in.ReadUnit(context.Background(), units[0], Sink{
-			Sequence: func(*Sequence) error {
-				once.Do(func() { close(holding); <-bDone })
-				return nil
-			},
-			Quarantine: func(Quarantine) error { return nil },
-		})
-	}()
-	<-holding // a has grouped its file and holds its memory
-	_, bErr := in.ReadUnit(context.Background(), units[1], Sink{Sequence: func(*Sequence) error { return nil }, Quarantine: func(Quarantine) error { return nil }})
-	close(bDone)
-	wg.Wait()
-	if aErr != nil {
-		t.Fatalf("first unit: %v", aErr)
-	}
-	if bErr == nil || !strings.Contains(bErr.Error(), "b.parquet: ") || !strings.Contains(bErr.Error(), "other units decoding at the same time") {
-		t.Fatalf("second unit while the first held its memory: got %v, want a group budget error", bErr)
-	}
-	if _, err := in.ReadUnit(context.Background(), units[1], Sink{Sequence: func(*Sequence) error { return nil }, Quarantine: func(Quarantine) error { return nil }}); err != nil {
-		t.Fatalf("second unit once the first was done: %v", err)
-	}
 }
 
-// TestContiguityBounded checks that contiguous but unsorted ids stream
-// whatever their number, with a bounded filter: the Bloom filter's false
-// hits are checked exactly, and its memory stays small (a set of every id
-// took about 82 bytes an id).
-func TestContiguityBounded(t *testing.T) {
-	const n = 600000
-	rows := make([][]any, 0, n)
-	for i := range n {
-		k := (i * 7919) % n // a permutation: unsorted, each id once
-		rows = append(rows, []any{int64(k), int64(0), 1.0})
+// TestShardOf checks the shard hash against FNV-1a of the id's canonical
+// encoding (so that runs of one version and the next agree on which shard
+// owns an id), and that it spreads ids evenly.
+func TestShardOf(t *testing.T) {
+	ref := func(tag byte, b []byte, n int) int {
+		h := fnv.New64a()
+		h.Write(append([]byte{tag}, b...))
+		return int(h.Sum64() % uint64(n))
 	}
-	schema := arrow.NewSchema([]arrow.Field{field("id", i64Type), field("t", i64Type), field("v", f32)}, nil)
-	in := openMem(t, map[string][]byte{"f.parquet": arrowFile{schema: schema, rows: rows, groupRows: 1 << 16}.bytes(t)}, Spec{})
-	u := in.Units()[0]
-	obj, err := in.store.Open(context.Background(), u.File)
-	if err != nil {
-		t.Fatal(err)
+	counts := make([]int, 7)
+	for i := range 7000 {
+		s := fmt.Sprintf("s%05d", i)
+		n := ShardOf(Value{Str: s}, String, 7)
+		if want := ref('s', []byte(s), 7); n != want {
+			t.Fatalf("ShardOf(%q) = %d, want %d", s, n, want)
+		}
+		counts[n]++
+		v := int64(i*7919 - 3000000)
+		want := ref('i', binary.LittleEndian.AppendUint64(nil, uint64(v)), 7)
+		for _, k := range []Kind{Int32, Int64} {
+			if got := ShardOf(Value{Int: v}, k, 7); got != want {
+				t.Fatalf("ShardOf(%d, %s) = %d, want %d", v, k, got, want)
+			}
+		}
 	}
-	defer obj.Close()
-	defer debug.SetGCPercent(debug.SetGCPercent(10)) // the heap in use stays near the live heap
-	runtime.GC()
-	stop := heapPeaks()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	ok, err := contiguity(u, []unitFile{{in.files[0], obj}}, Int64)
-	peak, _ := stop()
-	if err != nil || !ok {
-		t.Fatalf("got %v, %v, want contiguous", ok, err)
-	}
-	grown := int64(peak) - int64(base.HeapAlloc)
-	t.Logf("contiguity of %d ids: heap peak %.1f MiB over the start", n, float64(grown)/(1<<20))
-	// The Bloom filter is 8 MiB; the rest is pages in flight and garbage
-	// (more of it with -tags purego). Keeping one hash per id took 25 MiB.
-	if grown > 16<<20 {
-		t.Fatalf("heap grew %d bytes checking %d ids", grown, n)
-	}
-	rows = append(rows, []any{int64(5), int64(1), 1.0})
-	again := openMem(t, map[string][]byte{"f.parquet": arrowFile{schema: schema, rows: rows, groupRows: 1 << 16}.bytes(t)}, Spec{})
-	d := decodeAll(t, again)
-	if d.Stats.Groups != n {
-		t.Fatalf("an id recurring at the end: got %d groups, want %d", d.Stats.Groups, n)
+	for i, c := range counts {
+		if c < 850 || c > 1150 {
+			t.Errorf("shard %d of 7 has %d of 7000 ids", i, c)
+		}
 	}
 }
 
@@ -261,5 +300,126 @@ func TestSinkErrorsUnwrapped(t *testing.T) {
 		if err != stop {
 			t.Errorf("%s: got %v, want the sink's error unwrapped", g.name, err)
 		}
+	}
+}
+
+type longBenchRow struct {
+	ID   string  `parquet:"id"`
+	T    int64   `parquet:"t"`
+	V    float32 `parquet:"v"`
+	W    float32 `parquet:"w"`
+	Site string  `parquet:"site"`
+}
+
+// writeLongFile writes a long layout file of rows rows of ids ids, the ids
+// interleaved (each id's rows spread over the whole file), and returns its
+// path.
+func writeLongFile(tb testing.TB, dir string, rows, ids int) string {
+	tb.Helper()
+	path := filepath.Join(dir, fmt.Sprintf("long-%d-%d.parquet", rows, ids))
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	w := parquet.NewGenericWriter[longBenchRow](f, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(64<<10))
+	rng := rand.New(rand.NewPCG(uint64(rows), uint64(ids)))
+	batch := make([]longBenchRow, 1024)
+	for n := 0; n < rows; n += len(batch) {
+		k := min(len(batch), rows-n)
+		for i := range batch[:k] {
+			r := n + i
+			batch[i] = longBenchRow{ID: fmt.Sprintf("sensor-%08d", r%ids), T: int64(r / ids), V: rng.Float32(), W: rng.Float32(), Site: fmt.Sprintf("site-%d", r%ids%97)}
+		}
+		if _, err := w.Write(batch[:k]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// groupLong reads the long file at path with the budget, dropping what it
+// decodes, and returns the sequences decoded, the heap's peak (in use)
+// over its start and the spill files seen while emitting.
+func groupLong(tb testing.TB, path, spillDir string, budget int64) (seqs int64, grown int64, runs int) {
+	tb.Helper()
+	ctx := context.Background()
+	in, err := Open(ctx, storage.Local{}, []string{path}, Spec{Pass: []string{"site"}, GroupBudget: budget, SpillDir: spillDir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	runtime.GC()
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	stop := heapPeaks()
+	_, err = in.ReadUnit(ctx, in.Units()[0], Sink{
+		Sequence: func(*Sequence) error {
+			if seqs == 0 {
+				m, _ := filepath.Glob(filepath.Join(spillDir, spillPrefix+"*", "run-*"))
+				runs = len(m)
+			}
+			seqs++
+			return nil
+		},
+		Quarantine: func(q Quarantine) error { return fmt.Errorf("quarantined: %v", q) },
+	})
+	peak, _ := stop()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return seqs, int64(peak) - int64(base.HeapAlloc), runs
+}
+
+// TestLongSpillHeapFlat groups a long input of about 10 times the group
+// budget (as the grouper counts it): it spills, and the heap's peak stays
+// within a small multiple of the budget plus the pages in flight, where
+// grouping it in memory takes about the input's size.
+func TestLongSpillHeapFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and groups 400k rows")
+	}
+	const rows, ids, budget = 400000, 20000, 4 << 20
+	dir := t.TempDir()
+	path := writeLongFile(t, dir, rows, ids)
+	defer debug.SetGCPercent(debug.SetGCPercent(10)) // the heap in use stays near the live heap
+	spill := t.TempDir()
+	seqs, grown, runs := groupLong(t, path, spill, budget)
+	_, inMemory, none := groupLong(t, path, spill, 1<<30)
+	t.Logf("%d rows of %d ids: heap peak %.1f MiB over the start with a budget of %d MiB (%d runs spilled), %.1f MiB in memory",
+		rows, ids, float64(grown)/(1<<20), budget>>20, runs, float64(inMemory)/(1<<20))
+	if seqs != ids || none != 0 || runs < 10 {
+		t.Fatalf("got %d sequences, %d and %d runs, want %d sequences, none spilled in memory and at least 10 runs within the budget", seqs, none, runs, ids)
+	}
+	if grown > 3*budget+12<<20 || inMemory < 4*grown {
+		t.Fatalf("heap peak grew %d bytes with a budget of %d (%d in memory)", grown, budget, inMemory)
+	}
+	if entries, _ := os.ReadDir(spill); len(entries) != 0 {
+		t.Fatalf("%d entries left in the spill folder", len(entries))
+	}
+}
+
+// BenchmarkGroup measures grouping a long layout file of interleaved ids
+// (1M rows of 50k ids, 2 features and a pass-through column) in memory and
+// spilling (a 16 MiB budget), in rows/s.
+func BenchmarkGroup(b *testing.B) {
+	const rows, ids = 1000000, 50000
+	path := writeLongFile(b, b.TempDir(), rows, ids)
+	for _, c := range []struct {
+		name   string
+		budget int64
+	}{{"memory", 1 << 30}, {"spill", 16 << 20}} {
+		b.Run(c.name, func(b *testing.B) {
+			spill := b.TempDir()
+			var runs int
+			for b.Loop() {
+				_, _, runs = groupLong(b, path, spill, c.budget)
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(runs), "runs")
+		})
 	}
 }

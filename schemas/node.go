@@ -12,7 +12,7 @@ import (
 
 // orderedGroup is a Parquet group whose fields keep the order they are
 // given in (parquet.Group sorts them by name), so output columns appear as
-// DESIGN.md lists them.
+// docs/design.md lists them.
 type orderedGroup []parquet.Field
 
 type namedNode struct {

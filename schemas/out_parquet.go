@@ -7,13 +7,19 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// parquetBackend writes rows through parquet-go, cutting a row group (Flush)
-// every RowGroupBytes of buffered values.
+// parquetBackend writes through parquet-go column by column: each row's
+// values are appended to its column's buffer, and every rowBatch rows each
+// column's values go to that column's writer at once, with no row
+// assembled; a row group is cut (Flush) every RowGroupBytes of buffered
+// values. A column of any kind, list or nullable, is one outCol: nothing
+// here is particular to a table.
 type parquetBackend struct {
-	w       *parquet.Writer
+	w       *parquet.GenericWriter[any]
 	cols    []outCol
-	rows    []parquet.Row
-	pending int64 // estimated bytes in the current row group
+	colW    []*parquet.ColumnWriter
+	vals    [][]parquet.Value // per column, the values of the rows not yet handed over
+	rows    int               // rows in vals
+	pending int64             // estimated bytes in the current row group
 	rgBytes int64
 }
 
@@ -70,7 +76,8 @@ func newParquetBackend(w io.Writer, cols []outCol, meta Meta, opt WriteOptions) 
 	for _, kv := range meta.Pairs() {
 		options = append(options, parquet.KeyValueMetadata(kv[0], kv[1]))
 	}
-	return &parquetBackend{w: parquet.NewWriter(w, options...), cols: cols, rgBytes: opt.RowGroupBytes}, nil
+	pw := parquet.NewGenericWriter[any](w, options...)
+	return &parquetBackend{w: pw, cols: cols, colW: pw.ColumnWriters(), vals: make([][]parquet.Value, len(cols)), rgBytes: opt.RowGroupBytes}, nil
 }
 
 func scalarValue(v Value, k Kind) parquet.Value {
@@ -90,48 +97,61 @@ func scalarValue(v Value, k Kind) parquet.Value {
 }
 
 func (b *parquetBackend) write(cells []cell) error {
-	n := 0
-	for _, c := range cells {
-		n += max(1, len(c.list))
-	}
-	row := make(parquet.Row, 0, n)
 	for i, c := range cells {
-		col := b.cols[i]
+		col, vals := b.cols[i], b.vals[i]
 		switch {
 		case col.list && len(c.list) == 0:
-			row = append(row, parquet.NullValue().Level(0, 0, i))
+			vals = append(vals, parquet.NullValue().Level(0, 0, i))
 		case col.list:
 			for j, f := range c.list {
-				row = append(row, parquet.FloatValue(f).Level(min(j, 1), 1, i))
+				vals = append(vals, parquet.FloatValue(f).Level(min(j, 1), 1, i))
 			}
 			b.pending += 4 * int64(len(c.list))
 		case c.v.Null:
 			if !col.nullable {
+				b.dropRow(i)
 				return fmt.Errorf("column %q: null value in a non-nullable column", col.name)
 			}
-			row = append(row, parquet.NullValue().Level(0, 0, i))
+			vals = append(vals, parquet.NullValue().Level(0, 0, i))
 		default:
 			def := 0
 			if col.nullable {
 				def = 1
 			}
-			row = append(row, scalarValue(c.v, col.kind).Level(0, def, i))
+			vals = append(vals, scalarValue(c.v, col.kind).Level(0, def, i))
 			b.pending += 8 + int64(len(c.v.Str))
 		}
+		b.vals[i] = vals
 	}
-	b.rows = append(b.rows, row)
-	if len(b.rows) == rowBatch {
+	b.rows++
+	if b.rows == rowBatch {
 		return b.flushRows()
 	}
 	return nil
 }
 
-func (b *parquetBackend) flushRows() error {
-	if len(b.rows) > 0 {
-		if _, err := b.w.WriteRows(b.rows); err != nil {
-			return err
+// dropRow takes back the values of the row being added from the first n
+// columns, so that every column holds the same rows.
+func (b *parquetBackend) dropRow(n int) {
+	for i := range n {
+		vals := b.vals[i]
+		k := len(vals) - 1
+		for k > 0 && vals[k].RepetitionLevel() > 0 {
+			k--
 		}
-		b.rows = b.rows[:0]
+		b.vals[i] = vals[:k]
+	}
+}
+
+func (b *parquetBackend) flushRows() error {
+	if b.rows > 0 {
+		for i, vals := range b.vals {
+			if _, err := b.colW[i].WriteRowValues(vals); err != nil {
+				return err
+			}
+			b.vals[i] = vals[:0]
+		}
+		b.rows = 0
 	}
 	if b.pending >= b.rgBytes {
 		b.pending = 0

@@ -83,6 +83,9 @@ type WriteOptions struct {
 	// BatchBytes ends an Arrow record batch early once about this many
 	// bytes are buffered; default 16 MiB. The writer holds about one batch.
 	BatchBytes int64
+	// FeatureLosses adds the per-feature columns: feature_scores to
+	// latents, feature_loss to step_losses.
+	FeatureLosses bool
 }
 
 func (o WriteOptions) withDefaults() WriteOptions {
@@ -232,16 +235,35 @@ type LatentRow struct {
 	Latent []float32
 	Score  float32
 	Pass   []Value // in the order of the pass Fields the writer was made with
+	// Percentile (0..100) places Score among the model's validation scores
+	// of its length; Anomaly is Percentile >= the job's threshold. Both are
+	// null when Calibrated is false (a model without calibration).
+	Percentile float32
+	Anomaly    bool
+	Calibrated bool
+	// FeatureScores is the mean squared error per feature over the
+	// sequence; written when the writer has WriteOptions.FeatureLosses.
+	FeatureScores []float32
 }
 
 // LatentsWriter writes the latents table: id, length int32, latent
-// list<float32>, score float32, then the pass-through columns.
-type LatentsWriter struct{ *table }
+// list<float32>, score float32, percentile float32 (nullable), anomaly bool
+// (nullable), with WriteOptions.FeatureLosses feature_scores list<float32>,
+// then the pass-through columns.
+type LatentsWriter struct {
+	*table
+	fixed int // columns before the pass-through ones
+}
 
 // NewLatentsWriter starts writing the latents table to name. id and pass
 // give the id and pass-through columns (Input.IDField, Input.PassFields).
 func NewLatentsWriter(ctx context.Context, store storage.Store, name string, format Format, id Field, pass []Field, meta Meta, opt WriteOptions) (*LatentsWriter, error) {
-	cols := []outCol{{name: id.Name, kind: id.Kind}, {name: "length", kind: Int32}, {name: "latent", list: true}, {name: "score", kind: Float32}}
+	cols := []outCol{{name: id.Name, kind: id.Kind}, {name: "length", kind: Int32}, {name: "latent", list: true}, {name: "score", kind: Float32},
+		{name: "percentile", kind: Float32, nullable: true}, {name: "anomaly", kind: Bool, nullable: true}}
+	if opt.FeatureLosses {
+		cols = append(cols, outCol{name: "feature_scores", list: true})
+	}
+	fixed := len(cols)
 	for _, f := range pass {
 		cols = append(cols, outCol{name: f.Name, kind: f.Kind, nullable: true})
 	}
@@ -249,14 +271,14 @@ func NewLatentsWriter(ctx context.Context, store storage.Store, name string, for
 	if err != nil {
 		return nil, err
 	}
-	return &LatentsWriter{t}, nil
+	return &LatentsWriter{t, fixed}, nil
 }
 
 // Write appends one row. An error (also from a bad row) makes Close
 // discard the file.
 func (w *LatentsWriter) Write(r LatentRow) error {
-	if len(r.Pass) != len(w.cols)-4 {
-		return w.fail(fmt.Errorf("latents: row has %d pass-through values, want %d", len(r.Pass), len(w.cols)-4))
+	if len(r.Pass) != len(w.cols)-w.fixed {
+		return w.fail(fmt.Errorf("latents: row has %d pass-through values, want %d", len(r.Pass), len(w.cols)-w.fixed))
 	}
 	if r.ID.Null {
 		return w.fail(errors.New("latents: null id"))
@@ -265,19 +287,34 @@ func (w *LatentsWriter) Write(r LatentRow) error {
 	w.row[1] = cell{v: Value{Int: int64(r.Length)}}
 	w.row[2] = cell{list: r.Latent}
 	w.row[3] = cell{v: Value{Float: float64(r.Score)}}
+	w.row[4] = cell{v: Value{Float: float64(r.Percentile), Null: !r.Calibrated}}
+	w.row[5] = cell{v: Value{Null: !r.Calibrated}}
+	if r.Anomaly {
+		w.row[5].v.Int = 1
+	}
+	if w.fixed > 6 {
+		if len(r.FeatureScores) == 0 {
+			return w.fail(errors.New("latents: row has no feature scores"))
+		}
+		w.row[6] = cell{list: r.FeatureScores}
+	}
 	for i, v := range r.Pass {
-		w.row[4+i] = cell{v: v}
+		w.row[w.fixed+i] = cell{v: v}
 	}
 	return w.put()
 }
 
 // StepLossesWriter writes the step_losses table: id, step int32, loss
-// float32; one row per real step.
+// float32 and, with WriteOptions.FeatureLosses, feature_loss
+// list<float32>; one row per real step.
 type StepLossesWriter struct{ *table }
 
 // NewStepLossesWriter starts writing the step_losses table to name.
 func NewStepLossesWriter(ctx context.Context, store storage.Store, name string, format Format, id Field, meta Meta, opt WriteOptions) (*StepLossesWriter, error) {
 	cols := []outCol{{name: id.Name, kind: id.Kind}, {name: "step", kind: Int32}, {name: "loss", kind: Float32}}
+	if opt.FeatureLosses {
+		cols = append(cols, outCol{name: "feature_loss", list: true})
+	}
 	t, err := newTable(ctx, store, name, format, cols, meta, opt)
 	if err != nil {
 		return nil, err
@@ -287,13 +324,30 @@ func NewStepLossesWriter(ctx context.Context, store storage.Store, name string, 
 
 // Write appends one row per step loss of a sequence: steps 0..len(losses)-1.
 func (w *StepLossesWriter) Write(id Value, losses []float32) error {
+	return w.WriteFeatures(id, losses, nil)
+}
+
+// WriteFeatures is Write with each step's per-feature losses, (steps,
+// features) row-major, for a writer with WriteOptions.FeatureLosses.
+func (w *StepLossesWriter) WriteFeatures(id Value, losses, features []float32) error {
 	if id.Null {
 		return w.fail(errors.New("step_losses: null id"))
+	}
+	withFeatures := len(w.cols) > 3
+	if withFeatures != (features != nil) || (withFeatures && (len(losses) == 0 || len(features)%len(losses) != 0)) {
+		return w.fail(fmt.Errorf("step_losses: %d feature losses for %d steps (feature columns: %v)", len(features), len(losses), withFeatures))
+	}
+	dim := 0
+	if withFeatures {
+		dim = len(features) / len(losses)
 	}
 	for t, l := range losses {
 		w.row[0] = cell{v: id}
 		w.row[1] = cell{v: Value{Int: int64(t)}}
 		w.row[2] = cell{v: Value{Float: float64(l)}}
+		if withFeatures {
+			w.row[3] = cell{list: features[t*dim : (t+1)*dim]}
+		}
 		if err := w.put(); err != nil {
 			return err
 		}

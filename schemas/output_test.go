@@ -258,12 +258,16 @@ type outputCase struct {
 func outputCases() []outputCase {
 	passFields := []Field{{"ok", Bool}, {"n32", Int32}, {"w", Float64}, {"f", Float32}, {"label", String}, {"raw", Binary}, {"day", Date}, {"ms", TimestampMilli}, {"us", TimestampMicro}, {"ns", TimestampNano}}
 	latents := []LatentRow{
-		{ID: Value{Str: "a"}, Length: 3, Latent: []float32{0.5, -1, 2}, Score: 0.25, Pass: []Value{{Int: 1}, {Int: -5}, {Float: 2.5}, {Float: 0.5}, {Str: "walk"}, {Str: "\x00\x01"}, {Int: 19000}, {Int: 1700000000000}, {Int: 1700000000000000}, {Int: 1700000000000000000}}},
+		{ID: Value{Str: "a"}, Length: 3, Latent: []float32{0.5, -1, 2}, Score: 0.25, Pass: []Value{{Int: 1}, {Int: -5}, {Float: 2.5}, {Float: 0.5}, {Str: "walk"}, {Str: "\x00\x01"}, {Int: 19000}, {Int: 1700000000000}, {Int: 1700000000000000}, {Int: 1700000000000000000}},
+			Percentile: 99.5, Anomaly: true, Calibrated: true},
 		{ID: Value{Str: "b"}, Length: 1, Latent: []float32{0, 0, float32(math.SmallestNonzeroFloat32)}, Score: 3, Pass: []Value{{Null: true}, {Null: true}, {Null: true}, {Null: true}, {Null: true}, {Null: true}, {Null: true}, {Null: true}, {Null: true}, {Null: true}}},
 	}
 	var latentRows [][]any
 	for _, r := range latents {
-		row := []any{r.ID.Str, int64(r.Length), r.Latent, float64(r.Score)}
+		row := []any{r.ID.Str, int64(r.Length), r.Latent, float64(r.Score), nil, nil}
+		if r.Calibrated {
+			row[4], row[5] = float64(r.Percentile), r.Anomaly
+		}
 		for i, v := range r.Pass {
 			switch {
 			case v.Null:
@@ -298,8 +302,41 @@ func outputCases() []outputCase {
 				}
 				return w.Close()
 			},
-			cols: []string{"id", "length", "latent", "score", "ok", "n32", "w", "f", "label", "raw", "day", "ms", "us", "ns"},
+			cols: []string{"id", "length", "latent", "score", "percentile", "anomaly", "ok", "n32", "w", "f", "label", "raw", "day", "ms", "us", "ns"},
 			rows: latentRows,
+		},
+		{
+			name: "latents with feature scores",
+			write: func(ctx context.Context, s storage.Store, name string, f Format) error {
+				w, err := NewLatentsWriter(ctx, s, name, f, Field{"id", Int64}, []Field{{"m", String}}, testMeta, WriteOptions{FeatureLosses: true})
+				if err != nil {
+					return err
+				}
+				defer w.Abort()
+				if err := w.Write(LatentRow{ID: Value{Int: 7}, Length: 2, Latent: []float32{1}, Score: 0.5, Percentile: 12.5, Calibrated: true,
+					FeatureScores: []float32{0.25, 0.75}, Pass: []Value{{Str: "x"}}}); err != nil {
+					return err
+				}
+				return w.Close()
+			},
+			cols: []string{"id", "length", "latent", "score", "percentile", "anomaly", "feature_scores", "m"},
+			rows: [][]any{{int64(7), int64(2), []float32{1}, 0.5, 12.5, false, []float32{0.25, 0.75}, "x"}},
+		},
+		{
+			name: "step_losses with feature losses",
+			write: func(ctx context.Context, s storage.Store, name string, f Format) error {
+				w, err := NewStepLossesWriter(ctx, s, name, f, Field{"id", String}, testMeta, WriteOptions{FeatureLosses: true})
+				if err != nil {
+					return err
+				}
+				defer w.Abort()
+				if err := w.WriteFeatures(Value{Str: "a"}, []float32{0.5, 1}, []float32{0.25, 0.75, 1.5, 0.5}); err != nil {
+					return err
+				}
+				return w.Close()
+			},
+			cols: []string{"id", "step", "loss", "feature_loss"},
+			rows: [][]any{{"a", int64(0), 0.5, []float32{0.25, 0.75}}, {"a", int64(1), 1.0, []float32{1.5, 0.5}}},
 		},
 		{
 			name: "step_losses",
@@ -589,6 +626,40 @@ func BenchmarkWriteLatents(b *testing.B) {
 			}
 			b.ReportMetric(float64(rows)*float64(b.N)/time.Since(start).Seconds(), "rows/s")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		})
+	}
+}
+
+// BenchmarkWriteStepLosses writes the step losses of the peer benchmark's
+// workload (4096 sequences of 10 to 200 steps, 430,080 rows) to a local
+// file in each format, a sequence at a time as encoding does.
+func BenchmarkWriteStepLosses(b *testing.B) {
+	losses := make([]float32, 200)
+	for i := range losses {
+		losses[i] = float32(i) / 7
+	}
+	rows := 0
+	for i := range 4096 {
+		rows += 10 + (i*7919)%191
+	}
+	for _, f := range []Format{Parquet, Arrow} {
+		b.Run(string(f), func(b *testing.B) {
+			dir := b.TempDir()
+			for b.Loop() {
+				w, err := NewStepLossesWriter(context.Background(), storage.Local{}, dir+"/steps"+f.Ext(), f, Field{"id", Int64}, testMeta, WriteOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range 4096 {
+					if err := w.Write(Value{Int: int64(i)}, losses[:10+(i*7919)%191]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
 }

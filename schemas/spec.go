@@ -3,7 +3,7 @@ package schemas
 // Layout is the shape of an input table.
 type Layout string
 
-// The input layouts (DESIGN.md §3).
+// The input layouts (docs/design.md §3).
 const (
 	// Detect picks the layout from the first file's schema and the names
 	// set in the Spec; it fails when the choice is ambiguous.
@@ -19,8 +19,8 @@ const (
 	Long Layout = "long"
 )
 
-// DefaultGroupBudget is Spec.GroupBudget's default: 1 GiB.
-const DefaultGroupBudget = 1 << 30
+// DefaultGroupBudget is Spec.GroupBudget's default: 256 MiB.
+const DefaultGroupBudget = 256 << 20
 
 // Spec says how to read the input tables. Column names are top-level column
 // names of the Parquet schema.
@@ -50,7 +50,11 @@ type Spec struct {
 	MaxLen int
 	// GroupBudget bounds the memory (bytes, counted as it is used) that the
 	// long layout units decoding at the same time may hold to group rows
-	// whose ids are not contiguous; a unit that would pass it fails. 0
-	// means DefaultGroupBudget.
+	// by id; past it a unit spills its rows, sorted, to files under
+	// SpillDir and merges them at the end. 0 means DefaultGroupBudget.
 	GroupBudget int64
+	// SpillDir is the local folder the long layout spills to; empty means
+	// os.TempDir(). Each spilling ReadUnit makes a folder of its own there
+	// and removes it when it returns (see spill.go).
+	SpillDir string
 }

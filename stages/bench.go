@@ -12,8 +12,9 @@ import (
 	"github.com/seqae/seqae/schemas"
 )
 
-// BenchOptions are the flags of shared/bench/torch_bench.py, the PyTorch
-// peer benchmark, with its defaults.
+// BenchOptions are the flags of bench/torch_peer.py, the PyTorch peer
+// benchmark, with its defaults, and the size of the product that measures
+// the machine's peak.
 type BenchOptions struct {
 	N        int    `json:"n"`
 	MinLen   int    `json:"min_len"`
@@ -25,36 +26,46 @@ type BenchOptions struct {
 	Epochs   int    `json:"epochs"`
 	Mode     string `json:"mode"`    // "bucketed" (exact-length batches) or "padded"
 	Threads  int    `json:"threads"` // goroutines: for a batch's two gradient parts in training, for batches in encoding
+	PeakN    int    `json:"peak_n"`  // the peak is measured on (PeakN, PeakN) products; 0 skips it
 }
 
-// DefaultBenchOptions are torch_bench.py's defaults.
+// DefaultBenchOptions are torch_peer.py's defaults, and a peak measured on
+// products of 2048.
 func DefaultBenchOptions() BenchOptions {
-	return BenchOptions{N: 8192, MinLen: 10, MaxLen: 200, InputDim: 8, Latent: 64, Hidden: 64, Batch: 64, Epochs: 1, Mode: "bucketed", Threads: 2}
+	return BenchOptions{N: 4096, MinLen: 10, MaxLen: 200, InputDim: 8, Latent: 64, Hidden: 64, Batch: 64, Epochs: 1, Mode: "bucketed", Threads: 2, PeakN: 2048}
 }
 
-// BenchResult has torch_bench.py's output fields, so the two compare line
-// for line.
+// BenchResult has torch_peer.py's output fields, so the two compare line
+// for line, and where seqae stands against the machine: the model's GFLOP/s
+// and their fraction of the peak the package's own matrix multiply reaches
+// on a large product with as many goroutines.
 type BenchResult struct {
-	Peer           string  `json:"peer"`
-	Mode           string  `json:"mode"`
-	Threads        int     `json:"threads"`
-	N              int     `json:"n"`
-	Batches        int     `json:"batches"`
-	RealSteps      int     `json:"real_steps"`
-	TrainSeqPerS   float64 `json:"train_seq_per_s"`
-	EncodeSeqPerS  float64 `json:"encode_seq_per_s"`
-	TrainS         float64 `json:"train_s"`
-	EncodeS        float64 `json:"encode_s"`
-	TrainGFLOPPerS float64 `json:"train_gflop_per_s"`
+	Peer            string  `json:"peer"`
+	Mode            string  `json:"mode"`
+	Threads         int     `json:"threads"`
+	N               int     `json:"n"`
+	Batches         int     `json:"batches"`
+	RealSteps       int     `json:"real_steps"`
+	TrainSeqPerS    float64 `json:"train_seq_per_s"`
+	EncodeSeqPerS   float64 `json:"encode_seq_per_s"`
+	TrainS          float64 `json:"train_s"`
+	EncodeS         float64 `json:"encode_s"`
+	TrainGFLOPPerS  float64 `json:"train_gflop_per_s"`
+	EncodeGFLOPPerS float64 `json:"encode_gflop_per_s"`
+	PeakGFLOPPerS   float64 `json:"peak_gflop_per_s,omitempty"`
+	TrainFraction   float64 `json:"train_fraction_of_peak,omitempty"`
+	EncodeFraction  float64 `json:"encode_fraction_of_peak,omitempty"`
 }
 
-// Bench runs torch_bench.py's fixed workload in memory: the same lengths,
+// Bench runs torch_peer.py's fixed workload in memory: the same lengths,
 // sizes and batching (bucketed: batches of one exact length; padded:
 // sorted by length, cut into batches, masked), Epochs of training with Adam
-// at lr 1e-3, then one encoding pass over the same batches.
+// at lr 1e-3, then one encoding pass over the same batches. Then, unless
+// PeakN is 0, it measures the peak: Threads goroutines multiplying
+// (PeakN, PeakN) matrices for about a second.
 func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, error) {
-	if o.N < 1 || o.MinLen < 1 || o.MaxLen < o.MinLen || o.Batch < 1 || o.Epochs < 1 || o.Threads < 1 {
-		return BenchResult{}, fmt.Errorf("bench: need n, min-len, batch, epochs and threads >= 1 and max-len >= min-len, got %+v", o)
+	if o.N < 1 || o.MinLen < 1 || o.MaxLen < o.MinLen || o.Batch < 1 || o.Epochs < 1 || o.Threads < 1 || o.PeakN < 0 {
+		return BenchResult{}, fmt.Errorf("bench: need n, min-len, batch, epochs and threads >= 1, max-len >= min-len and peak-n >= 0, got %+v", o)
 	}
 	cfg := nn.Config{InputDim: o.InputDim, LatentDim: o.Latent, DecoderHidden: o.Hidden, Head: nn.HeadLinear}
 	if err := cfg.Validate(); err != nil {
@@ -136,15 +147,27 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 		return BenchResult{}, err
 	}
 	encodeS := time.Since(start).Seconds()
-	flops := 3 * (float64(steps)*float64(cfg.FLOPsPerStep()) + float64(o.N)*float64(2*4*o.Hidden*o.Latent)) * float64(o.Epochs)
-	return BenchResult{
+	// A forward pass's products; training runs forward and backward (twice
+	// the forward's work) every epoch.
+	forward := float64(steps)*float64(cfg.FLOPsPerStep()) + float64(o.N)*float64(2*4*o.Hidden*o.Latent)
+	trainRate := 3 * forward * float64(o.Epochs) / trainS / 1e9
+	encodeRate := forward / encodeS / 1e9
+	res := BenchResult{
 		Peer: "seqae " + version, Mode: o.Mode, Threads: o.Threads, N: o.N, Batches: len(batches), RealSteps: steps,
-		TrainSeqPerS:   round1(float64(o.N*o.Epochs) / trainS),
-		EncodeSeqPerS:  round1(float64(o.N) / encodeS),
-		TrainS:         round3(trainS),
-		EncodeS:        round3(encodeS),
-		TrainGFLOPPerS: round1(flops / trainS / 1e9),
-	}, nil
+		TrainSeqPerS:    round1(float64(o.N*o.Epochs) / trainS),
+		EncodeSeqPerS:   round1(float64(o.N) / encodeS),
+		TrainS:          round3(trainS),
+		EncodeS:         round3(encodeS),
+		TrainGFLOPPerS:  round1(trainRate),
+		EncodeGFLOPPerS: round1(encodeRate),
+	}
+	if o.PeakN > 0 {
+		peak := nn.PeakGFLOPS(o.PeakN, o.Threads, time.Second)
+		res.PeakGFLOPPerS = round1(peak)
+		res.TrainFraction = round3(trainRate / peak)
+		res.EncodeFraction = round3(encodeRate / peak)
+	}
+	return res, nil
 }
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }

@@ -1,4 +1,4 @@
-// Package stages holds seqae's stages (DESIGN.md §2, §4): reading and
+// Package stages holds seqae's stages (docs/design.md §2, §4): reading and
 // checking input, normalising, bucketing by length, training and encoding,
 // and writing the output tables.
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"sort"
@@ -182,29 +183,34 @@ func TestTrainLearnsAndFindsAnomalies(t *testing.T) {
 
 // The same input, config and seed give bit-identical weights whatever the
 // number of reading and training goroutines, cached or streamed from the
-// files.
+// files, with each batch's gradient in 2 parts or in 3 (where the order the
+// parts are added in shows).
 func TestTrainDeterministic(t *testing.T) {
 	in, _ := nestedInput(t, withBadRows(synth.Sensors(synth.Options{N: 120, MinLen: 4, MaxLen: 20, Dim: 3, Seed: 5})), 16)
-	run := func(readers int, budget int64) *TrainResult {
-		job := trainJob(in, readers)
-		job.Train.Epochs, job.Train.Patience, job.Train.MemoryBudget, job.Train.ShuffleBuffer = 3, 0, budget, 20
-		job.Train.Workers = readers
-		res, err := Train(context.Background(), job)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
-	a, b := run(1, 0), run(4, 0)
-	if a.Streamed || !slices.Equal(a.Model.Params, b.Model.Params) {
-		t.Errorf("cached training: weights differ between 1 and 4 goroutines (streamed %v)", a.Streamed)
-	}
-	c, d := run(1, 1000), run(3, 1000)
-	if !c.Streamed || !slices.Equal(c.Model.Params, d.Model.Params) {
-		t.Errorf("streamed training: weights differ between 1 and 3 goroutines (streamed %v)", c.Streamed)
-	}
-	if c.Epochs[2].TrainLoss >= c.Epochs[0].TrainLoss {
-		t.Errorf("streamed training did not lower the loss: %+v", c.Epochs)
+	for _, parts := range []int{2, 3} {
+		t.Run(fmt.Sprintf("parts=%d", parts), func(t *testing.T) {
+			run := func(readers int, budget int64) *TrainResult {
+				job := trainJob(in, readers)
+				job.Train.Epochs, job.Train.Patience, job.Train.MemoryBudget, job.Train.ShuffleBuffer = 3, 0, budget, 20
+				job.Train.Workers, job.Train.Parts = readers, parts
+				res, err := Train(context.Background(), job)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			a, b := run(1, 0), run(4, 0)
+			if a.Streamed || !slices.Equal(a.Model.Params, b.Model.Params) {
+				t.Errorf("cached training: weights differ between 1 and 4 goroutines (streamed %v)", a.Streamed)
+			}
+			c, d := run(1, 1000), run(3, 1000)
+			if !c.Streamed || !slices.Equal(c.Model.Params, d.Model.Params) {
+				t.Errorf("streamed training: weights differ between 1 and 3 goroutines (streamed %v)", c.Streamed)
+			}
+			if c.Epochs[2].TrainLoss >= c.Epochs[0].TrainLoss {
+				t.Errorf("streamed training did not lower the loss: %+v", c.Epochs)
+			}
+		})
 	}
 }
 

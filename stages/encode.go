@@ -26,6 +26,24 @@ type Counts struct {
 	// MaxHeld is the most valid sequences held at once between reading and
 	// writing: bounded by the batching and the read-ahead, not by the input.
 	MaxHeld int64 `json:"max_sequences_held"`
+	// Examples are the first quarantined rows (at most MaxExamples), to
+	// say why in an error.
+	Examples []schemas.Quarantine `json:"-"`
+}
+
+// MaxExamples is the most quarantined rows Counts.Examples keeps.
+const MaxExamples = 5
+
+// Quarantine counts a quarantined row.
+func (c *Counts) Quarantine(q schemas.Quarantine) {
+	if c.Reasons == nil {
+		c.Reasons = map[schemas.Reason]int64{}
+	}
+	c.Quarantined++
+	c.Reasons[q.Reason]++
+	if len(c.Examples) < MaxExamples {
+		c.Examples = append(c.Examples, q)
+	}
 }
 
 // Balanced reports whether every input sequence was accounted for.
@@ -50,6 +68,19 @@ type EncodeJob struct {
 	Latents    *schemas.LatentsWriter
 	StepLosses *schemas.StepLossesWriter // nil: no step_losses table
 	Quarantine *schemas.QuarantineWriter
+
+	// Calibration places each score among the model's validation scores
+	// (LatentRow.Percentile); nil leaves percentile and anomaly null.
+	// AnomalyPercentile is the percentile from which a sequence is an
+	// anomaly; default 99.
+	Calibration       *Calibration
+	AnomalyPercentile float64
+	// Observe, when set, sees every latents row as it is written, in
+	// output order.
+	Observe func(schemas.LatentRow)
+	// FeatureLosses writes latents' feature_scores and step_losses'
+	// feature_loss (the writers must have the columns).
+	FeatureLosses bool
 
 	// Progress, when set, is called about every ProgressEvery (default 1s)
 	// and at the end with the pipeline's counters.
@@ -102,8 +133,7 @@ func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, co
 			held.Add(-1)
 		}
 		pipeline.Quarantine(ctx)
-		counts.Quarantined++
-		counts.Reasons[rec.Reason]++
+		counts.Quarantine(*rec)
 		if q == nil {
 			return nil
 		}
@@ -176,6 +206,7 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 	batches := bucketStage(p, normaliseStage(p, seqs, job.Norm), batcher, tokens)
 	encoded := pipeline.AddStage(p, "encode", workers, batches, func(ctx context.Context, in <-chan *Batch, out chan<- *Encoded) error {
 		enc := NewEncoder(job.Model)
+		enc.SetFeatureLosses(job.FeatureLosses)
 		for b := range pipeline.Receive(ctx, in) {
 			if err := pipeline.Send(ctx, out, enc.Encode(b)); err != nil {
 				return err
@@ -184,6 +215,10 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 		return nil
 	})
 	idKind := job.Input.IDField().Kind
+	threshold := job.AnomalyPercentile
+	if threshold <= 0 {
+		threshold = 99
+	}
 	pending := map[int64]*Encoded{}
 	var next int64
 	write := func(e *Encoded) error {
@@ -191,6 +226,16 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 		counts.PaddedSteps += int64(len(e.Batch.Seqs)*e.Batch.T - e.Batch.Steps)
 		for i, s := range e.Batch.Seqs {
 			row := schemas.LatentRow{ID: s.ID, Length: int32(s.Len), Latent: e.Latent(i), Score: e.Scores[i], Pass: s.Pass}
+			if job.FeatureLosses {
+				row.FeatureScores = e.FeatureScores[i]
+			}
+			if job.Calibration != nil {
+				row.Percentile = job.Calibration.Percentile(row.Score, s.Len)
+				row.Anomaly, row.Calibrated = float64(row.Percentile) >= threshold, true
+			}
+			if job.Observe != nil {
+				job.Observe(row)
+			}
 			if err := job.Latents.Write(row); err != nil {
 				return pipeline.At(s.Src.File).WithRow(s.Src.Row).WithID(s.ID.Format(idKind)).Errorf("writing latents: %w", err)
 			}
@@ -198,7 +243,11 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 			if job.StepLosses == nil {
 				continue
 			}
-			if err := job.StepLosses.Write(s.ID, e.Losses[i]); err != nil {
+			var features []float32
+			if job.FeatureLosses {
+				features = e.Features[i]
+			}
+			if err := job.StepLosses.WriteFeatures(s.ID, e.Losses[i], features); err != nil {
 				return pipeline.At(s.Src.File).WithRow(s.Src.Row).WithID(s.ID.Format(idKind)).Errorf("writing step_losses: %w", err)
 			}
 			counts.StepRows += int64(len(e.Losses[i]))

@@ -147,7 +147,7 @@ func BenchmarkEncodeHeap(b *testing.B) {
 	}
 }
 
-// BenchmarkEndToEnd runs torch_bench.py's workload (4096 sequences, I=8,
+// BenchmarkEndToEnd runs torch_peer.py's workload (4096 sequences, I=8,
 // L=H=64, exact-length batches of up to 64) from a Parquet file to Parquet
 // outputs: encode (latents and step_losses) and one training epoch, on
 // one model goroutine; the model-only figures are nn's

@@ -12,6 +12,11 @@ type Encoded struct {
 	Latents []float32   // (B, L)
 	Losses  [][]float32 // sequence b's step losses, one per real step
 	Scores  []float32   // (B) mean of each sequence's step losses
+	// With feature losses (Encoder.SetFeatureLosses): sequence b's squared
+	// error per feature at each real step, (len, I) row-major, and their
+	// means over the steps, (I).
+	Features      [][]float32
+	FeatureScores [][]float32
 }
 
 // Latent returns sequence b's latent.
@@ -23,15 +28,22 @@ func (e *Encoded) Latent(b int) []float32 {
 // Encoder runs normalised batches through a model for latents and step
 // losses. Each goroutine needs its own; they may share the model.
 type Encoder struct {
-	model *nn.Model
-	ws    *nn.Workspace
-	x     []float32
-	lens  []int
+	model    *nn.Model
+	ws       *nn.Workspace
+	features bool
+	x        []float32
+	lens     []int
 }
 
 // NewEncoder returns an encoder for m.
 func NewEncoder(m *nn.Model) *Encoder {
 	return &Encoder{model: m, ws: nn.NewWorkspace(m.Config)}
+}
+
+// SetFeatureLosses makes Encode return each step's loss per feature too.
+func (e *Encoder) SetFeatureLosses(on bool) {
+	e.features = on
+	e.ws.SetFeatureLosses(on)
 }
 
 // Encode runs b and returns its results in memory of their own.
@@ -52,7 +64,36 @@ func (e *Encoder) Encode(b *Batch) *Encoded {
 		out.Losses[i] = flat[len(flat)-len(steps) : len(flat) : len(flat)]
 		out.Scores[i] = mean(steps)
 	}
+	if e.features {
+		e.featureLosses(out)
+	}
 	return out
+}
+
+// featureLosses copies the batch's per-feature losses into out and
+// averages them over each sequence's steps.
+func (e *Encoder) featureLosses(out *Encoded) {
+	I := e.model.Config.InputDim
+	B := len(out.Batch.Seqs)
+	flat := make([]float32, 0, out.Batch.Steps*I)
+	scores := make([]float32, B*I)
+	out.Features, out.FeatureScores = make([][]float32, B), make([][]float32, B)
+	sums := make([]float64, I)
+	for i := range B {
+		f := e.ws.FeatureLosses(i)
+		flat = append(flat, f...)
+		out.Features[i] = flat[len(flat)-len(f) : len(flat) : len(flat)]
+		clear(sums)
+		for k, v := range f {
+			sums[k%I] += float64(v)
+		}
+		n := float64(len(f) / I)
+		fs := scores[i*I : (i+1)*I : (i+1)*I]
+		for j := range fs {
+			fs[j] = float32(sums[j] / n)
+		}
+		out.FeatureScores[i] = fs
+	}
 }
 
 func mean(v []float32) float32 {
@@ -71,7 +112,9 @@ func mean(v []float32) float32 {
 type Trainer struct {
 	Model *nn.Model
 	Opt   *nn.Adam
-	parts []*trainPart
+	// GradNorm is the last Step's gradient global norm, before clipping.
+	GradNorm float64
+	parts    []*trainPart
 	// workers is the most parts computed at once.
 	workers int
 	ws      *nn.Workspace // for Eval
@@ -154,7 +197,7 @@ func (t *Trainer) Step(b *Batch) float32 {
 			sum += p.ws.LossSum()
 		}
 	}
-	t.Opt.Step(t.Model.Params, t.Model.Grads)
+	t.GradNorm = t.Opt.Step(t.Model.Params, t.Model.Grads)
 	return float32(sum / float64(b.Steps))
 }
 

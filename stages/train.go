@@ -89,6 +89,20 @@ type TrainResult struct {
 	TrainSeqs  int64
 	ValSeqs    int64
 	Streamed   bool // epochs read the files again (the data exceeded MemoryBudget)
+	// Calibration is the best model's validation score distribution.
+	Calibration *Calibration
+}
+
+// NoTrainingDataError is Train's error when no valid sequence is left to
+// train on: Counts are the first read's.
+type NoTrainingDataError struct {
+	Counts  Counts
+	ValSeqs int64 // valid sequences held out for validation
+}
+
+func (e *NoTrainingDataError) Error() string {
+	return fmt.Sprintf("no valid training sequences: %d read, %d quarantined, %d held out for validation",
+		e.Counts.Sequences, e.Counts.Quarantined, e.ValSeqs)
 }
 
 // seqBytes estimates a sequence's memory.
@@ -151,8 +165,7 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 		return nil, err
 	}
 	if res.TrainSeqs == 0 {
-		return nil, fmt.Errorf("no valid training sequences: %d read, %d quarantined, %d held out for validation",
-			res.Counts.Sequences, res.Counts.Quarantined, res.ValSeqs)
+		return nil, &NoTrainingDataError{Counts: res.Counts, ValSeqs: res.ValSeqs}
 	}
 
 	res.Norm = stats.Normalizer()
@@ -251,6 +264,11 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	if res.Model == nil {
 		return nil, fmt.Errorf("training produced no finite loss")
 	}
+	cal, err := calibrate(ctx, job, res, batching, split, train, val)
+	if err != nil {
+		return nil, err
+	}
+	res.Calibration = cal
 	return res, nil
 }
 

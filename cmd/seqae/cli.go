@@ -121,7 +121,7 @@ part-way: the error names what was), 2 bad usage or configuration, 130
 interrupted (SIGINT or SIGTERM; nothing of the run is committed).`,
 		Example: `  seqae run jobs/example.yaml
   seqae inspect out/latents/dt=2026-11-25/part-00000-of-00001.parquet
-  seqae bench --n 8192 --mode bucketed --threads 2`,
+  seqae bench --mode bucketed --threads 2 --peer`,
 		Args:              cobra.NoArgs,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
@@ -141,7 +141,7 @@ interrupted (SIGINT or SIGTERM; nothing of the run is committed).`,
 	pf.StringVar(&a.logFormat, "log-format", "text", "log lines as text or json (env SEQAE_LOG_FORMAT), e.g. --log-format json")
 	pf.StringVar(&a.logLevel, "log-level", "", "least level logged: debug, info, warn or error (env SEQAE_LOG_LEVEL; default info,\nor warn while progress bars are drawn), e.g. --log-level debug")
 	pf.StringVar(&a.progress, "progress", "auto", "progress as bars (on stderr), log (lines in the log) or none; auto draws bars\nwhen stderr is a terminal, else logs (env SEQAE_PROGRESS), e.g. --progress log")
-	root.AddCommand(a.jobCmd("run"), a.jobCmd("train"), a.jobCmd("encode"), a.inspectCmd(), a.benchCmd(), a.versionCmd())
+	root.AddCommand(a.jobCmd("run"), a.jobCmd("train"), a.jobCmd("encode"), a.inspectCmd(), a.reportCmd(), a.benchCmd(), a.versionCmd())
 	return root
 }
 

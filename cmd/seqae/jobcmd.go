@@ -155,6 +155,9 @@ func (a *app) runJob(cmd *cobra.Command, name, path string, f *jobFlags) error {
 	if err != nil {
 		return err
 	}
+	if d := cmd.Flags().Lookup("date"); d.Changed && d.Value.String() == "" {
+		return usagef("--date: want a date YYYY-MM-DD, got an empty one (leave --date out for today, in UTC)")
+	}
 	opt := jobs.Options{Date: a.setting(cmd, "date", "SEQAE_DATE", ""), Logger: a.log}
 	if s := a.setting(cmd, "shard", "SEQAE_SHARD", ""); s != "" {
 		if opt.Shard, err = jobs.ParseShard(s); err != nil {
@@ -229,6 +232,9 @@ func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
 		c := m.Counts
 		fmt.Fprintf(w, "  encoded    %d sequences in %.1fs: %d out, %d quarantined%s; %d step losses\n",
 			c.Sequences, m.Timings.Seconds, c.Encoded, c.Quarantined, jobs.ReasonList(c.Reasons), c.StepRows)
+		if d := m.Drift; d != nil {
+			writeDrift(w, d)
+		}
 	}
 	for _, list := range []struct {
 		label string
@@ -242,4 +248,23 @@ func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
 			fmt.Fprintf(w, "  %-10s %s\n", label, p)
 		}
 	}
+}
+
+// writeDrift writes the summary's drift line.
+func writeDrift(w io.Writer, d *jobs.Drift) {
+	line := "no baseline"
+	if d.PSI != nil {
+		against := "the validation scores"
+		if d.BaselineDate != "" {
+			against = d.BaselineDate
+		}
+		line = fmt.Sprintf("score PSI %.3f against %s", *d.PSI, against)
+	}
+	if d.AnomalyShare != nil {
+		line += fmt.Sprintf(", %.2f%% anomalies", 100**d.AnomalyShare)
+	}
+	if d.Warn {
+		line += fmt.Sprintf(": WARNING, above output.drift_warn_psi %g", d.WarnPSI)
+	}
+	fmt.Fprintf(w, "  drift      %s\n", line)
 }

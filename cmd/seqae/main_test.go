@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/seqae/seqae/bench"
+	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/jobs"
 )
@@ -39,7 +42,7 @@ func TestExampleJobEndToEnd(t *testing.T) {
 	start := time.Now()
 	code, stdout, stderr := cli(t, context.Background(), nil, "run", "jobs/example.yaml", "--date", "2026-11-25", "--out", out, "--progress", "log")
 	t.Logf("example job: %v\n%s", time.Since(start).Round(time.Millisecond), stdout)
-	if code != exitOK {
+	if code != 0 {
 		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
 	}
 	for _, want := range []string{"3003 sequences in", "3000 out, 3 quarantined (duplicate_id 1, empty_sequence 1, non_finite 1)", "committed"} {
@@ -138,6 +141,7 @@ func TestExitStatus(t *testing.T) {
 	unknownKey, _ := writeJob(t, "trainig:\n  epochs: 1\n")
 	good, _ := writeJob(t, quick)
 	missing := filepath.Join(t.TempDir(), "no-such-folder")
+	threeFeatures := threeFeatureModel(t)
 	cases := []struct {
 		name string
 		env  []string
@@ -145,35 +149,41 @@ func TestExitStatus(t *testing.T) {
 		code int
 		want string
 	}{
-		{"bad value", nil, []string{"run", badLatent}, exitUsage, "job.yaml:5: model.latent: must be >= 1, got 0"},
-		{"unknown key", nil, []string{"run", unknownKey}, exitUsage, "job.yaml:4: trainig: unknown key"},
-		{"missing job file", nil, []string{"run", "nope.yaml"}, exitUsage, "nope.yaml: cannot read the job file"},
-		{"no job file", nil, []string{"run"}, exitUsage, "accepts 1 arg(s), received 0"},
-		{"unknown flag", nil, []string{"run", good, "--epoch", "3"}, exitUsage, "unknown flag: --epoch"},
-		{"a training flag on encode", nil, []string{"encode", good, "--epochs", "3"}, exitUsage, "unknown flag: --epochs"},
-		{"--warm-start on encode", nil, []string{"encode", good, "--warm-start"}, exitUsage, "unknown flag: --warm-start"},
-		{"--model on train", nil, []string{"train", good, "--model", "m.safetensors"}, exitUsage, "unknown flag: --model"},
-		{"--shard on train", nil, []string{"train", good, "--shard", "0/2"}, exitUsage, "unknown flag: --shard"},
-		{"bad flag value", nil, []string{"run", good, "--epochs", "many"}, exitUsage, `invalid argument "many" for "--epochs"`},
-		{"unknown command", nil, []string{"fit"}, exitUsage, `unknown command "fit"`},
-		{"no command", nil, nil, exitUsage, "no command given"},
-		{"bad date", nil, []string{"run", good, "--date", "2026-13-01"}, exitUsage, `--date: want a date YYYY-MM-DD, got "2026-13-01"`},
-		{"bad date variable", []string{"SEQAE_DATE=yesterday"}, []string{"run", good}, exitUsage, `--date: want a date YYYY-MM-DD, got "yesterday"`},
-		{"bad shard", nil, []string{"encode", good, "--shard", "4/4"}, exitUsage, `--shard: want I/N with 0 <= I < N`},
-		{"too many shards", nil, []string{"encode", good, "--shard", "0/100000"}, exitUsage, `--shard: want I/N with 0 <= I < N <= 99999, e.g. 3/8, got "0/100000"`},
-		{"bad shard with --print-config", nil, []string{"encode", good, "--print-config", "--shard", "9/2"}, exitUsage, `--shard: want I/N`},
-		{"bad date with --print-config", nil, []string{"run", good, "--print-config", "--date", "2026-13-01"}, exitUsage, `--date: want a date YYYY-MM-DD, got "2026-13-01"`},
-		{"sharded training with --print-config", nil, []string{"run", good, "--print-config", "--shard", "1/2"}, exitUsage, "--shard 1/2: run is \"train-then-encode\""},
-		{"sharded training", nil, []string{"run", good, "--shard", "1/2"}, exitUsage, "--shard 1/2: run is \"train-then-encode\", but training reads every input and cannot be sharded"},
-		{"unknown variable", []string{"SEQAE_EPOCHS=3"}, []string{"run", good}, exitUsage, "SEQAE_EPOCHS: no such setting"},
-		{"bad variable", []string{"SEQAE_BATCHING_MODE=bucketed"}, []string{"run", good}, exitUsage, `SEQAE_BATCHING_MODE: batching.mode: must be one of exact, padded, got "bucketed"`},
-		{"bad --set", nil, []string{"run", good, "--set", "model.head=mlp"}, exitUsage, `--set model.head=mlp: model.head: must be one of linear, none`},
-		{"bad log format", nil, []string{"version", "--log-format", "xml"}, exitUsage, `--log-format: want text or json, got "xml"`},
-		{"train without inputs", nil, []string{"train"}, exitUsage, "name a job file or the inputs"},
-		{"missing input", nil, []string{"run", good, "--input", missing}, exitFailed, missing},
-		{"encode without a model", nil, []string{"encode", good, "--out", t.TempDir()}, exitFailed, "no model to encode with"},
-		{"not a model", nil, []string{"encode", good, "--model", good}, exitFailed, "job.yaml: nn: load: not a valid seqae checkpoint"},
-		{"inspect a missing file", nil, []string{"inspect", missing}, exitFailed, missing},
+		{"bad value", nil, []string{"run", badLatent}, 2, "job.yaml:5: model.latent: must be >= 1, got 0"},
+		{"unknown key", nil, []string{"run", unknownKey}, 2, "job.yaml:4: trainig: unknown key"},
+		{"missing job file", nil, []string{"run", "nope.yaml"}, 2, "nope.yaml: cannot read the job file"},
+		{"no job file", nil, []string{"run"}, 2, "accepts 1 arg(s), received 0"},
+		{"unknown flag", nil, []string{"run", good, "--epoch", "3"}, 2, "unknown flag: --epoch"},
+		{"a training flag on encode", nil, []string{"encode", good, "--epochs", "3"}, 2, "unknown flag: --epochs"},
+		{"--warm-start on encode", nil, []string{"encode", good, "--warm-start"}, 2, "unknown flag: --warm-start"},
+		{"--model on train", nil, []string{"train", good, "--model", "m.safetensors"}, 2, "unknown flag: --model"},
+		{"--shard on train", nil, []string{"train", good, "--shard", "0/2"}, 2, "unknown flag: --shard"},
+		{"bad flag value", nil, []string{"run", good, "--epochs", "many"}, 2, `invalid argument "many" for "--epochs"`},
+		{"unknown command", nil, []string{"fit"}, 2, `unknown command "fit"`},
+		{"no command", nil, nil, 2, "no command given"},
+		{"bad date", nil, []string{"run", good, "--date", "2026-13-01"}, 2, `--date: want a date YYYY-MM-DD, got "2026-13-01"`},
+		{"empty date", nil, []string{"run", good, "--date", ""}, 2, `--date: want a date YYYY-MM-DD, got an empty one`},
+		{"bad date variable", []string{"SEQAE_DATE=yesterday"}, []string{"run", good}, 2, `--date: want a date YYYY-MM-DD, got "yesterday"`},
+		{"bad shard", nil, []string{"encode", good, "--shard", "4/4"}, 2, `--shard: want I/N with 0 <= I < N`},
+		{"too many shards", nil, []string{"encode", good, "--shard", "0/100000"}, 2, `--shard: want I/N with 0 <= I < N <= 99999, e.g. 3/8, got "0/100000"`},
+		{"bad shard with --print-config", nil, []string{"encode", good, "--print-config", "--shard", "9/2"}, 2, `--shard: want I/N`},
+		{"bad date with --print-config", nil, []string{"run", good, "--print-config", "--date", "2026-13-01"}, 2, `--date: want a date YYYY-MM-DD, got "2026-13-01"`},
+		{"sharded training with --print-config", nil, []string{"run", good, "--print-config", "--shard", "1/2"}, 2, "--shard 1/2: run is \"train-then-encode\""},
+		{"sharded training", nil, []string{"run", good, "--shard", "1/2"}, 2, "--shard 1/2: run is \"train-then-encode\", but training reads every input and cannot be sharded"},
+		{"unknown variable", []string{"SEQAE_EPOCHS=3"}, []string{"run", good}, 2, "SEQAE_EPOCHS: no such setting"},
+		{"bad variable", []string{"SEQAE_BATCHING_MODE=bucketed"}, []string{"run", good}, 2, `SEQAE_BATCHING_MODE: batching.mode: must be one of exact, padded, got "bucketed"`},
+		{"bad --set", nil, []string{"run", good, "--set", "model.head=mlp"}, 2, `--set model.head=mlp: model.head: must be one of linear, none`},
+		{"bad log format", nil, []string{"version", "--log-format", "xml"}, 2, `--log-format: want text or json, got "xml"`},
+		{"train without inputs", nil, []string{"train"}, 2, "name a job file or the inputs"},
+		{"missing input", nil, []string{"run", good, "--input", missing}, 1, missing},
+		{"encode without a model", nil, []string{"encode", good, "--out", t.TempDir()}, 1, "no model to encode with"},
+		{"not a model", nil, []string{"encode", good, "--model", good}, 1, "job.yaml: nn: load: not a valid seqae checkpoint"},
+		{"inspect a missing file", nil, []string{"inspect", missing}, 1, missing},
+		{"every row quarantined", nil, []string{"run", good, "--set", "input.max_len=1"}, 1,
+			"training: every input sequence was quarantined (3003 rows read, 3003 sequences, 3003 quarantined: empty_sequence 1, non_finite 1, too_long 3001)"},
+		{"every row quarantined in encoding", nil, []string{"encode", good, "--model", threeFeatures, "--set", "input.dim=3"}, 1,
+			"set input.allow_all_quarantined: true"},
+		{"a model for other features", nil, []string{"encode", good, "--model", threeFeatures}, 1, "the model takes 3 features per step, the inputs have 4"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -185,13 +195,35 @@ func TestExitStatus(t *testing.T) {
 	}
 }
 
+// threeFeatureModel trains a model on a small 3-feature nested file and
+// returns its path.
+func threeFeatureModel(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	if err := synth.WriteNested(&buf, synth.Sensors(synth.Options{N: 40, MinLen: 4, MaxLen: 12, Dim: 3, Seed: 1}), 40); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "three.parquet")
+	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, _, stderr := cli(t, context.Background(), nil, "train", "--input", in, "--out", out, "--date", "2026-11-25", "--epochs", "1",
+		"--set", "model.latent=4", "--set", "model.hidden=4")
+	if code != 0 {
+		t.Fatalf("training the 3-feature model: exit %d: %s", code, stderr)
+	}
+	return filepath.Join(out, jobs.TableModels, "dt=2026-11-25", jobs.ModelFileName)
+}
+
 // Head none outputs the decoder's hidden state, so hidden must equal the
 // input's features: a mismatch found once the data is open is still a
 // configuration error.
 func TestHeadNoneNeedsMatchingHidden(t *testing.T) {
 	job, _ := writeJob(t, quick)
 	code, _, stderr := cli(t, context.Background(), nil, "run", job, "--set", "model.head=none", "--set", "model.hidden=5")
-	if code != exitUsage || !strings.Contains(stderr, "hidden must equal the input's 4 features, got 5") {
+	if code != 2 || !strings.Contains(stderr, "hidden must equal the input's 4 features, got 5") {
 		t.Errorf("exit %d, stderr %s; want 2 and the hidden size named", code, stderr)
 	}
 }
@@ -200,7 +232,7 @@ func TestHeadNoneNeedsMatchingHidden(t *testing.T) {
 // were.
 func TestInterruptedRun(t *testing.T) {
 	job, out := writeJob(t, quick)
-	if code, _, stderr := cli(t, context.Background(), nil, "run", job, "--date", "2026-11-25"); code != exitOK {
+	if code, _, stderr := cli(t, context.Background(), nil, "run", job, "--date", "2026-11-25"); code != 0 {
 		t.Fatalf("first run: exit %d: %s", code, stderr)
 	}
 	manifest := filepath.Join(out, "latents", "dt=2026-11-25", jobs.ManifestFile)
@@ -212,7 +244,7 @@ func TestInterruptedRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer time.AfterFunc(300*time.Millisecond, cancel).Stop()
 	code, _, stderr := cli(t, ctx, nil, "run", job, "--date", "2026-11-25", "--epochs", "100000", "--set", "training.patience=0")
-	if code != exitInterrupted || !strings.Contains(stderr, "seqae: interrupted; nothing of this run was committed") {
+	if code != 130 || !strings.Contains(stderr, "seqae: interrupted; nothing of this run was committed") {
 		t.Fatalf("interrupted run: exit %d, want 130 and a message saying so; stderr:\n%s", code, stderr)
 	}
 	after, err := os.ReadFile(manifest)
@@ -248,7 +280,7 @@ func TestOverrides(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := cli(t, context.Background(), c.env, append([]string{"run", job, "--print-config"}, c.args...)...)
-			if code != exitOK {
+			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
 			cfg, err := jobs.Parse("printed", []byte(stdout))
@@ -276,7 +308,7 @@ func TestOverrides(t *testing.T) {
 	elsewhere := t.TempDir()
 	env := []string{"SEQAE_OUTPUT_DIR=" + elsewhere, "SEQAE_DATE=2026-11-20", "SEQAE_LOG_FORMAT=json"}
 	code, stdout, stderr := cli(t, context.Background(), env, "train", job, "--epochs", "1")
-	if code != exitOK {
+	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var sum struct {
@@ -287,8 +319,8 @@ func TestOverrides(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 		t.Fatalf("summary %q: %v", stdout, err)
 	}
-	if sum.Run != "train" || sum.Date != "2026-11-20" || len(sum.Partitions) != 3 || !strings.HasPrefix(sum.Partitions[0], elsewhere) {
-		t.Errorf("summary %+v: want a train run for 2026-11-20 committing 3 partitions under %s", sum, elsewhere)
+	if sum.Run != "train" || sum.Date != "2026-11-20" || len(sum.Partitions) != 4 || !strings.HasPrefix(sum.Partitions[0], elsewhere) {
+		t.Errorf("summary %+v: want a train run for 2026-11-20 committing 4 partitions (models, metrics, quarantine, reports) under %s", sum, elsewhere)
 	}
 	var line map[string]any
 	if err := json.Unmarshal([]byte(strings.SplitN(stderr, "\n", 2)[0]), &line); err != nil || line["msg"] != "run started" {
@@ -306,7 +338,7 @@ func TestOverrides(t *testing.T) {
 // and says so in the summary, as text and as JSON.
 func TestSummaryListsRemovedTables(t *testing.T) {
 	job, out := writeJob(t, quick)
-	if code, _, stderr := cli(t, context.Background(), nil, "run", job, "--date", "2026-11-25"); code != exitOK {
+	if code, _, stderr := cli(t, context.Background(), nil, "run", job, "--date", "2026-11-25"); code != 0 {
 		t.Fatalf("first run: exit %d: %s", code, stderr)
 	}
 	steps := filepath.Join(out, "step_losses", "dt=2026-11-25")
@@ -319,12 +351,12 @@ func TestSummaryListsRemovedTables(t *testing.T) {
 	}
 	for _, c := range cases {
 		// Each case writes step_losses again first, then turns it off.
-		if code, _, stderr := cli(t, context.Background(), nil, "run", job, "--date", "2026-11-25"); code != exitOK {
+		if code, _, stderr := cli(t, context.Background(), nil, "run", job, "--date", "2026-11-25"); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 		args := append([]string{"run", job, "--date", "2026-11-25", "--set", "output.step_losses=false"}, c.args...)
 		code, stdout, stderr := cli(t, context.Background(), nil, args...)
-		if code != exitOK || !strings.Contains(stdout, c.want) {
+		if code != 0 || !strings.Contains(stdout, c.want) {
 			t.Errorf("%v: exit %d, stdout:\n%s\nwant %q (stderr %s)", c.args, code, stdout, c.want, stderr)
 		}
 		if _, err := os.Stat(steps); !os.IsNotExist(err) {
@@ -333,10 +365,10 @@ func TestSummaryListsRemovedTables(t *testing.T) {
 	}
 }
 
-// bench prints one JSON line with torch_bench.py's fields.
+// bench prints one JSON line with torch_peer.py's fields.
 func TestBenchJSON(t *testing.T) {
-	code, stdout, stderr := cli(t, context.Background(), nil, "bench", "--n", "64", "--min-len", "3", "--max-len", "20", "--latent", "8", "--hidden", "8", "--threads", "1", "--mode", "padded")
-	if code != exitOK {
+	code, stdout, stderr := cli(t, context.Background(), nil, "bench", "--n", "64", "--min-len", "3", "--max-len", "20", "--latent", "8", "--hidden", "8", "--threads", "1", "--mode", "padded", "--peak-n", "64")
+	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if strings.Count(stdout, "\n") != 1 {
@@ -346,8 +378,9 @@ func TestBenchJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatal(err)
 	}
-	// torch_bench.py's fields, and the GFLOP/s seqae adds.
-	want := []string{"peer", "mode", "threads", "n", "batches", "real_steps", "train_seq_per_s", "encode_seq_per_s", "train_s", "encode_s", "train_gflop_per_s"}
+	// torch_peer.py's fields, and the GFLOP/s and fractions of peak seqae adds.
+	want := []string{"peer", "mode", "threads", "n", "batches", "real_steps", "train_seq_per_s", "encode_seq_per_s", "train_s", "encode_s",
+		"train_gflop_per_s", "encode_gflop_per_s", "peak_gflop_per_s", "train_fraction_of_peak", "encode_fraction_of_peak"}
 	var keys []string
 	for k := range got {
 		keys = append(keys, k)
@@ -367,14 +400,63 @@ func TestBenchJSON(t *testing.T) {
 	if !strings.HasPrefix(got["peer"].(string), "seqae ") || !(got["train_seq_per_s"].(float64) > 0) {
 		t.Errorf("peer %v, train_seq_per_s %v: want seqae and a rate", got["peer"], got["train_seq_per_s"])
 	}
-	if code, _, stderr := cli(t, context.Background(), nil, "bench", "--mode", "bucket"); code != exitUsage || !strings.Contains(stderr, "--mode: want bucketed or padded") {
+	peak, frac := got["peak_gflop_per_s"].(float64), got["train_fraction_of_peak"].(float64)
+	if want := got["train_gflop_per_s"].(float64) / peak; !(peak > 0) || math.Abs(frac-want) > 0.002 {
+		t.Errorf("peak %v, train fraction %v: want a peak and train_gflop_per_s/peak = %v", peak, frac, want)
+	}
+	if code, _, stderr := cli(t, context.Background(), nil, "bench", "--mode", "bucket"); code != 2 || !strings.Contains(stderr, "--mode: want bucketed or padded") {
 		t.Errorf("bad mode: exit %d, %s; want 2", code, stderr)
+	}
+}
+
+// bench --peer runs torch_peer.py under --python with the same flags, the
+// script on stdin, prints its line and seqae's rates over its rates.
+func TestBenchPeer(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "python")
+	// A stand-in for Python: it records its arguments and the script it
+	// was given, and answers like torch_peer.py.
+	script := "#!/bin/sh\necho \"$@\" > " + filepath.Join(dir, "args") + "\ncat > " + filepath.Join(dir, "script") +
+		"\necho '{\"peer\": \"pytorch fake\", \"train_seq_per_s\": 0.5, \"encode_seq_per_s\": 0.25}'\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, context.Background(), nil, "bench", "--n", "16", "--max-len", "12", "--latent", "8", "--hidden", "8",
+		"--threads", "1", "--peak-n", "0", "--peer", "--python", fake)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "pytorch fake") {
+		t.Fatalf("printed %q, want seqae's line, the peer's and the ratios", stdout)
+	}
+	var ours, ratios map[string]float64
+	_ = json.Unmarshal([]byte(strings.Replace(lines[0], `"peer":"seqae dev",`, "", 1)), &ours)
+	if err := json.Unmarshal([]byte(lines[2]), &ratios); err != nil {
+		t.Fatal(err)
+	}
+	if want := math.Round(ours["train_seq_per_s"]/0.5*100) / 100; ratios["train_ratio"] != want {
+		t.Errorf("train_ratio %v, want %v", ratios["train_ratio"], want)
+	}
+	if want := math.Round(ours["encode_seq_per_s"]/0.25*100) / 100; ratios["encode_ratio"] != want {
+		t.Errorf("encode_ratio %v, want %v", ratios["encode_ratio"], want)
+	}
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	if want := "- --n 16 --min-len 10 --max-len 12 --input-dim 8 --latent 8 --hidden 8 --batch 64 --epochs 1 --mode bucketed --threads 1\n"; string(args) != want {
+		t.Errorf("the peer got arguments %q, want %q", args, want)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "script"))
+	if !bytes.Equal(got, bench.TorchPeer) {
+		t.Errorf("the peer got %d bytes on stdin, want torch_peer.py's %d", len(got), len(bench.TorchPeer))
+	}
+	if code, _, stderr := cli(t, context.Background(), nil, "bench", "--n", "16", "--max-len", "12", "--peak-n", "0", "--peer", "--python", filepath.Join(dir, "missing")); code == 0 || !strings.Contains(stderr, "torch_peer.py") {
+		t.Errorf("missing python: exit %d, %s; want an error naming the peer", code, stderr)
 	}
 }
 
 func TestVersion(t *testing.T) {
 	code, stdout, _ := cli(t, context.Background(), nil, "version")
-	if code != exitOK || !strings.HasPrefix(stdout, "seqae "+jobs.Version()+" (go") {
+	if code != 0 || !strings.HasPrefix(stdout, "seqae "+jobs.Version()+" (go") {
 		t.Errorf("exit %d, %q; want seqae VERSION (goX ...)", code, stdout)
 	}
 }
@@ -382,7 +464,7 @@ func TestVersion(t *testing.T) {
 // Every command's --help matches its golden file and gives an example of
 // every flag.
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"", "run", "train", "encode", "inspect", "bench", "version"} {
+	for _, cmd := range []string{"", "run", "train", "encode", "inspect", "report", "bench", "version"} {
 		name := cmd
 		if name == "" {
 			name = "root"
@@ -393,7 +475,7 @@ func TestHelp(t *testing.T) {
 				args = []string{cmd, "--help"}
 			}
 			code, stdout, _ := cli(t, context.Background(), nil, args...)
-			if code != exitOK {
+			if code != 0 {
 				t.Fatalf("exit %d", code)
 			}
 			for flag, usage := range flagUsages(stdout) {
@@ -460,5 +542,37 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("output differs from %s (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// seqae report writes one page over the committed dates; a bad range is a
+// usage error.
+func TestReportCommand(t *testing.T) {
+	out := t.TempDir()
+	t.Chdir("../..")
+	for _, date := range []string{"2026-11-24", "2026-11-25"} {
+		code, stdout, stderr := cli(t, context.Background(), nil, "run", "jobs/example.yaml", "--date", date, "--out", out, "--progress", "none",
+			"--set", "training.epochs=1", "--set", "model.latent=4", "--set", "model.hidden=4")
+		if code != 0 {
+			t.Fatalf("run %s: exit %d; stderr:\n%s", date, code, stderr)
+		}
+		if !strings.Contains(stdout, "  drift      score PSI ") {
+			t.Errorf("run %s: the summary has no drift line:\n%s", date, stdout)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "r.html")
+	code, stdout, stderr := cli(t, context.Background(), nil, "report", out, "--from", "2026-11-24", "--output", file)
+	if code != 0 || strings.TrimSpace(stdout) != file {
+		t.Fatalf("report: exit %d, stdout %q; stderr:\n%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "<svg"); n != 7 || !strings.Contains(string(data), `data-key="sequences">6000<`) {
+		t.Errorf("the report has %d charts, want 7, and should count 6000 sequences over two dates", n)
+	}
+	if code, _, _ := cli(t, context.Background(), nil, "report", out, "--from", "2026-11-26", "--to", "2026-11-25"); code != 2 {
+		t.Errorf("report --from after --to: exit %d, want 2", code)
 	}
 }

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"os/exec"
 	"runtime"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/seqae/seqae/bench"
 	"github.com/seqae/seqae/jobs"
 	"github.com/seqae/seqae/schemas"
 	"github.com/seqae/seqae/stages"
@@ -15,22 +21,37 @@ import (
 
 func (a *app) benchCmd() *cobra.Command {
 	o := stages.DefaultBenchOptions()
+	var peer bool
+	python := "python3"
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Time training and encoding on torch_bench.py's fixed workload; print one JSON line",
-		Long: `Run the fixed workload of shared/bench/torch_bench.py, the PyTorch peer benchmark,
+		Short: "Time training and encoding on the peer benchmark's fixed workload; print one JSON line",
+		Long: `Run the fixed workload of bench/torch_peer.py, seqae's PyTorch peer benchmark,
 in memory: N sequences, sequence i of length MIN + (i*7919) % (MAX-MIN+1), standard
 normal values; EPOCHS of training with Adam (lr 1e-3), then one encoding pass.
-It prints one JSON line with torch_bench.py's fields (peer, mode, threads, n,
+It prints one JSON line with torch_peer.py's fields (peer, mode, threads, n,
 batches, real_steps, train_seq_per_s, encode_seq_per_s, train_s, encode_s) plus
-train_gflop_per_s, so the two compare line for line on the same machine.
+where seqae stands against the machine: train_gflop_per_s and
+encode_gflop_per_s (the model's matrix products), peak_gflop_per_s (seqae's
+own matrix multiply on (PEAK_N, PEAK_N) products, as many goroutines as
+--threads, about a second) and train_fraction_of_peak and
+encode_fraction_of_peak.
 
 Modes: bucketed (batches of one exact length, no padding) and padded (sorted by
-length, cut into batches, padded and masked). Training runs on one goroutine;
---threads sets the encoding goroutines.`,
+length, cut into batches, padded and masked). --threads is the goroutines of
+both: training computes each batch's two gradient parts on up to that many,
+encoding runs that many batches at once.
+
+With --peer, seqae then runs torch_peer.py (built into seqae; the same file as
+bench/torch_peer.py in the repository) with the same flags under PYTHON, prints
+its JSON line, and a third line with seqae's rates over PyTorch's
+(train_ratio, encode_ratio). PyTorch needs an optimised BLAS: on Debian, apt-get
+install python3-torch libopenblas0-pthread; the script refuses the reference
+BLAS and names the one it ran on.`,
 		Example: `  seqae bench
-  seqae bench --n 8192 --mode padded --threads 2
-  python3 shared/bench/torch_bench.py --n 8192 --mode padded --threads 2   # the peer`,
+  seqae bench --mode padded --threads 1
+  seqae bench --latent 256 --hidden 256 --n 512 --peer --python /usr/bin/python3
+  python3 bench/torch_peer.py --n 4096 --mode padded --threads 2   # the peer alone`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Mode != "bucketed" && o.Mode != "padded" {
@@ -40,7 +61,10 @@ length, cut into batches, padded and masked). Training runs on one goroutine;
 			if err != nil {
 				return err
 			}
-			return json.NewEncoder(a.stdout).Encode(res)
+			if err := json.NewEncoder(a.stdout).Encode(res); err != nil || !peer {
+				return err
+			}
+			return a.runPeer(cmd.Context(), python, o, res)
 		},
 	}
 	fl := cmd.Flags()
@@ -54,8 +78,41 @@ length, cut into batches, padded and masked). Training runs on one goroutine;
 	fl.IntVar(&o.Batch, "batch", o.Batch, "sequences per batch, e.g. --batch 128")
 	fl.IntVar(&o.Epochs, "epochs", o.Epochs, "training epochs, e.g. --epochs 3")
 	fl.StringVar(&o.Mode, "mode", o.Mode, "bucketed or padded, e.g. --mode padded")
-	fl.IntVar(&o.Threads, "threads", o.Threads, "encoding goroutines, e.g. --threads 4")
+	fl.IntVar(&o.Threads, "threads", o.Threads, "goroutines for training (a batch's two gradient parts) and for encoding (batches at once), and for the peak; the peer's torch threads, e.g. --threads 1")
+	fl.IntVar(&o.PeakN, "peak-n", o.PeakN, "size of the square products that measure the peak; 0 skips it, e.g. --peak-n 1024")
+	fl.BoolVar(&peer, "peer", false, "then run the PyTorch peer, torch_peer.py, on the same workload and print its line and the ratios, e.g. --peer")
+	fl.StringVar(&python, "python", python, "the Python with PyTorch that --peer runs, e.g. --python /usr/bin/python3")
 	return cmd
+}
+
+// runPeer runs torch_peer.py under python with o's flags, copies its JSON
+// line to stdout and prints seqae's rates over the peer's.
+func (a *app) runPeer(ctx context.Context, python string, o stages.BenchOptions, res stages.BenchResult) error {
+	args := []string{"-", "--n", strconv.Itoa(o.N), "--min-len", strconv.Itoa(o.MinLen), "--max-len", strconv.Itoa(o.MaxLen),
+		"--input-dim", strconv.Itoa(o.InputDim), "--latent", strconv.Itoa(o.Latent), "--hidden", strconv.Itoa(o.Hidden),
+		"--batch", strconv.Itoa(o.Batch), "--epochs", strconv.Itoa(o.Epochs), "--mode", o.Mode, "--threads", strconv.Itoa(o.Threads)}
+	cmd := exec.CommandContext(ctx, python, args...)
+	cmd.Stdin = bytes.NewReader(bench.TorchPeer)
+	cmd.Stderr = a.stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("the peer, %s torch_peer.py: %w", python, err)
+	}
+	var peer struct {
+		Train  float64 `json:"train_seq_per_s"`
+		Encode float64 `json:"encode_seq_per_s"`
+	}
+	line := bytes.TrimSpace(out)
+	if err := json.Unmarshal(line, &peer); err != nil || peer.Train <= 0 || peer.Encode <= 0 {
+		return fmt.Errorf("the peer printed %q, want a JSON line with positive train_seq_per_s and encode_seq_per_s", line)
+	}
+	if _, err := fmt.Fprintf(a.stdout, "%s\n", line); err != nil {
+		return err
+	}
+	return json.NewEncoder(a.stdout).Encode(struct {
+		Train  float64 `json:"train_ratio"`
+		Encode float64 `json:"encode_ratio"`
+	}{math.Round(res.TrainSeqPerS/peer.Train*100) / 100, math.Round(res.EncodeSeqPerS/peer.Encode*100) / 100})
 }
 
 func (a *app) inspectCmd() *cobra.Command {
@@ -83,7 +140,9 @@ func (a *app) inspectCmd() *cobra.Command {
 			default:
 				return usagef("--layout: want nested, columns or long, got %q", layout)
 			}
-			return jobs.Inspect(cmd.Context(), storage.Local{}, args[0], a.stdout, opt)
+			store := storage.NewResolver()
+			defer store.Close()
+			return jobs.Inspect(cmd.Context(), store, args[0], a.stdout, opt)
 		},
 	}
 	fl := cmd.Flags()

@@ -90,7 +90,7 @@ func Sensors(o Options) []Seq {
 	return out
 }
 
-// TorchWorkload is the fixed workload of shared/bench/torch_bench.py:
+// TorchWorkload is the fixed workload of bench/torch_peer.py:
 // sequence i has length minLen + (i*7919) % (maxLen-minLen+1), values
 // standard normal.
 func TorchWorkload(n, minLen, maxLen, dim int, seed uint64) []Seq {

@@ -67,7 +67,7 @@ func TestTorchWorkloadLengths(t *testing.T) {
 	seqs := TorchWorkload(300, 10, 200, 8, 0)
 	for i, s := range seqs {
 		if want := 10 + (i*7919)%191; len(s.Steps) != want {
-			t.Fatalf("sequence %d has %d steps, want %d (torch_bench.py's formula)", i, len(s.Steps), want)
+			t.Fatalf("sequence %d has %d steps, want %d (torch_peer.py's formula)", i, len(s.Steps), want)
 		}
 	}
 }

@@ -18,6 +18,10 @@ type Latent struct {
 	Latent  []float32 `parquet:"latent,list"`
 	Score   float32   `parquet:"score"`
 	Machine *string   `parquet:"machine,optional"`
+	// Percentile and Anomaly are nil where null (an uncalibrated model).
+	Percentile    *float32  `parquet:"percentile,optional"`
+	Anomaly       *bool     `parquet:"anomaly,optional"`
+	FeatureScores []float32 `parquet:"feature_scores,list"`
 }
 
 // StepLoss is a row of the step_losses table.
@@ -25,6 +29,8 @@ type StepLoss struct {
 	ID   string  `parquet:"id"`
 	Step int32   `parquet:"step"`
 	Loss float32 `parquet:"loss"`
+	// FeatureLoss is empty without output.feature_losses.
+	FeatureLoss []float32 `parquet:"feature_loss,list"`
 }
 
 // Quarantine is a row of the quarantine table.

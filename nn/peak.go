@@ -1,0 +1,56 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// PeakGFLOPS measures the machine's float32 matrix-multiply rate with this
+// package's own fastest gemm: each of threads goroutines multiplies two
+// (n, n) matrices into its own result, repeating until minTime has passed
+// (after one product to warm up), and the rate is all their multiply-adds
+// (2 FLOPs each) over the time they took together. A product of n=2048 is
+// large enough to reach the kernels' full speed: the rate is the ceiling
+// the model's products can be held against.
+func PeakGFLOPS(n, threads int, minTime time.Duration) float64 {
+	if n < 1 || threads < 1 {
+		panic(fmt.Sprintf("nn: PeakGFLOPS: need n and threads >= 1, got %d and %d", n, threads))
+	}
+	rng := rand.New(rand.NewPCG(uint64(n), 1))
+	a, b := make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], b[i] = rng.Float32()-0.5, rng.Float32()-0.5
+	}
+	bp := packB(nil, b, n, false, n, n)
+	product := func(c, pack []float32) {
+		clear(c)
+		gemmPacked(c, n, a, n, false, bp, n, n, n, pack)
+	}
+	cs := make([][]float32, threads)
+	packs := make([][]float32, threads)
+	for t := range threads {
+		cs[t], packs[t] = make([]float32, n*n), make([]float32, packSz)
+	}
+	var wg sync.WaitGroup
+	run := func(reps int) {
+		for t := range threads {
+			wg.Go(func() {
+				for range reps {
+					product(cs[t], packs[t])
+				}
+			})
+		}
+		wg.Wait()
+	}
+	run(1)
+	reps, elapsed := 0, time.Duration(0)
+	for elapsed < minTime {
+		start := time.Now()
+		run(1)
+		elapsed += time.Since(start)
+		reps++
+	}
+	return 2 * float64(n) * float64(n) * float64(n) * float64(reps*threads) / elapsed.Seconds() / 1e9
+}

@@ -1,0 +1,296 @@
+package stages
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/seqae/seqae/schemas"
+)
+
+// CalibrationVersion is the version of the Calibration JSON this code
+// writes and reads.
+const CalibrationVersion = 1
+
+// Calibration limits.
+const (
+	// CalibrationSamples is the most samples a bucket keeps.
+	CalibrationSamples = 1000
+	// minBucketScores is the fewest validation scores a length bucket may
+	// hold: fewer make its upper percentiles a matter of one or two
+	// sequences, so such buckets are merged with their neighbours.
+	minBucketScores = 100
+	// maxExactBuckets caps the length buckets cut at quantiles of length in
+	// exact batching mode, where there is one per 200 scores: on the
+	// example (320 validation scores) one bucket flags 36 of 2992 normal
+	// traces, three buckets of about 107 flag 59, as their 99th
+	// percentiles rest on one or two scores.
+	maxExactBuckets = 8
+)
+
+// Calibration is the distribution of a model's validation scores, overall
+// and per length bucket, stored in the model file (as JSON, see Marshal) so
+// that encoding can place each score among them.
+//
+// Each bucket keeps sorted samples rather than a quantile sketch (a
+// t-digest or KLL): up to CalibrationSamples scores are kept exactly, and
+// a larger bucket keeps CalibrationSamples evenly spaced order statistics
+// (its quantiles at (k+0.5)/CalibrationSamples). That bounds the JSON at a
+// few tens of KiB per bucket, resolves percentiles to 0.1 (enough for a
+// threshold at 99 or 99.9), is deterministic and needs no library; a
+// sketch would only pay off if the scores could not be held while
+// calibrating, and they are one float per validation sequence.
+type Calibration struct {
+	Version int `json:"version"`
+	// Source is "validation", or "training" when the job held out no
+	// validation sequences and the training sequences stood in.
+	Source string `json:"source"`
+	// BucketsFrom says where the buckets' lengths came from: "padded" (the
+	// padded mode's boundaries) or "length_quantiles" (exact mode), before
+	// buckets with fewer than 100 scores were merged.
+	BucketsFrom string              `json:"buckets_from"`
+	Overall     CalibrationScores   `json:"overall"`
+	Buckets     []CalibrationScores `json:"buckets"` // by ascending MinLen; the first has MinLen 1
+}
+
+// CalibrationScores is one bucket's score distribution.
+type CalibrationScores struct {
+	MinLen  int       `json:"min_len"` // the bucket's shortest length; it ends where the next begins
+	N       int64     `json:"n"`       // the scores it was made from
+	Samples []float32 `json:"samples"` // sorted ascending, at most CalibrationSamples
+}
+
+// Marshal renders c as compact JSON.
+func (c *Calibration) Marshal() string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(fmt.Sprintf("stages: marshalling a calibration: %v", err)) // only finite floats and ints
+	}
+	return string(b)
+}
+
+// ParseCalibration reads what Marshal wrote, checking it.
+func ParseCalibration(s string) (*Calibration, error) {
+	var c Calibration
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return nil, err
+	}
+	if c.Version != CalibrationVersion {
+		return nil, fmt.Errorf("calibration version %d, this seqae reads version %d", c.Version, CalibrationVersion)
+	}
+	if len(c.Buckets) == 0 {
+		return nil, fmt.Errorf("calibration has no buckets")
+	}
+	for i, b := range append([]CalibrationScores{c.Overall}, c.Buckets...) {
+		if len(b.Samples) == 0 || len(b.Samples) > CalibrationSamples || !slices.IsSorted(b.Samples) {
+			return nil, fmt.Errorf("calibration bucket %d: want 1 to %d sorted samples, got %d", i-1, CalibrationSamples, len(b.Samples))
+		}
+		if i > 1 && b.MinLen <= c.Buckets[i-2].MinLen {
+			return nil, fmt.Errorf("calibration buckets' lengths must increase, got %d after %d", b.MinLen, c.Buckets[i-2].MinLen)
+		}
+	}
+	return &c, nil
+}
+
+// Bucket returns the bucket for a sequence of length n.
+func (c *Calibration) Bucket(n int) int {
+	i, found := slices.BinarySearchFunc(c.Buckets, n, func(b CalibrationScores, n int) int { return b.MinLen - n })
+	if found {
+		return i
+	}
+	return max(i-1, 0)
+}
+
+// Percentile places score among the validation scores of its length's
+// bucket, from 0 to 100: the samples sit at plotting positions
+// 100 (i+0.5)/n and a score between two is interpolated; below the lowest
+// is 0 and above the highest is 100. An exchangeable score then reaches
+// percentile p with probability about 1 - p/100.
+func (c *Calibration) Percentile(score float32, length int) float32 {
+	return c.Buckets[c.Bucket(length)].percentile(score)
+}
+
+func (b CalibrationScores) percentile(score float32) float32 {
+	s := b.Samples
+	n := len(s)
+	switch {
+	case score != score: // NaN
+		return 100
+	case score < s[0]:
+		return 0
+	case score >= s[n-1]:
+		return 100
+	}
+	// s[i-1] <= score < s[i]
+	i, _ := slices.BinarySearch(s, score)
+	for i < n && s[i] <= score {
+		i++
+	}
+	lo, hi := float64(s[i-1]), float64(s[i])
+	pos := float64(i-1) + 0.5
+	if hi > lo {
+		pos += (float64(score) - lo) / (hi - lo)
+	}
+	return float32(100 * pos / float64(n))
+}
+
+// keepSamples returns the sorted scores, or CalibrationSamples evenly
+// spaced order statistics of them.
+func keepSamples(sorted []float32) []float32 {
+	n := len(sorted)
+	if n <= CalibrationSamples {
+		return slices.Clone(sorted)
+	}
+	out := make([]float32, CalibrationSamples)
+	for k := range out {
+		i := int(math.Round((float64(k)+0.5)*float64(n)/CalibrationSamples - 0.5))
+		out[k] = sorted[min(max(i, 0), n-1)]
+	}
+	return out
+}
+
+// NewCalibration builds a calibration from scores and the lengths of their
+// sequences. candidates are the padded mode's boundaries; empty cuts
+// buckets at quantiles of the lengths instead. Buckets with fewer than 100
+// scores are merged into the next (the last into the one before).
+func NewCalibration(scores []float32, lengths []int, candidates []int, source string) *Calibration {
+	c := &Calibration{Version: CalibrationVersion, Source: source, BucketsFrom: "padded"}
+	if len(candidates) == 0 {
+		c.BucketsFrom = "length_quantiles"
+		hist := map[int]int64{}
+		for _, n := range lengths {
+			hist[n]++
+		}
+		candidates = QuantileBoundaries(hist, min(maxExactBuckets, max(1, len(scores)/(2*minBucketScores))))
+	}
+	bucketOf := func(n int) int {
+		i, found := slices.BinarySearch(candidates, n)
+		if found {
+			return i
+		}
+		return max(i-1, 0)
+	}
+	per := make([][]float32, len(candidates))
+	for i, s := range scores {
+		b := bucketOf(lengths[i])
+		per[b] = append(per[b], s)
+	}
+	// Merge: a bucket closes once it holds enough scores.
+	var merged [][]float32
+	var starts []int
+	var cur []float32
+	start := 1
+	for i, p := range per {
+		if cur == nil {
+			start = candidates[i]
+			if i == 0 {
+				start = 1
+			}
+		}
+		cur = append(cur, p...)
+		if len(cur) >= minBucketScores {
+			merged, starts = append(merged, cur), append(starts, start)
+			cur = nil
+		}
+	}
+	if len(cur) > 0 || len(merged) == 0 {
+		if len(merged) == 0 {
+			merged, starts = append(merged, cur), append(starts, 1)
+		} else {
+			merged[len(merged)-1] = append(merged[len(merged)-1], cur...)
+		}
+	}
+	for i, m := range merged {
+		slices.Sort(m)
+		c.Buckets = append(c.Buckets, CalibrationScores{MinLen: starts[i], N: int64(len(m)), Samples: keepSamples(m)})
+	}
+	all := slices.Clone(scores)
+	slices.Sort(all)
+	c.Overall = CalibrationScores{MinLen: 1, N: int64(len(all)), Samples: keepSamples(all)}
+	return c
+}
+
+// calibrate scores the validation sequences (the training ones when there
+// are none) with the trained model and returns their distribution. Cached
+// data is scored in memory; streamed data is read again.
+func calibrate(ctx context.Context, job TrainJob, res *TrainResult, batching BatchConfig, split Split, train, val []*schemas.Sequence) (*Calibration, error) {
+	source := "validation"
+	useVal := res.ValSeqs > 0
+	if !useVal {
+		source = "training"
+	}
+	enc := NewEncoder(res.Model)
+	var scores []float32
+	var lengths []int
+	score := func(b *Batch) error {
+		e := enc.Encode(b)
+		for i, s := range b.Seqs {
+			scores = append(scores, e.Scores[i])
+			lengths = append(lengths, s.Len)
+		}
+		return nil
+	}
+	if res.Streamed {
+		bt, err := NewBatcher(batching)
+		if err != nil {
+			return nil, err
+		}
+		err = streamPass(ctx, job.Source, res.Norm, func(s *schemas.Sequence) bool { return split.Validation(s.ID) == useVal },
+			func(s *schemas.Sequence) error { return bt.Add(s, score) }, func() error { return bt.Flush(score) })
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		seqs := val
+		if !useVal {
+			seqs = train
+		}
+		batches, err := batchAll(batching, seqs)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range batches {
+			if err := score(b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(scores) == 0 {
+		return nil, fmt.Errorf("calibration: no %s sequences to score", source)
+	}
+	return NewCalibration(scores, lengths, res.Boundaries, source), nil
+}
+
+// BucketCounts returns the scores each bucket was made from, by the
+// bucket's shortest length.
+func (c *Calibration) BucketCounts() map[int]int64 {
+	out := map[int]int64{}
+	for _, b := range c.Buckets {
+		out[b.MinLen] = b.N
+	}
+	return out
+}
+
+// ScoreAt is the score at percentile p of the bucket for length n: the
+// inverse of Percentile, the score from which a sequence of that length
+// reaches p.
+func (c *Calibration) ScoreAt(p float64, n int) float32 {
+	return c.Buckets[c.Bucket(n)].ScoreAt(p)
+}
+
+// ScoreAt is the score at percentile p of the bucket.
+func (b CalibrationScores) ScoreAt(p float64) float32 {
+	s := b.Samples
+	pos := p/100*float64(len(s)) - 0.5
+	switch {
+	case pos <= 0:
+		return s[0]
+	case pos >= float64(len(s)-1):
+		return s[len(s)-1]
+	}
+	i := int(pos)
+	f := pos - float64(i)
+	return float32(float64(s[i]) + f*(float64(s[i+1])-float64(s[i])))
+}

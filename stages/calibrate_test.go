@@ -1,0 +1,108 @@
+package stages
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestPercentile(t *testing.T) {
+	b := CalibrationScores{Samples: []float32{1, 2, 3, 4}}
+	for _, c := range []struct {
+		score float32
+		want  float32
+	}{
+		{0.5, 0}, {1, 12.5}, {1.5, 25}, {2, 37.5}, {3.5, 75}, {4, 100}, {9, 100}, {float32(math.NaN()), 100},
+	} {
+		if got := b.percentile(c.score); math.Abs(float64(got-c.want)) > 1e-4 {
+			t.Errorf("percentile(%v) = %v, want %v", c.score, got, c.want)
+		}
+	}
+}
+
+func TestNewCalibrationBuckets(t *testing.T) {
+	// 150 scores of length 5 and 60 of length 20: the padded boundaries 1,
+	// 10, 30 make buckets of 150, 60 and 0; the last two together hold
+	// fewer than 100, so they merge into the first.
+	var scores []float32
+	var lens []int
+	for range 150 {
+		scores, lens = append(scores, 1), append(lens, 5)
+	}
+	for range 60 {
+		scores, lens = append(scores, 2), append(lens, 20)
+	}
+	c := NewCalibration(scores, lens, []int{1, 10, 30}, "validation")
+	if len(c.Buckets) != 1 || c.Buckets[0].N != 210 || c.Overall.N != 210 {
+		t.Fatalf("got buckets %+v, want one of 210", c.BucketCounts())
+	}
+	for range 100 {
+		scores, lens = append(scores, 3), append(lens, 40)
+	}
+	c = NewCalibration(scores, lens, []int{1, 10, 30}, "validation")
+	got := c.BucketCounts()
+	if len(got) != 2 || got[1] != 150 || got[10] != 160 {
+		t.Fatalf("got buckets %v, want 1:150 10:160", got)
+	}
+	if c.Bucket(3) != 0 || c.Bucket(10) != 1 || c.Bucket(500) != 1 {
+		t.Errorf("buckets of 3, 10, 500: %d %d %d, want 0 1 1", c.Bucket(3), c.Bucket(10), c.Bucket(500))
+	}
+	if p := c.Percentile(3, 40); p != 100 {
+		t.Errorf("percentile of the top score of its bucket: got %v, want 100", p)
+	}
+}
+
+func TestCalibrationSamplesCapped(t *testing.T) {
+	n := 5000
+	scores := make([]float32, n)
+	lens := make([]int, n)
+	for i := range n {
+		scores[i], lens[i] = float32(n-i), 10
+	}
+	c := NewCalibration(scores, lens, nil, "training")
+	if c.BucketsFrom != "length_quantiles" || len(c.Buckets) != 1 {
+		t.Fatalf("got %q with %d buckets, want length_quantiles with 1 (one length)", c.BucketsFrom, len(c.Buckets))
+	}
+	s := c.Buckets[0].Samples
+	if len(s) != CalibrationSamples || s[0] != 3 || s[len(s)-1] != 4998 {
+		t.Errorf("got %d samples from %v to %v, want %d from 3 to 4998", len(s), s[0], s[len(s)-1], CalibrationSamples)
+	}
+	if p := c.Percentile(4500, 10); math.Abs(float64(p)-90) > 0.1 {
+		t.Errorf("percentile of 4500 among 1..5000: got %v, want 90", p)
+	}
+	back, err := ParseCalibration(c.Marshal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Percentile(4500, 10) != c.Percentile(4500, 10) || len(c.Marshal()) > 20000 {
+		t.Errorf("round trip changed the percentile, or the JSON is %d bytes (want <= 20000)", len(c.Marshal()))
+	}
+}
+
+func TestParseCalibrationErrors(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"version":2}`, "version 2"},
+		{`{"version":1,"buckets":[]}`, "no buckets"},
+		{`{"version":1,"overall":{"samples":[1]},"buckets":[{"min_len":1,"samples":[2,1]}]}`, "sorted samples"},
+		{`{"version":1,"overall":{"samples":[1]},"buckets":[{"min_len":1,"samples":[1]},{"min_len":1,"samples":[1]}]}`, "must increase"},
+		{`nope`, "invalid character"},
+	} {
+		_, err := ParseCalibration(c.in)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseCalibration(%s): got %v, want an error with %q", c.in, err, c.want)
+		}
+	}
+}
+
+func TestScoreAtInvertsPercentile(t *testing.T) {
+	b := CalibrationScores{Samples: []float32{1, 2, 4, 8}}
+	for _, p := range []float64{12.5, 20, 50, 80} {
+		s := b.ScoreAt(p)
+		if got := b.percentile(s); math.Abs(float64(got)-p) > 1e-4 {
+			t.Errorf("percentile(scoreAt(%v) = %v) = %v, want %v", p, s, got, p)
+		}
+	}
+	if b.ScoreAt(99) != 8 || b.ScoreAt(1) != 1 {
+		t.Errorf("scoreAt beyond the samples: got %v and %v, want 8 and 1", b.ScoreAt(99), b.ScoreAt(1))
+	}
+}
