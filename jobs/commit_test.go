@@ -9,16 +9,20 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/stages"
+	"github.com/seqae/seqae/storage"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -77,8 +81,7 @@ func TestPublishDir(t *testing.T) {
 	}{{"exchange", false, false}, {"fallback", true, true}} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.fallback {
-				exchange = func(a, b string) error { return errNoExchange }
-				t.Cleanup(func() { exchange = exchangeDirs })
+				useFS(t, &stepFS{exchange: noExchange})
 			}
 			out := t.TempDir()
 			live := filepath.Join(out, "latents", "dt="+day1)
@@ -293,7 +296,7 @@ func TestShardsTakeTurns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.close()
-	unlock, err := l.lock()
+	unlock, err := l.lock(holder{}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,9 +382,9 @@ func TestShardsLandTogether(t *testing.T) {
 }
 
 // The commit lock lets one holder in at a time, by flock or, where the
-// file system has none, by a lock folder; a lock folder left by a killed
-// run fails the commit after lockWait, naming it.
+// file system has none, by a lock folder.
 func TestCommitLock(t *testing.T) {
+	me := holder{Run: "me", PID: selfPID, Host: selfHost, Time: time.Now()}
 	for _, c := range []struct {
 		name string
 		lock func(t *testing.T, dir string) (func(), error)
@@ -392,9 +395,11 @@ func TestCommitLock(t *testing.T) {
 				return nil, err
 			}
 			t.Cleanup(l.close)
-			return l.lock()
+			return l.lock(me, t.TempDir())
 		}},
-		{"lock folder", func(t *testing.T, dir string) (func(), error) { return lockByDir(filepath.Join(dir, lockName+".d")) }},
+		{"lock folder", func(t *testing.T, dir string) (func(), error) {
+			return lockByDir(filepath.Join(dir, lockName+".d"), t.TempDir(), me)
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -424,17 +429,81 @@ func TestCommitLock(t *testing.T) {
 			}
 		})
 	}
-	lockWait = 50 * time.Millisecond
-	t.Cleanup(func() { lockWait = time.Minute })
-	name := filepath.Join(t.TempDir(), lockName+".d")
-	os.Mkdir(name, 0o755) // left by a killed run
-	if _, err := lockByDir(name); err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "remove it") {
-		t.Errorf("got %v, want an error naming the lock folder to remove", err)
+}
+
+// deadPID is the id of a process of this host that has exited.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// A lock folder left by a killed run does not block later commits: it is
+// taken over once its holder is dead (a process of this host that is gone,
+// a holder older than lockExpiry, or, with no holder record, a folder
+// older than that). A live holder's lock fails the commit after lockWait,
+// naming the holder.
+func TestLockFolderExpires(t *testing.T) {
+	lockWait, lockExpiry = 300*time.Millisecond, time.Hour
+	t.Cleanup(func() { lockExpiry = 5 * time.Minute; lockWait = lockExpiry + time.Minute })
+	now := time.Now()
+	cases := []struct {
+		name   string
+		holder *holder // nil: no holder record
+		mtime  time.Time
+		taken  bool
+	}{
+		{"a process of this host that is gone", &holder{Run: "killed", PID: deadPID(t), Host: selfHost, Time: now}, now, true},
+		{"another host's, expired", &holder{Run: "killed", PID: 1, Host: "elsewhere", Time: now.Add(-2 * time.Hour)}, now, true},
+		{"no holder record, an old folder", nil, now.Add(-2 * time.Hour), true},
+		{"a live process of this host", &holder{Run: "alive", PID: selfPID, Host: selfHost, Time: now}, now, false},
+		{"a live process of this host, expired", &holder{Run: "hung", PID: selfPID, Host: selfHost, Time: now.Add(-2 * time.Hour)}, now, true},
+		{"another host's, fresh", &holder{Run: "alive", PID: 1, Host: "elsewhere", Time: now}, now, false},
+		{"no holder record, a fresh folder", nil, now, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), lockName+".d")
+			if err := os.Mkdir(name, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if c.holder != nil {
+				if err := writeJSON(context.Background(), filepath.Join(name, holderName), c.holder); err != nil {
+					t.Fatal(err)
+				}
+			}
+			os.Chtimes(name, c.mtime, c.mtime)
+			unlock, err := lockByDir(name, filepath.Join(filepath.Dir(name), "scratch"), holder{Run: "next", PID: selfPID, Host: selfHost, Time: now})
+			if got := err == nil; got != c.taken {
+				t.Fatalf("taken over %v (error %v), want %v", got, err, c.taken)
+			}
+			if !c.taken {
+				if want := "held by run "; !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), want) {
+					t.Errorf("got %v, want an error naming %s and its holder", err, name)
+				}
+				return
+			}
+			h, err := readHolder(filepath.Join(name, holderName))
+			if err != nil || h.Run != "next" {
+				t.Errorf("holder %+v (%v), want the new holder's record", h, err)
+			}
+			unlock()
+			if entries, _ := os.ReadDir(filepath.Dir(name)); len(entries) != 1 || entries[0].Name() != "scratch" {
+				t.Errorf("left %v, want only the scratch folder", entries)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(filepath.Dir(name), "scratch")); len(entries) != 0 {
+				t.Errorf("left %v in the scratch folder, want nothing", entries)
+			}
+		})
 	}
 }
 
 // A commit that cannot make a table's folder fails before any table is
-// committed; one that fails after committing some says which.
+// committed; one that fails after committing some says which, and the next
+// run finishes it.
 func TestCommitFailure(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -448,13 +517,12 @@ func TestCommitFailure(t *testing.T) {
 			os.WriteFile(filepath.Join(out, TableLatents), nil, 0o644)
 		}, []string{"preparing to commit OUT/latents/dt=" + day1 + ": mkdir OUT/latents: not a directory; nothing committed"}, nil},
 		{"the fourth exchange fails", func(t *testing.T, out string) {
-			exchange = func(a, b string) error {
+			useFS(t, &stepFS{exchange: func(a, b string) error {
 				if strings.Contains(b, TableStepLosses) {
 					return errors.New("disk on fire")
 				}
 				return exchangeDirs(a, b)
-			}
-			t.Cleanup(func() { exchange = exchangeDirs })
+			}})
 		}, []string{"committing OUT/step_losses/dt=" + day1 + ": disk on fire (already committed: OUT/models/dt=" + day1 +
 			", OUT/metrics/dt=" + day1 + ", OUT/quarantine/dt=" + day1 + ";"}, []string{TableModels, TableMetrics, TableQuarantine}},
 	}
@@ -485,6 +553,18 @@ func TestCommitFailure(t *testing.T) {
 				m := readManifest(t, dir)
 				if isNew := m.RunID != first.RunID; isNew != slices.Contains(c.newTables, table) {
 					t.Errorf("%s: from the second run %v, want %v", table, isNew, slices.Contains(c.newTables, table))
+				}
+			}
+			if c.newTables == nil {
+				return
+			}
+			// Once the disk is well, the next run finishes the commit.
+			fsys = osOps{}
+			second := readManifest(t, filepath.Join(cfg.Output.Dir, TableModels, "dt="+day1)).RunID
+			mustRun(t, cfg, Options{Date: day2})
+			for _, table := range tables {
+				if m := readManifest(t, filepath.Join(cfg.Output.Dir, table, "dt="+day1)); m.RunID != second {
+					t.Errorf("after the next run, %s: run %s, want the failed commit's %s", table, m.RunID, second)
 				}
 			}
 		})
@@ -556,47 +636,63 @@ func TestRerunRemovesTablesNotWritten(t *testing.T) {
 	}
 }
 
-// Staging folders are judged by the time in their run id, not their
-// modification time, and a run that still holds its _run.lock keeps its
-// folder however old it is.
+// A later run reclaims the staging folder of a killed run at once: one
+// whose _run.lock is free or, where the file system has no flock, whose
+// process of this host is gone, or that is older than staleStaging. It
+// leaves alone runs in progress, a killed run's commit record (for
+// recoverCommits) and folders without seqae's run marker, whatever their
+// names.
 func TestCleanStaging(t *testing.T) {
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	old, young := newRunID(now.Add(-25*time.Hour)), newRunID(now.Add(-time.Hour))
+	now := time.Now().UTC()
+	dead := deadPID(t)
 	cases := []struct {
 		name    string
 		id      string
-		held    bool      // the run is alive
-		mtime   time.Time // zero: now
+		noFlock bool
+		marker  *holder // nil: no run marker (not seqae's)
+		held    bool    // the run is alive
+		intent  bool    // it holds a commit record
 		removed bool
 	}{
-		{"a killed run's, a day old", old, false, time.Time{}, true},
-		{"a killed run's, touched recently", old, false, now, true},
-		{"a run in progress for more than a day", old, true, time.Time{}, false},
-		{"a young run's with an old mtime", young, false, now.Add(-48 * time.Hour), false},
-		{"not a run id", "notes", false, now.Add(-48 * time.Hour), false},
+		{"a killed run's, an hour old", newRunID(now.Add(-time.Hour)), false, &holder{PID: selfPID, Host: selfHost, Time: now.Add(-time.Hour)}, false, false, true},
+		{"a run in progress for more than a day", newRunID(now.Add(-25 * time.Hour)), false, &holder{PID: selfPID, Host: selfHost, Time: now.Add(-25 * time.Hour)}, true, false, false},
+		{"a killed run's commit record", newRunID(now), false, &holder{PID: selfPID, Host: selfHost, Time: now}, false, true, false},
+		{"a user's folder named like a run id", "20200101T000000Z-abcd1234", false, nil, false, false, false},
+		{"no flock: a process of this host that is gone", newRunID(now), true, &holder{PID: dead, Host: selfHost, Time: now}, true, false, true},
+		{"no flock: another host's, 23 hours old", newRunID(now), true, &holder{PID: 1, Host: "elsewhere", Time: now.Add(-23 * time.Hour)}, true, false, false},
+		{"no flock: another host's, 25 hours old", newRunID(now), true, &holder{PID: 1, Host: "elsewhere", Time: now.Add(-25 * time.Hour)}, true, false, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.noFlock {
+				flock = noFlock
+				t.Cleanup(func() { flock = lockFile })
+			}
 			out := t.TempDir()
 			dir := filepath.Join(out, stagingDir, c.id)
-			release, err := holdStaging(dir)
-			if err != nil {
-				t.Fatal(err)
+			if c.marker != nil {
+				release, err := holdStaging(context.Background(), dir, *c.marker)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.held {
+					defer release()
+				} else {
+					release()
+				}
 			}
-			if !c.held {
-				release()
-			} else {
-				defer release()
+			keep := filepath.Join(dir, "keep.txt")
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(keep, []byte("mine"), 0o644)
+			if c.intent {
+				os.WriteFile(filepath.Join(dir, intentName), []byte("{}"), 0o644)
 			}
-			aside := filepath.Join(dir, previousDir, TableLatents, "dt="+day1)
-			os.MkdirAll(aside, 0o755)
-			os.WriteFile(filepath.Join(aside, "part-00000-of-00001.parquet"), []byte("old"), 0o644)
-			if !c.mtime.IsZero() {
-				os.Chtimes(dir, c.mtime, c.mtime)
-			}
-			cleanStaging(out, now, discard)
+			cleanStaging(out, "", now, discard)
 			if got := !exists(dir); got != c.removed {
 				t.Errorf("removed %v, want %v", got, c.removed)
+			}
+			if !c.removed && !exists(keep) {
+				t.Errorf("%s was deleted", keep)
 			}
 		})
 	}
@@ -641,8 +737,7 @@ func TestCheckCounts(t *testing.T) {
 // Once the new partition is live, failing to delete the previous one is a
 // warning, not a failed commit.
 func TestPublishWarnsWhenTheOldCannotBeDeleted(t *testing.T) {
-	exchange = func(a, b string) error { return nil } // exchanged, leaving the old partition at a
-	t.Cleanup(func() { exchange = exchangeDirs })
+	useFS(t, &stepFS{exchange: func(a, b string) error { return nil }}) // exchanged, leaving the old partition at a
 	var log bytes.Buffer
 	undeletable := "old\x00partition" // RemoveAll fails on it
 	if err := publishDir(undeletable, filepath.Join(t.TempDir(), "dt="+day1), "", logTo(&log)); err != nil {
@@ -657,8 +752,7 @@ func TestPublishWarnsWhenTheOldCannotBeDeleted(t *testing.T) {
 // and leave nothing behind: no aside folder beside the partitions, nothing
 // in staging.
 func TestFallbackRerunLeavesNothing(t *testing.T) {
-	exchange = func(a, b string) error { return errNoExchange }
-	t.Cleanup(func() { exchange = exchangeDirs })
+	useFS(t, &stepFS{exchange: noExchange})
 	in, ids := smallData(t)
 	cfg := smallJob(t, in)
 	mustRun(t, cfg, Options{Date: day1})
@@ -710,5 +804,634 @@ func TestFallbackRerunLeavesNothing(t *testing.T) {
 	}
 	if got := readIDs(t, filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day1)); len(got) != len(ids) {
 		t.Errorf("%d ids, want %d", len(got), len(ids))
+	}
+}
+
+// stepFS is fileOps over the operating system's that calls step before
+// each step of the commit, its recovery and staging cleanup, with the
+// step's name and path: a step step fails is not taken. exchange, when
+// set, stands in for the folder exchange.
+type stepFS struct {
+	step     func(op, name string) error
+	exchange func(a, b string) error
+}
+
+func (f *stepFS) do(op, name string, take func() error) error {
+	if f.step != nil {
+		if err := f.step(op, name); err != nil {
+			return err
+		}
+	}
+	return take()
+}
+
+func (f *stepFS) Rename(from, to string) error {
+	return f.do("rename", from+" -> "+to, func() error { return os.Rename(from, to) })
+}
+
+func (f *stepFS) Exchange(a, b string) error {
+	return f.do("exchange", a+" <-> "+b, func() error {
+		if f.exchange != nil {
+			return f.exchange(a, b)
+		}
+		return exchangeDirs(a, b)
+	})
+}
+
+func (f *stepFS) Mkdir(name string) error {
+	return f.do("mkdir", name, func() error { return osOps{}.Mkdir(name) })
+}
+
+func (f *stepFS) MkdirAll(name string) error {
+	return f.do("mkdir -p", name, func() error { return osOps{}.MkdirAll(name) })
+}
+
+func (f *stepFS) Remove(name string) error {
+	return f.do("remove", name, func() error { return os.Remove(name) })
+}
+
+func (f *stepFS) RemoveAll(name string) error {
+	return f.do("remove -r", name, func() error { return os.RemoveAll(name) })
+}
+
+// WriteFile writes aside and renames, as osOps does, but does not sync:
+// what a kill leaves is decided by the steps, and tests run many.
+func (f *stepFS) WriteFile(ctx context.Context, name string, data []byte) error {
+	return f.do("write", name, func() error {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return err
+		}
+		tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+".tmp-test")
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			return err
+		}
+		return os.Rename(tmp, name)
+	})
+}
+
+// useFS makes f the commit's file system for the test.
+func useFS(t *testing.T, f fileOps) {
+	fsys = f
+	t.Cleanup(func() { fsys = osOps{} })
+}
+
+// noExchange is a file system without renameat2(RENAME_EXCHANGE).
+func noExchange(string, string) error { return errNoExchange }
+
+// noFlock is a file system without flock.
+func noFlock(*os.File, bool) (func(), error) { return nil, errNoLock }
+
+var errKilled = errors.New("killed")
+
+// killer stops the file system at step at (from 1), as a kill -9 would:
+// that step and every step after it are not taken, so nothing the run does
+// afterwards (its deferred cleanup included) reaches the disk. fired
+// reports whether the run got that far; steps lists what it did.
+type killer struct {
+	at    int
+	n     int
+	steps []string
+}
+
+func (k *killer) step(op, name string) error {
+	k.n++
+	if k.n >= k.at {
+		return errKilled
+	}
+	k.steps = append(k.steps, op+" "+name)
+	return nil
+}
+
+func (k *killer) fired() bool { return k.n >= k.at }
+
+// copyTree copies the folder from to to.
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tinyData writes 24 short traces as a nested file and returns its folder.
+func tinyData(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "in")
+	seqs := synth.Sensors(synth.Options{N: 24, MinLen: 3, MaxLen: 6, Dim: 3, Noise: 0.05, Seed: 3})
+	var buf bytes.Buffer
+	if err := synth.WriteNested(&buf, seqs, 6); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "part-0.parquet"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// tinyJob is a quick job over in, writing to out.
+func tinyJob(t *testing.T, in, out string, sets ...string) *Config {
+	t.Helper()
+	base := []string{"inputs=" + in, "output.dir=" + out, "model.latent=2", "model.hidden=3", "training.epochs=1", "batching.batch_size=8"}
+	cfg, err := Load("", nil, append(base, sets...), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// dateState says whose the date day1 is under out across tables: "old"
+// when every table is as run old left it, "new" when every table is as
+// one later run left it, else what is mixed. A whole table is its
+// partition's run ("" when absent); a sharded one (shard set) is its
+// shard's manifest's run and whether the date is complete. Every present
+// partition must hold exactly the files of its manifest.
+func dateState(t *testing.T, out string, old map[string]string, newTables map[string]bool, shard *Shard) string {
+	t.Helper()
+	got := map[string]string{}
+	for _, table := range tables {
+		live := filepath.Join(out, table, "dt="+day1)
+		run, exists := partitionRun(live)
+		if shard != nil {
+			run = fmt.Sprintf("%s complete=%v", shardRun(live, *shard), exists && pathExists(filepath.Join(live, SuccessFile)))
+		}
+		if exists {
+			if err := checkOwnFiles(live); err != nil {
+				return "stray files: " + err.Error()
+			}
+			if m, err := ReadManifest(filepath.Join(live, ManifestFile)); err == nil {
+				for _, f := range m.Files {
+					if !pathExists(filepath.Join(live, f.Name)) {
+						return fmt.Sprintf("%s lacks %s", live, f.Name)
+					}
+				}
+			}
+		}
+		got[table] = run
+	}
+	if maps.Equal(got, old) {
+		return "old"
+	}
+	newRun := ""
+	for _, table := range tables {
+		if _, touched := newTables[table]; !touched {
+			if got[table] != old[table] {
+				return fmt.Sprintf("mixed: %v", got)
+			}
+			continue
+		}
+		want := got[table]
+		if !newTables[table] {
+			want = ""
+			if shard != nil {
+				want = " complete=false"
+			}
+		} else if newRun == "" {
+			newRun = got[table]
+		}
+		if got[table] != want || newTables[table] && (got[table] != newRun || got[table] == old[table]) {
+			return fmt.Sprintf("mixed: %v", got)
+		}
+	}
+	return "new"
+}
+
+// stranded lists what a killed run and the recovery left in out beyond
+// the tables' partitions and lock files: anything in staging, any lock
+// folder whose holder is alive, anything else beside the partitions.
+func stranded(out string) []string {
+	var left []string
+	entries, _ := os.ReadDir(filepath.Join(out, stagingDir))
+	for _, e := range entries {
+		left = append(left, filepath.Join(stagingDir, e.Name()))
+	}
+	for _, table := range tables {
+		entries, _ := os.ReadDir(filepath.Join(out, table))
+		for _, e := range entries {
+			name := filepath.Join(out, table, e.Name())
+			switch {
+			case e.Name() == lockName, e.Name() == "dt="+day1:
+			case e.Name() == lockName+".d":
+				// A lock folder a killed run left; harmless once its holder
+				// is dead: the next commit takes it over.
+				if h, dead := lockHolder(name); !dead {
+					left = append(left, name+" held by "+h.String())
+				}
+			default:
+				left = append(left, name)
+			}
+		}
+	}
+	return left
+}
+
+// A run killed at any step of its commit (the intent record, each table's
+// exchange or removal, each of the fallback's two renames, the lock
+// folders, the cleanup) leaves a date that the next run makes all old or
+// all new across its tables, with nothing stranded; and so does a
+// recovery itself killed at any of its steps (tried on the first kill that
+// leaves the date mixed), once a later run finishes it. With the exchange,
+// with the fallback (no exchange, no flock: lock folders and holder
+// records), in a train-only rerun that removes tables, and for one shard
+// of a sharded date.
+func TestCommitKilledAtEveryStep(t *testing.T) {
+	type scenario struct {
+		name     string
+		fallback bool                                      // no exchange, no flock
+		first    func(t *testing.T, in, out string) string // the first runs, returning the run whose partitions are "old" ("" for several)
+		second   []string
+		shard    *Shard
+		// newTables are the tables the second run replaces: true when it
+		// writes them, false when it removes them.
+		newTables map[string]bool
+	}
+	all := map[string]bool{}
+	for _, table := range tables {
+		all[table] = true
+	}
+	trainOnly := map[string]bool{TableModels: true, TableMetrics: true, TableQuarantine: true, TableStepLosses: false, TableLatents: false, TableDrift: false, TableReports: true}
+	full := func(t *testing.T, in, out string) string {
+		return mustRun(t, tinyJob(t, in, out), Options{Date: day1}).RunID
+	}
+	scenarios := []scenario{
+		{name: "exchange", first: full, newTables: all},
+		{name: "fallback", fallback: true, first: full, newTables: all},
+		{name: "train-only rerun removes tables", first: full, second: []string{"run=train"}, newTables: trainOnly},
+		{name: "a shard with another fingerprint", shard: &Shard{1, 2}, first: func(t *testing.T, in, out string) string {
+			mustRun(t, tinyJob(t, in, out, "run=train"), Options{Date: day1})
+			for i := range 2 {
+				mustRun(t, tinyJob(t, in, out, "run=encode"), Options{Date: day1, Shard: Shard{i, 2}})
+			}
+			return ""
+		}, second: []string{"run=encode", "input.max_len=5"},
+			newTables: map[string]bool{TableQuarantine: true, TableStepLosses: true, TableLatents: true, TableDrift: true, TableReports: true}},
+	}
+	in := tinyData(t)
+	var kills, allOld, allNew, recoveryKills int
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			base := t.TempDir()
+			tmpl := filepath.Join(base, "template")
+			sc.first(t, in, tmpl)
+			oldState := map[string]string{}
+			for _, table := range tables {
+				live := filepath.Join(tmpl, table, "dt="+day1)
+				oldState[table], _ = partitionRun(live)
+				if sc.shard != nil {
+					oldState[table] = fmt.Sprintf("%s complete=%v", shardRun(live, *sc.shard), pathExists(filepath.Join(live, SuccessFile)))
+				}
+			}
+			opt := Options{Date: day1}
+			if sc.shard != nil {
+				opt.Shard = *sc.shard
+			}
+			if sc.fallback {
+				flock = noFlock
+				lockWait = 5 * time.Second // fail fast if a dead holder's lock is not taken over
+				t.Cleanup(func() { flock, lockWait = lockFile, lockExpiry+time.Minute })
+			}
+			dead := deadPID(t)
+			// nextRun plays the next run: it finishes what was left, with
+			// the file system stopping at recovery step at (0: never).
+			nextRun := func(out string, at int) (*killer, error) {
+				k := &killer{at: math.MaxInt}
+				if at > 0 {
+					k.at = at
+				}
+				useFS(t, &stepFS{step: k.step, exchange: map[bool]func(a, b string) error{true: noExchange}[sc.fallback]})
+				if at > 0 {
+					selfPID = dead
+				}
+				err := recoverCommits(context.Background(), out, discard)
+				if err == nil {
+					cleanStaging(out, "", time.Now(), discard)
+				}
+				fsys, selfPID = osOps{}, os.Getpid()
+				return k, err
+			}
+			counts := map[string]int{}
+			doubled := false
+			for at := 1; ; at++ {
+				out := filepath.Join(base, fmt.Sprint(at))
+				copyTree(t, tmpl, out)
+				k := &killer{at: at}
+				useFS(t, &stepFS{step: k.step, exchange: map[bool]func(a, b string) error{true: noExchange}[sc.fallback]})
+				selfPID = dead // the killed run's holder records name a process that is gone
+				Run(context.Background(), tinyJob(t, in, out, sc.second...), opt)
+				selfPID = os.Getpid()
+				fsys = osOps{}
+				if !k.fired() {
+					t.Logf("%d kill points", at-1)
+					break
+				}
+				kills++
+				last := "before the first step"
+				if len(k.steps) > 0 {
+					last = "after " + k.steps[len(k.steps)-1]
+				}
+				// Once, at the first kill that leaves a table changed (the
+				// date mixed until recovered), the recovery is killed at each
+				// of its steps in turn, then finished by a later run.
+				mixed := dateState(t, out, oldState, sc.newTables, sc.shard) != "old"
+				for rat := 1; mixed && !doubled; rat++ {
+					rout := fmt.Sprintf("%s-recovery-%d", out, rat)
+					copyTree(t, out, rout)
+					rk, _ := nextRun(rout, rat)
+					if !rk.fired() {
+						doubled = true
+						break
+					}
+					recoveryKills++
+					if _, err := nextRun(rout, 0); err != nil {
+						t.Fatalf("killed %s, recovery killed at its step %d: %v", last, rat, err)
+					}
+					if s := dateState(t, rout, oldState, sc.newTables, sc.shard); s != "old" && s != "new" {
+						t.Errorf("killed %s, recovery killed at its step %d: %s", last, rat, s)
+					}
+					if left := stranded(rout); len(left) > 0 {
+						t.Errorf("killed %s, recovery killed at its step %d: left %v", last, rat, left)
+					}
+				}
+				if _, err := nextRun(out, 0); err != nil {
+					t.Fatalf("killed %s: recovery: %v", last, err)
+				}
+				s := dateState(t, out, oldState, sc.newTables, sc.shard)
+				counts[s]++
+				if s != "old" && s != "new" {
+					t.Errorf("killed %s: after recovery, %s", last, s)
+				}
+				if left := stranded(out); len(left) > 0 {
+					t.Errorf("killed %s: left %v", last, left)
+				}
+			}
+			t.Logf("after recovery: %v", counts)
+			allOld += counts["old"]
+			allNew += counts["new"]
+			if counts["new"] == 0 || counts["old"] == 0 {
+				t.Errorf("outcomes %v: want kills before the commit record to leave the date old and kills after it new", counts)
+			}
+		})
+	}
+	t.Logf("%d kill points in %d scenarios: %d all old, %d all new after recovery; %d recoveries killed part-way and finished by a later run",
+		kills, len(scenarios), allOld, allNew, recoveryKills)
+}
+
+// inspectDate returns what `seqae inspect` says of a partition's date.
+func inspectDate(t *testing.T, live string) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Inspect(context.Background(), storage.Local{}, live, &b, InspectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(line, "date ") || strings.HasPrefix(line, "pending commit ") {
+			lines = append(lines, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// A run killed between two tables' exchanges leaves the date mixed, as
+// inspect says, until the next run on the output folder, for another date,
+// finishes the commit first thing: the date is then all the killed run's.
+func TestNextRunFinishesCommit(t *testing.T) {
+	in := tinyData(t)
+	out := filepath.Join(t.TempDir(), "out")
+	first := mustRun(t, tinyJob(t, in, out), Options{Date: day1})
+	exchanges, killed := 0, false
+	useFS(t, &stepFS{step: func(op, name string) error {
+		if op == "exchange" {
+			exchanges++
+		}
+		killed = killed || exchanges == 3 // after models and metrics
+		if killed {
+			return errKilled
+		}
+		return nil
+	}})
+	Run(context.Background(), tinyJob(t, in, out), Options{Date: day1})
+	fsys = osOps{}
+	second := readManifest(t, filepath.Join(out, TableModels, "dt="+day1)).RunID
+	live := filepath.Join(out, TableLatents, "dt="+day1)
+	before := inspectDate(t, live)
+	for _, want := range []string{
+		"date NOT consistent: models, metrics from run " + second + "; " + strings.Join(tables[2:], ", ") + " from run " + first.RunID,
+		"pending commit run " + second, "the next seqae run on " + out + " finishes it",
+	} {
+		if !strings.Contains(before, want) {
+			t.Errorf("inspect says\n%s\nwant %q", before, want)
+		}
+	}
+	var log bytes.Buffer
+	mustRun(t, tinyJob(t, in, out, "run=train"), Options{Date: day2, Logger: logTo(&log)})
+	if !strings.Contains(log.String(), "finished a commit that a killed run left part-way") {
+		t.Errorf("log:\n%s\nwant a line saying the commit was finished", log.String())
+	}
+	for _, table := range tables {
+		if m := readManifest(t, filepath.Join(out, table, "dt="+day1)); m.RunID != second {
+			t.Errorf("%s: run %s, want the killed run's %s", table, m.RunID, second)
+		}
+	}
+	if got, want := inspectDate(t, live), "date consistent: "+strings.Join(tables, ", ")+" from run "+second; got != want {
+		t.Errorf("inspect says\n%s\nwant\n%s", got, want)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(out, stagingDir)); len(entries) != 0 {
+		t.Errorf("staging holds %d entries, want none", len(entries))
+	}
+}
+
+// tree lists every file and folder under dir with its contents, to show
+// that nothing changed.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			got[p] = "folder"
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		got[p] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// A run deletes nothing seqae did not write: a partition holding a file
+// its manifest does not list, or a folder without seqae's manifest, fails
+// the run naming the file, with nothing changed; a folder in staging
+// without seqae's run marker is left alone; the root is refused as the
+// output folder.
+func TestNeverDeletesWhatSeqaeDidNotWrite(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, in, out string) string // returns the foreign file
+		sets  []string                                  // the run's settings
+		fails bool
+	}{
+		{"a file added to a partition seqae wrote", func(t *testing.T, in, out string) string {
+			mustRun(t, tinyJob(t, in, out), Options{Date: day1})
+			name := filepath.Join(out, TableMetrics, "dt="+day1, "important.csv")
+			os.WriteFile(name, []byte("a,b\n1,2\n"), 0o644)
+			return name
+		}, nil, true},
+		{"a user's latents and a train-only run", func(t *testing.T, in, out string) string {
+			name := filepath.Join(out, TableLatents, "dt="+day1, "mine.parquet")
+			os.MkdirAll(filepath.Dir(name), 0o755)
+			os.WriteFile(name, []byte("PAR1"), 0o644)
+			return name
+		}, []string{"run=train"}, true},
+		{"a user's latents and a shard", func(t *testing.T, in, out string) string {
+			mustRun(t, tinyJob(t, in, out, "run=train"), Options{Date: day1})
+			name := filepath.Join(out, TableLatents, "dt="+day1, "mine.parquet")
+			os.MkdirAll(filepath.Dir(name), 0o755)
+			os.WriteFile(name, []byte("PAR1"), 0o644)
+			return name
+		}, []string{"run=encode", "@shard"}, true},
+		{"a folder in staging named like a run id", func(t *testing.T, in, out string) string {
+			name := filepath.Join(out, stagingDir, "20200101T000000Z-abcd1234", "keep.txt")
+			os.MkdirAll(filepath.Dir(name), 0o755)
+			os.WriteFile(name, []byte("mine"), 0o644)
+			return name
+		}, nil, false},
+	}
+	in := tinyData(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			foreign := c.setup(t, in, out)
+			before := tree(t, out)
+			opt := Options{Date: day1}
+			if c.sets != nil && c.sets[len(c.sets)-1] == "@shard" {
+				opt.Shard, c.sets = Shard{0, 2}, c.sets[:len(c.sets)-1]
+			}
+			_, err := Run(context.Background(), tinyJob(t, in, out, c.sets...), opt)
+			if !c.fails {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b, err := os.ReadFile(foreign); err != nil || string(b) != "mine" {
+					t.Errorf("%s: %q, %v; want it kept", foreign, b, err)
+				}
+				return
+			}
+			var ce *ConfigError
+			if err == nil || !strings.Contains(err.Error(), foreign+" was not written by seqae") || !strings.Contains(err.Error(), "nothing changed") || errors.As(err, &ce) {
+				t.Errorf("got %v, want a run error (exit 1) naming %s and saying nothing changed", err, foreign)
+			}
+			after := tree(t, out)
+			for p, v := range before {
+				if after[p] != v {
+					t.Errorf("%s changed", p)
+				}
+			}
+			for p := range after {
+				if _, ok := before[p]; !ok {
+					t.Errorf("%s appeared", p)
+				}
+			}
+		})
+	}
+}
+
+// The output folder may not be a root, hold an input, or be read as one.
+func TestCheckOutputDir(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	cases := []struct {
+		name   string
+		out    string
+		inputs []string
+		want   string // "" for accepted
+	}{
+		{"the root", "/", []string{in}, "is a file system's root"},
+		{"the input folder", in, []string{in}, "holds the input"},
+		{"a folder above the input", dir, []string{in + "/*.parquet"}, "holds the input"},
+		{"a folder above an input file", dir, []string{in + "/part-0.parquet"}, "holds the input"},
+		{"inside a folder read whole", filepath.Join(in, "out"), []string{in}, "is inside the input"},
+		{"inside a folder a glob reads", filepath.Join(in, "x", "out"), []string{in + "/*"}, "is inside the input"},
+		{"inside a dated folder read whole", filepath.Join(in, "dt="+day1, "out"), []string{in + "/dt={date}"}, "is inside the input"},
+		{"beside files a glob reads", filepath.Join(in, "out"), []string{in + "/*.parquet"}, ""},
+		{"a sibling", filepath.Join(dir, "out"), []string{in}, ""},
+		{"an object store input", filepath.Join(dir, "out"), []string{"s3://bucket/" + dir}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := checkOutputDir(c.out, c.inputs, day1)
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Errorf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+	cfg := tinyJob(t, tinyData(t), "/")
+	if _, err := Run(context.Background(), cfg, Options{Date: day1}); err == nil || !strings.Contains(err.Error(), "output folder / is a file system's root") {
+		t.Errorf("--out /: got %v, want it refused", err)
+	}
+}
+
+// A full disk names the staging folders under the output folder, with
+// their sizes: killed runs' as reclaimable, and runs' in progress.
+func TestNoSpaceNamesStaging(t *testing.T) {
+	in := tinyData(t)
+	out := filepath.Join(t.TempDir(), "out")
+	killed := filepath.Join(out, stagingDir, newRunID(time.Now().Add(-time.Minute)))
+	running := filepath.Join(out, stagingDir, newRunID(time.Now()))
+	useFS(t, &stepFS{step: func(op, name string) error {
+		if op != "write" || filepath.Base(name) != intentName {
+			return nil
+		}
+		// Runs that started after this one.
+		for _, dir := range []string{killed, running} {
+			release, err := holdStaging(context.Background(), dir, holder{PID: selfPID, Host: selfHost, Time: time.Now()})
+			if err != nil {
+				return err
+			}
+			if dir == killed {
+				release()
+			} else {
+				t.Cleanup(release)
+			}
+			os.WriteFile(filepath.Join(dir, "big"), make([]byte, 5000), 0o644)
+		}
+		return &fs.PathError{Op: "write", Path: name, Err: syscall.ENOSPC}
+	}})
+	_, err := Run(context.Background(), tinyJob(t, in, out), Options{Date: day1})
+	for _, want := range []string{"no space left on device", "reclaimable: the staging folders of killed runs " + killed + " (", "runs in progress hold " + running + " ("} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want it to say %q", err, want)
+		}
+	}
+}
+
+// A folder a run killed before writing its marker left (nothing but an
+// empty _run.lock) is removed once nobody holds the lock.
+func TestCleanStagingBeforeMarker(t *testing.T) {
+	out := t.TempDir()
+	killed, alive := filepath.Join(out, stagingDir, "a"), filepath.Join(out, stagingDir, "b")
+	for _, dir := range []string{killed, alive} {
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, runLockName), nil, 0o644)
+	}
+	f, err := os.Open(filepath.Join(alive, runLockName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	unlock, err := lockFile(f, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	cleanStaging(out, "", time.Now(), discard)
+	if got := []bool{exists(killed), exists(alive)}; got[0] || !got[1] {
+		t.Errorf("killed run's folder present %v, live run's %v; want only the live run's", got[0], got[1])
 	}
 }

@@ -405,6 +405,12 @@ func inspectFolder(dir string, w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "inputs\t%d files, %d bytes\n", len(m.Inputs), in)
 	}
+	if consistency, pending, ok := dateStatus(dir); ok {
+		fmt.Fprintf(tw, "date\t%s\n", consistency)
+		if pending != "" {
+			fmt.Fprintf(tw, "pending commit\t%s\n", pending)
+		}
+	}
 	fmt.Fprintf(tw, "files\t\n")
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil && !e.IsDir() {

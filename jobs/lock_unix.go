@@ -33,3 +33,10 @@ func lockFile(f *os.File, wait bool) (unlock func(), err error) {
 	}
 	return nil, err
 }
+
+// processAlive reports whether a process with the id pid exists on this
+// host (signal 0 checks without sending one).
+func processAlive(pid int) bool {
+	err := unix.Kill(pid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
+}

@@ -145,9 +145,11 @@ type runner struct {
 // renames). An output folder that cannot be written fails the run before
 // it reads any input, and a table folder that cannot be made fails it
 // before it commits any table; a failure after the first table is
-// committed returns an error naming the partitions already committed. A
-// config error is a *ConfigError.
-func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
+// committed returns an error naming the partitions already committed,
+// which the next run on the output folder finishes: before anything else,
+// every run finishes the commits that killed runs left part-way (begin).
+// A config error is a *ConfigError.
+func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -188,15 +190,12 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	release, err := holdStaging(r.staging)
+	release, err := r.begin(ctx, now)
 	if err != nil {
-		return nil, fmt.Errorf("output folder %s: %w", out, err)
+		return nil, err
 	}
 	defer release()
-	defer os.RemoveAll(r.staging)
-	if !r.blobOut() {
-		cleanStaging(out, now, r.log)
-	}
+	defer func() { err = explainNoSpace(out, r.runID, err) }()
 	r.log.Info("run started", "job", cfg.Name, "run", cfg.Run, "date", r.date, "run_id", r.runID, "shard", opt.Shard.String(), "out", storage.Redact(out))
 
 	res := &Result{RunID: r.runID, Date: r.date}
