@@ -71,7 +71,7 @@ func check(out, date string) error {
 	if m.Drift == nil || m.Drift.AnomalyShare == nil || m.Drift.PSI == nil {
 		return fmt.Errorf("the latents manifest has no drift PSI and anomaly share")
 	}
-	if _, err := os.Stat(filepath.Join(out, "reports", "dt="+date, "index.html")); err != nil {
+	if err := checkReport(filepath.Join(out, "reports", "dt="+date)); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	features, err := hasColumn(db, table("latents"), date, "feature_scores")
@@ -153,4 +153,27 @@ func hasColumn(db *sql.DB, tbl, date, col string) (bool, error) {
 		return false, nil
 	}
 	return n > 0, err
+}
+
+// checkReport checks that a report partition's manifest lists one HTML
+// file and that it is there: index.html from a local commit,
+// index-RUN.html from an object store's (whose files carry the run id).
+func checkReport(dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, "_manifest.json"))
+	if err != nil {
+		return err
+	}
+	var m struct {
+		Files []struct {
+			Name string `json:"name"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if len(m.Files) != 1 || !strings.HasPrefix(m.Files[0].Name, "index") || filepath.Ext(m.Files[0].Name) != ".html" {
+		return fmt.Errorf("%s: the manifest lists %+v, want one index HTML file", dir, m.Files)
+	}
+	_, err = os.Stat(filepath.Join(dir, m.Files[0].Name))
+	return err
 }
