@@ -87,15 +87,7 @@ func (osOps) RemoveAll(name string) error  { return os.RemoveAll(name) }
 
 // WriteFile writes aside and renames (storage.Local), syncing the file.
 func (osOps) WriteFile(ctx context.Context, name string, data []byte) error {
-	w, err := storage.Local{}.Create(ctx, name)
-	if err != nil {
-		return err
-	}
-	defer w.Abort()
-	if _, err := w.Write(data); err != nil {
-		return err
-	}
-	return w.Close()
+	return writeTo(ctx, storage.Local{}, name, data)
 }
 
 // flock is lockFile; tests replace it to take the paths of file systems

@@ -209,23 +209,14 @@ func (s *reportSource) training(ctx context.Context, d *report.Data, modelID, to
 }
 
 func readMetrics(dir string) ([]report.Epoch, error) {
-	files, err := tableFiles(dir)
-	if err != nil {
-		return nil, err
-	}
 	var out []report.Epoch
-	for _, f := range files {
-		err := scanTable(f, func(cols []string, row []cell) error {
-			get := func(name string) cell { return row[slices.Index(cols, name)] }
-			val := get("val_loss")
-			out = append(out, report.Epoch{Epoch: int(get("epoch").Num), Train: get("train_loss").Num, Val: val.Num, HasVal: !val.Null, Seconds: get("seconds").Num})
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	err := scanFiles(dir, func(cols []string, row []cell) error {
+		get := func(name string) cell { return row[slices.Index(cols, name)] }
+		val := get("val_loss")
+		out = append(out, report.Epoch{Epoch: int(get("epoch").Num), Train: get("train_loss").Num, Val: val.Num, HasVal: !val.Null, Seconds: get("seconds").Num})
+		return nil
+	})
+	return out, err
 }
 
 // latentsFixed are the latents columns that are not pass-through ones
@@ -389,25 +380,19 @@ func (s *reportSource) quarantine(d *report.Data, from, to string) error {
 		if m == nil {
 			continue
 		}
-		files, err := tableFiles(dir)
+		err = scanFiles(dir, func(cols []string, row []cell) error {
+			get := func(name string) cell { return row[slices.Index(cols, name)] }
+			reason := get("reason").Text
+			d.Quarantine.Total++
+			d.Quarantine.ByReason[reason]++
+			if len(d.Quarantine.Examples) < quarantineExamples {
+				d.Quarantine.Examples = append(d.Quarantine.Examples, report.QuarantineRow{Date: date, File: get("source_file").Text,
+					Row: int64(get("row").Num), ID: get("id").String(), Reason: reason, Detail: get("detail").Text})
+			}
+			return nil
+		})
 		if err != nil {
 			return err
-		}
-		for _, f := range files {
-			err := scanTable(f, func(cols []string, row []cell) error {
-				get := func(name string) cell { return row[slices.Index(cols, name)] }
-				reason := get("reason").Text
-				d.Quarantine.Total++
-				d.Quarantine.ByReason[reason]++
-				if len(d.Quarantine.Examples) < quarantineExamples {
-					d.Quarantine.Examples = append(d.Quarantine.Examples, report.QuarantineRow{Date: date, File: get("source_file").Text,
-						Row: int64(get("row").Num), ID: get("id").String(), Reason: reason, Detail: get("detail").Text})
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -431,25 +416,19 @@ func (s *reportSource) drift(d *report.Data, from, to string) error {
 		if m == nil {
 			continue
 		}
-		files, err := tableFiles(dir)
+		err = scanFiles(dir, func(cols []string, row []cell) error {
+			get := func(name string) cell { return row[slices.Index(cols, name)] }
+			psi, share := get("psi"), get("anomaly_share")
+			baseline := get("baseline").Text
+			if bd := get("baseline_date"); !bd.Null {
+				baseline += " " + bd.Text
+			}
+			d.Drift = append(d.Drift, report.DriftPoint{Date: date, Baseline: baseline, PSI: psi.Num, HasPSI: !psi.Null,
+				AnomalyShare: share.Num, HasShare: !share.Null})
+			return nil
+		})
 		if err != nil {
 			return err
-		}
-		for _, f := range files {
-			err := scanTable(f, func(cols []string, row []cell) error {
-				get := func(name string) cell { return row[slices.Index(cols, name)] }
-				psi, share := get("psi"), get("anomaly_share")
-				baseline := get("baseline").Text
-				if bd := get("baseline_date"); !bd.Null {
-					baseline += " " + bd.Text
-				}
-				d.Drift = append(d.Drift, report.DriftPoint{Date: date, Baseline: baseline, PSI: psi.Num, HasPSI: !psi.Null,
-					AnomalyShare: share.Num, HasShare: !share.Null})
-				return nil
-			})
-			if err != nil {
-				return err
-			}
 		}
 	}
 	return nil

@@ -250,3 +250,18 @@ func arrowCell(a arrow.Array, j int) cell {
 	}
 	return cell{Text: a.ValueStr(j)}
 }
+
+// scanFiles calls fn with every row of every table file in dir, in
+// tableFiles' order.
+func scanFiles(dir string, fn func(cols []string, row []cell) error) error {
+	files, err := tableFiles(dir)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := scanTable(f, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
