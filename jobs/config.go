@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/seqae/seqae/schemas"
 )
 
 // What a job runs.
@@ -58,7 +56,8 @@ type InputConfig struct {
 	Duplicates string   `yaml:"duplicates"` // quarantine or keep repeated ids
 	// MemoryBudget bounds the memory that grouping the long layout's rows
 	// by id holds (schemas.Spec.GroupBudget); past it they spill to
-	// SpillDir, sorted, and are merged.
+	// SpillDir, sorted, and are merged. 0 derives it from the memory limit
+	// (DefaultBudgets).
 	MemoryBudget ByteSize `yaml:"memory_budget"`
 	SpillDir     string   `yaml:"spill_dir"` // local folder the long layout spills to; empty is the system's temporary folder
 	// AllowAllQuarantined lets an encode in which every row read was
@@ -92,7 +91,7 @@ type TrainingConfig struct {
 	Patience     int      `yaml:"patience"`      // stop after this many epochs without a better validation loss; 0 never stops early
 	Seed         uint64   `yaml:"seed"`          // seeds the initial weights and the shuffles
 	ValFraction  float64  `yaml:"val_fraction"`  // share of ids held out for validation, by id hash
-	MemoryBudget ByteSize `yaml:"memory_budget"` // cache the data if it fits; else stream it every epoch
+	MemoryBudget ByteSize `yaml:"memory_budget"` // cache the data if it fits, else stream it every epoch; 0 derives it from the memory limit (DefaultBudgets)
 	// WarmStart begins from the newest model committed for a date before
 	// the run's date (and keeps its normaliser), when there is one.
 	WarmStart bool `yaml:"warm_start"`
@@ -125,10 +124,10 @@ func Default() Config {
 	return Config{
 		Name:     "seqae",
 		Run:      RunTrainAndEncode,
-		Input:    InputConfig{ID: "id", Duplicates: "quarantine", MemoryBudget: schemas.DefaultGroupBudget},
+		Input:    InputConfig{ID: "id", Duplicates: "quarantine"},
 		Model:    ModelConfig{Latent: 16, Hidden: 16, Head: "linear"},
 		Batching: BatchingConfig{Mode: "exact", BatchSize: 64},
-		Training: TrainingConfig{Epochs: 10, LR: 1e-3, ClipNorm: 1, Patience: 3, Seed: 1, ValFraction: 0.1, MemoryBudget: 1 << 30},
+		Training: TrainingConfig{Epochs: 10, LR: 1e-3, ClipNorm: 1, Patience: 3, Seed: 1, ValFraction: 0.1},
 		Output:   OutputConfig{Dir: "out", Format: "parquet", StepLosses: true, AnomalyPercentile: 99, DriftWarnPSI: 0.2},
 		Workers:  WorkersConfig{Readers: 2, Encoders: 2, Trainers: 2},
 	}
@@ -392,8 +391,8 @@ func (c *Config) Validate() error {
 			return nil
 		},
 		func() error {
-			if c.Input.MemoryBudget < 1<<20 {
-				return bad("input.memory_budget", "must be at least 1MiB, got %d", c.Input.MemoryBudget)
+			if c.Input.MemoryBudget != 0 && c.Input.MemoryBudget < 1<<20 {
+				return bad("input.memory_budget", "must be 0 (from the memory limit) or at least 1MiB, got %d", c.Input.MemoryBudget)
 			}
 			return nil
 		},

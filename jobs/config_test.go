@@ -33,7 +33,7 @@ func TestParseRejectsBadJobFiles(t *testing.T) {
 		{"boundaries not ascending", "inputs: [a]\nbatching:\n  mode: padded\n  boundaries: [20, 10]\n", `batching.boundaries: must be ascending lengths >= 1, got [20 10]`},
 		{"bad layout", "inputs: [a]\ninput:\n  layout: wide\n", `x.yaml:3: input.layout: must be one of nested, columns, long, got "wide"`},
 		{"bad duplicates", "inputs: [a]\ninput:\n  duplicates: drop\n", `input.duplicates: must be one of quarantine, keep, got "drop"`},
-		{"tiny group budget", "inputs: [a]\ninput:\n  memory_budget: 64KiB\n", `x.yaml:3: input.memory_budget: must be at least 1MiB, got 65536`},
+		{"tiny group budget", "inputs: [a]\ninput:\n  memory_budget: 64KiB\n", `x.yaml:3: input.memory_budget: must be 0 (from the memory limit) or at least 1MiB, got 65536`},
 		{"not yaml", "inputs: [a\n", "x.yaml:1: not YAML: did not find expected ',' or ']'"},
 		{"a tab", "inputs: [a]\nmodel:\n\tlatent: 3\n", "x.yaml:3: not YAML: found character that cannot start any token"},
 		{"repeated key", "inputs: [a]\ntraining:\n  epochs: 5\n  lr: 0.1\n  epochs: 7\n", "x.yaml:5: training.epochs: repeated (first at line 3): give each key once"},
@@ -78,8 +78,8 @@ batching:
 	if cfg.Training.MemoryBudget != 512<<20 || cfg.Training.Seed != 1<<64-1 {
 		t.Errorf("memory_budget %d, seed %d; want %d, %d", cfg.Training.MemoryBudget, cfg.Training.Seed, 512<<20, uint64(1<<64-1))
 	}
-	if cfg.Input.MemoryBudget != 64<<20 || cfg.Input.SpillDir != "/scratch" || Default().Input.MemoryBudget != 256<<20 {
-		t.Errorf("input.memory_budget %d, spill_dir %q, default budget %d; want %d, /scratch, %d", cfg.Input.MemoryBudget, cfg.Input.SpillDir, Default().Input.MemoryBudget, 64<<20, 256<<20)
+	if cfg.Input.MemoryBudget != 64<<20 || cfg.Input.SpillDir != "/scratch" || Default().Input.MemoryBudget != 0 {
+		t.Errorf("input.memory_budget %d, spill_dir %q, default budget %d; want %d, /scratch, 0 (from the memory limit)", cfg.Input.MemoryBudget, cfg.Input.SpillDir, Default().Input.MemoryBudget, 64<<20)
 	}
 	if cfg.Model.Latent != Default().Model.Latent || cfg.Training.ValFraction != 0.1 {
 		t.Errorf("unset keys: latent %d, val_fraction %v; want the defaults", cfg.Model.Latent, cfg.Training.ValFraction)

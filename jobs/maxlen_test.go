@@ -40,6 +40,24 @@ func TestDefaultMaxLen(t *testing.T) {
 	}
 }
 
+func TestDefaultBudgets(t *testing.T) {
+	for _, c := range []struct {
+		limit        int64
+		group, cache int64
+	}{
+		{math.MaxInt64, 256 << 20, 1 << 30}, // no limit
+		{0, 256 << 20, 1 << 30},
+		{4 << 30, 256 << 20, 1 << 30},
+		{1 << 30, 128 << 20, 256 << 20},
+		{150 << 20, 150 << 17, 150 << 18},
+		{4 << 20, 1 << 20, 1 << 20},
+	} {
+		if group, cache := DefaultBudgets(c.limit); group != c.group || cache != c.cache {
+			t.Errorf("DefaultBudgets(%d) = %d, %d; want %d, %d", c.limit, group, cache, c.group, c.cache)
+		}
+	}
+}
+
 // One sequence of ten million steps does not take the run's memory: with
 // input.max_len left to its default (derived from a 256 MiB memory limit
 // here), it ends as a too_long quarantine row, the log says how to keep

@@ -350,7 +350,7 @@ func (r *runner) openInputs(ctx context.Context, phase string, dim int) (*schema
 	ic := r.cfg.Input
 	spec := schemas.Spec{Layout: schemas.Layout(ic.Layout), ID: ic.ID, Sequence: ic.Sequence, Features: ic.Features,
 		Order: ic.Order, Pass: ic.Pass, Dim: ic.Dim, MaxLen: r.maxLen()}
-	spec.GroupBudget, spec.SpillDir = int64(ic.MemoryBudget), ic.SpillDir
+	spec.GroupBudget, spec.SpillDir = r.groupBudget(), ic.SpillDir
 	in, err := schemas.Open(ctx, r.store, names, spec)
 	if err == nil && in.Dim() == 0 && dim > 0 {
 		spec.Dim = dim
@@ -381,6 +381,38 @@ func DefaultMaxLen(memLimit int64) int {
 		memLimit = 4 << 30
 	}
 	return int(max(memLimit/4096, 1000))
+}
+
+// DefaultBudgets are the memory budgets a run takes when the job leaves
+// them at 0, from the process's Go memory limit (GOMEMLIMIT, or 90 % of the
+// container's limit, set by cmd/seqae): grouping the long layout's rows
+// takes an eighth of it, at most schemas.DefaultGroupBudget and at least
+// 1 MiB, and caching the training data a quarter, at most 1 GiB and at
+// least 1 MiB (a smaller cache streams every epoch). Without a limit they
+// are 256 MiB and 1 GiB.
+func DefaultBudgets(memLimit int64) (group, cache int64) {
+	if memLimit <= 0 || memLimit == math.MaxInt64 {
+		return schemas.DefaultGroupBudget, 1 << 30
+	}
+	return min(max(memLimit/8, 1<<20), schemas.DefaultGroupBudget), min(max(memLimit/4, 1<<20), 1<<30)
+}
+
+// groupBudget is input.memory_budget, or DefaultBudgets' group budget.
+func (r *runner) groupBudget() int64 {
+	if b := r.cfg.Input.MemoryBudget; b > 0 {
+		return int64(b)
+	}
+	group, _ := DefaultBudgets(debug.SetMemoryLimit(-1))
+	return group
+}
+
+// cacheBudget is training.memory_budget, or DefaultBudgets' cache budget.
+func (r *runner) cacheBudget() int64 {
+	if b := r.cfg.Training.MemoryBudget; b > 0 {
+		return int64(b)
+	}
+	_, cache := DefaultBudgets(debug.SetMemoryLimit(-1))
+	return cache
 }
 
 // maxLen is the longest sequence the run keeps (Spec.MaxLen; 0 is no
@@ -462,7 +494,7 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 		Batching: r.batching(nil),
 		Train: stages.TrainConfig{Epochs: cfg.Training.Epochs, LR: cfg.Training.LR, ClipNorm: cfg.Training.ClipNorm,
 			Patience: cfg.Training.Patience, Seed: cfg.Training.Seed, ValFraction: cfg.Training.ValFraction,
-			MemoryBudget: int64(cfg.Training.MemoryBudget), Workers: cfg.Workers.Trainers},
+			MemoryBudget: r.cacheBudget(), Workers: cfg.Workers.Trainers},
 		ProgressEvery: r.opt.ProgressEvery,
 	}
 	warmFrom := ""
