@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -276,12 +278,21 @@ func TestFileNoSidecars(t *testing.T) {
 func TestBlobErrors(t *testing.T) {
 	ctx := context.Background()
 	srv := startS3(t, "lake")
+	// A server that refuses everything, as S3 does without a valid
+	// signature or permission.
+	denied := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>1</RequestId></Error>`)
+	}))
+	defer denied.Close()
 	r := storage.NewResolver()
 	defer r.Close()
 	for _, c := range []struct {
 		name, loc string
 		want      []string
 	}{
+		{"denied", "s3://lake/in?endpoint=" + denied.URL + "&use_path_style=true&region=us-east-1&anonymous=true", []string{"s3://lake/in", "access denied"}},
 		{"missing bucket", srv.Location("nobucket", "in"), []string{"s3://nobucket/in", "does not exist"}},
 		{"unreachable", "s3://lake/in?endpoint=http://127.0.0.1:1&region=us-east-1&anonymous=true", []string{"s3://lake/in"}},
 		{"scheme", "ftp://lake/in", []string{"ftp://lake/in", "unsupported scheme"}},
