@@ -75,8 +75,9 @@ func TestOverlongSequenceIsQuarantined(t *testing.T) {
 	t.Logf("heap grew by at most %d MiB, %d MiB over the run with a short sequence; a %d-step sequence takes %d MiB", grew>>20, (grew-base)>>20, long, 4*long>>20)
 	// Decoding takes a page (2^21 values here) at a time whatever the
 	// sequence's length; keeping the sequence would take its 38 MiB of
-	// values, and more as append grows them.
-	if grew-base > 16<<20 {
+	// values, and more as append grows them. (Not under the race detector,
+	// whose instrumentation allocates: 45 MiB more there.)
+	if grew-base > 16<<20 && !raceEnabled {
 		t.Errorf("the heap grew by %d MiB more reading a %d-step sequence past max_len than a short one", (grew-base)>>20, long)
 	}
 	q := tabletest.ReadFile[tabletest.Quarantine](t, filepath.Join(cfg.Output.Dir, TableQuarantine, "dt="+day1, "part-00000-of-00001.parquet"))
