@@ -372,26 +372,31 @@ func (s *reportSource) quarantine(d *report.Data, from, to string) error {
 	if err != nil {
 		return err
 	}
+	return s.scanDates(TableQuarantine, dates, func(date string, cols []string, row []cell) error {
+		get := func(name string) cell { return row[slices.Index(cols, name)] }
+		reason := get("reason").Text
+		d.Quarantine.Total++
+		d.Quarantine.ByReason[reason]++
+		if len(d.Quarantine.Examples) < quarantineExamples {
+			d.Quarantine.Examples = append(d.Quarantine.Examples, report.QuarantineRow{Date: date, File: get("source_file").Text,
+				Row: int64(get("row").Num), ID: get("id").String(), Reason: reason, Detail: get("detail").Text})
+		}
+		return nil
+	})
+}
+
+// scanDates calls fn with every row of table's committed partitions for
+// dates, in order; dates without a manifest are skipped.
+func (s *reportSource) scanDates(table string, dates []string, fn func(date string, cols []string, row []cell) error) error {
 	for _, date := range dates {
-		dir, m, err := s.partition(TableQuarantine, date)
+		dir, m, err := s.partition(table, date)
 		if err != nil {
 			return err
 		}
 		if m == nil {
 			continue
 		}
-		err = scanFiles(dir, func(cols []string, row []cell) error {
-			get := func(name string) cell { return row[slices.Index(cols, name)] }
-			reason := get("reason").Text
-			d.Quarantine.Total++
-			d.Quarantine.ByReason[reason]++
-			if len(d.Quarantine.Examples) < quarantineExamples {
-				d.Quarantine.Examples = append(d.Quarantine.Examples, report.QuarantineRow{Date: date, File: get("source_file").Text,
-					Row: int64(get("row").Num), ID: get("id").String(), Reason: reason, Detail: get("detail").Text})
-			}
-			return nil
-		})
-		if err != nil {
+		if err := scanFiles(dir, func(cols []string, row []cell) error { return fn(date, cols, row) }); err != nil {
 			return err
 		}
 	}
@@ -408,30 +413,17 @@ func (s *reportSource) drift(d *report.Data, from, to string) error {
 	if len(dates) > driftHistory {
 		dates = dates[len(dates)-driftHistory:]
 	}
-	for _, date := range dates {
-		dir, m, err := s.partition(TableDrift, date)
-		if err != nil {
-			return err
+	return s.scanDates(TableDrift, dates, func(date string, cols []string, row []cell) error {
+		get := func(name string) cell { return row[slices.Index(cols, name)] }
+		psi, share := get("psi"), get("anomaly_share")
+		baseline := get("baseline").Text
+		if bd := get("baseline_date"); !bd.Null {
+			baseline += " " + bd.Text
 		}
-		if m == nil {
-			continue
-		}
-		err = scanFiles(dir, func(cols []string, row []cell) error {
-			get := func(name string) cell { return row[slices.Index(cols, name)] }
-			psi, share := get("psi"), get("anomaly_share")
-			baseline := get("baseline").Text
-			if bd := get("baseline_date"); !bd.Null {
-				baseline += " " + bd.Text
-			}
-			d.Drift = append(d.Drift, report.DriftPoint{Date: date, Baseline: baseline, PSI: psi.Num, HasPSI: !psi.Null,
-				AnomalyShare: share.Num, HasShare: !share.Null})
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		d.Drift = append(d.Drift, report.DriftPoint{Date: date, Baseline: baseline, PSI: psi.Num, HasPSI: !psi.Null,
+			AnomalyShare: share.Num, HasShare: !share.Null})
+		return nil
+	})
 }
 
 // writeReport renders the run's report into its staging folder and returns
