@@ -227,13 +227,7 @@ func lockByDir(name, scratch string, h holder) (unlock func(), err error) {
 			return nil, fmt.Errorf("commit lock %s: %w", name, err)
 		}
 		other, dead := lockHolder(name)
-		if dead {
-			// Renamed away first, so that of two runs taking over the
-			// same expired lock, one does.
-			gone := aside("expired")
-			if fsys.Rename(name, gone) == nil {
-				fsys.RemoveAll(gone)
-			}
+		if dead && takeOver(name, aside("expired")) {
 			continue
 		}
 		if time.Now().After(deadline) {
@@ -242,6 +236,27 @@ func lockByDir(name, scratch string, h holder) (unlock func(), err error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// takeOver takes the lock folder name, whose holder was judged dead, away
+// to gone. Runs that find the same dead lock take it over one at a time,
+// each holding name+".break" (a folder made with mkdir, for as long as a
+// rename takes) and judging the holder again under it: otherwise a run
+// that judged the old holder dead could take away the lock another run
+// had just taken over. A .break folder left by a run killed in that
+// moment is removed once it is older than lockExpiry. takeOver reports
+// whether it is worth trying to lock again at once.
+func takeOver(name, gone string) bool {
+	brk := name + ".break"
+	if err := fsys.Mkdir(brk); err != nil {
+		st, err := os.Stat(brk)
+		return err == nil && time.Since(st.ModTime()) > lockExpiry && fsys.Remove(brk) == nil
+	}
+	defer fsys.Remove(brk)
+	if _, dead := lockHolder(name); dead && fsys.Rename(name, gone) == nil {
+		fsys.RemoveAll(gone)
+	}
+	return true
 }
 
 // lockHolder reads a lock folder's holder and judges whether it is dead.

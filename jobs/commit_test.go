@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -1433,5 +1434,96 @@ func TestCleanStagingBeforeMarker(t *testing.T) {
 	cleanStaging(out, "", time.Now(), discard)
 	if got := []bool{exists(killed), exists(alive)}; got[0] || !got[1] {
 		t.Errorf("killed run's folder present %v, live run's %v; want only the live run's", got[0], got[1])
+	}
+}
+
+// Of several runs that find the same expired lock folder at once, one takes
+// it over and the others wait for it: none takes a live lock away.
+func TestLockFolderTakeoverIsExclusive(t *testing.T) {
+	lockWait, lockExpiry = 20*time.Second, time.Hour
+	t.Cleanup(func() { lockExpiry = 5 * time.Minute; lockWait = lockExpiry + time.Minute })
+	for round := range 20 {
+		dir := t.TempDir()
+		name := filepath.Join(dir, lockName+".d")
+		if err := os.Mkdir(name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		old := holder{Run: "killed", PID: 1, Host: "elsewhere", Time: time.Now().Add(-2 * time.Hour)}
+		if err := writeJSON(context.Background(), filepath.Join(name, holderName), old); err != nil {
+			t.Fatal(err)
+		}
+		fsys = osOps{}
+		if round%2 == 1 {
+			useFS(t, slowTakeover{}) // every run judges the lock dead before any takes it away
+		}
+		var holding, most atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				h := holder{Run: fmt.Sprintf("run%d", i), PID: selfPID, Host: selfHost, Time: time.Now()}
+				unlock, err := lockByDir(name, filepath.Join(dir, fmt.Sprintf("scratch%d", i)), h)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				n := holding.Add(1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				time.Sleep(5 * time.Millisecond)
+				holding.Add(-1)
+				unlock()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if got := most.Load(); got != 1 {
+			t.Fatalf("round %d: %d runs held the lock at once, want 1", round, got)
+		}
+	}
+}
+
+// slowTakeover waits before taking an expired lock folder away.
+type slowTakeover struct{ osOps }
+
+func (f slowTakeover) Rename(from, to string) error {
+	if strings.Contains(filepath.Base(to), "-expired-") {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return f.osOps.Rename(from, to)
+}
+
+// A .break folder left by a run killed while taking a lock over is removed
+// once it is older than lockExpiry, and the dead lock is then taken over.
+func TestLockFolderStaleBreak(t *testing.T) {
+	lockWait, lockExpiry = 2*time.Second, time.Hour
+	t.Cleanup(func() { lockExpiry = 5 * time.Minute; lockWait = lockExpiry + time.Minute })
+	for _, age := range []time.Duration{2 * time.Hour, 0} {
+		dir := t.TempDir()
+		name := filepath.Join(dir, lockName+".d")
+		for _, d := range []string{name, name + ".break"} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old := time.Now().Add(-2 * time.Hour)
+		if err := writeJSON(context.Background(), filepath.Join(name, holderName), holder{Run: "killed", PID: 1, Host: "elsewhere", Time: old}); err != nil {
+			t.Fatal(err)
+		}
+		mt := time.Now().Add(-age)
+		os.Chtimes(name+".break", mt, mt)
+		unlock, err := lockByDir(name, filepath.Join(dir, "scratch"), holder{Run: "next", PID: selfPID, Host: selfHost, Time: time.Now()})
+		if got, want := err == nil, age > lockExpiry; got != want {
+			t.Fatalf(".break %v old: taken over %v (%v), want %v", age, got, err, want)
+		}
+		if err == nil {
+			unlock()
+			if _, err := os.Stat(name + ".break"); !os.IsNotExist(err) {
+				t.Errorf(".break still there (%v), want it removed", err)
+			}
+		}
 	}
 }
