@@ -1,4 +1,4 @@
-package stages
+package bench
 
 import (
 	"context"
@@ -7,9 +7,9 @@ import (
 
 func TestBenchRunsTheTorchWorkload(t *testing.T) {
 	for _, mode := range []string{"bucketed", "padded"} {
-		o := DefaultBenchOptions()
+		o := DefaultOptions()
 		o.N, o.MaxLen, o.Latent, o.Hidden, o.Mode, o.Threads, o.PeakN = 300, 30, 8, 8, mode, 2, 64
-		r, err := Bench(context.Background(), o, "test")
+		r, err := Run(context.Background(), o, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func TestBenchRunsTheTorchWorkload(t *testing.T) {
 			t.Errorf("padded: %d batches, want ceil(300/64) = 5", r.Batches)
 		}
 	}
-	if _, err := Bench(context.Background(), BenchOptions{}, "test"); err == nil {
+	if _, err := Run(context.Background(), Options{}, "test"); err == nil {
 		t.Error("zero options: no error")
 	}
 }
