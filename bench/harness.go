@@ -87,7 +87,7 @@ func Run(ctx context.Context, o Options, version string) (Result, error) {
 	}
 	switch o.Mode {
 	case "bucketed":
-		b, err := bucketed(all, o.Batch)
+		b, err := stages.BatchAll(stages.BatchConfig{BatchSize: o.Batch}, all)
 		if err != nil {
 			return Result{}, err
 		}
@@ -170,24 +170,6 @@ func Run(ctx context.Context, o Options, version string) (Result, error) {
 		res.EncodeFraction = roundSig3(encodeRate / peak)
 	}
 	return res, nil
-}
-
-// bucketed cuts seqs, in order, into batches of one exact length and up to
-// size sequences, holding all of them until the end: full batches, with no
-// early partial ones.
-func bucketed(seqs []*schemas.Sequence, size int) ([]*stages.Batch, error) {
-	b, err := stages.NewBatcher(stages.BatchConfig{BatchSize: size, MaxHeld: len(seqs) + 1})
-	if err != nil {
-		return nil, err
-	}
-	var out []*stages.Batch
-	emit := func(x *stages.Batch) error { out = append(out, x); return nil }
-	for _, s := range seqs {
-		if err := b.Add(s, emit); err != nil {
-			return nil, err
-		}
-	}
-	return out, b.Flush(emit)
 }
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }

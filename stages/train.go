@@ -64,7 +64,7 @@ type EpochMetrics struct {
 
 // TrainJob is everything Train needs.
 type TrainJob struct {
-	Source
+	ReadSpec
 	Model    nn.Config // the model's sizes, for a fresh model
 	Init     *nn.Model // warm start: begin from these weights (Model is then ignored)
 	InitNorm *Normalizer
@@ -136,7 +136,7 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	var train, val []*schemas.Sequence
 	var cached int64
 	p := newPipeline(ctx, job.Progress, job.ProgressEvery)
-	seqs := readStage(p, job.Source, job.Quarantine, &res.Counts, nil)
+	seqs := readStage(p, job.ReadSpec, job.Quarantine, &res.Counts, nil)
 	pipeline.AddSink(p, "collect", 1, seqs, pipeline.ForEach(func(_ context.Context, s *schemas.Sequence) error {
 		res.Counts.Encoded++
 		isVal := split.Validation(s.ID)
@@ -200,7 +200,7 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	var valBatches []*Batch
 	if !res.Streamed {
 		var err error
-		if valBatches, err = batchAll(batching, val); err != nil {
+		if valBatches, err = BatchAll(batching, val); err != nil {
 			return nil, err
 		}
 	}
@@ -272,35 +272,6 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	return res, nil
 }
 
-func newPipeline(ctx context.Context, progress func(pipeline.Snapshot), every time.Duration) *pipeline.Pipeline {
-	var opts []pipeline.Option
-	if progress != nil {
-		if every <= 0 {
-			every = time.Second
-		}
-		opts = append(opts, pipeline.WithProgress(every, progress))
-	}
-	return pipeline.New(ctx, opts...)
-}
-
-// batchAll cuts seqs, all in memory already, into batches in order: full
-// batches, with no early partial ones.
-func batchAll(cfg BatchConfig, seqs []*schemas.Sequence) ([]*Batch, error) {
-	cfg.MaxHeld = max(cfg.MaxHeld, len(seqs)+1)
-	b, err := NewBatcher(cfg)
-	if err != nil {
-		return nil, err
-	}
-	var out []*Batch
-	emit := func(x *Batch) error { out = append(out, x); return nil }
-	for _, s := range seqs {
-		if err := b.Add(s, emit); err != nil {
-			return nil, err
-		}
-	}
-	return out, b.Flush(emit)
-}
-
 // cachedEpoch trains on the cached sequences, shuffled, in batches taken in
 // shuffled order, then evaluates the validation batches.
 func cachedEpoch(ctx context.Context, batching BatchConfig, train []*schemas.Sequence, val []*Batch, rng *rand.Rand,
@@ -309,7 +280,7 @@ func cachedEpoch(ctx context.Context, batching BatchConfig, train []*schemas.Seq
 	for i, j := range rng.Perm(len(train)) {
 		order[i] = train[j]
 	}
-	batches, err := batchAll(batching, order)
+	batches, err := BatchAll(batching, order)
 	if err != nil {
 		return err
 	}
@@ -344,7 +315,7 @@ func streamEpoch(ctx context.Context, job TrainJob, batching BatchConfig, split 
 	}
 	shuf := &shuffler{cap: buffer, rng: rng}
 	toBatch := func(s *schemas.Sequence) error { return trainB.Add(s, step) }
-	err = streamPass(ctx, job.Source, norm, func(s *schemas.Sequence) bool { return !split.Validation(s.ID) }, shuf.add(toBatch), func() error {
+	err = streamPass(ctx, job.ReadSpec, norm, func(s *schemas.Sequence) bool { return !split.Validation(s.ID) }, shuf.add(toBatch), func() error {
 		if err := shuf.flush(toBatch); err != nil {
 			return err
 		}
@@ -357,7 +328,7 @@ func streamEpoch(ctx context.Context, job TrainJob, batching BatchConfig, split 
 	if err != nil {
 		return err
 	}
-	return streamPass(ctx, job.Source, norm, func(s *schemas.Sequence) bool { return split.Validation(s.ID) },
+	return streamPass(ctx, job.ReadSpec, norm, func(s *schemas.Sequence) bool { return split.Validation(s.ID) },
 		func(s *schemas.Sequence) error { return valB.Add(s, eval) },
 		func() error { return valB.Flush(eval) })
 }
@@ -365,7 +336,7 @@ func streamEpoch(ctx context.Context, job TrainJob, batching BatchConfig, split 
 // streamPass reads src (without writing quarantine), normalises the
 // sequences keep accepts and hands them to each in input order, then calls
 // end.
-func streamPass(ctx context.Context, src Source, norm Normalizer, keep func(*schemas.Sequence) bool,
+func streamPass(ctx context.Context, src ReadSpec, norm Normalizer, keep func(*schemas.Sequence) bool,
 	each func(*schemas.Sequence) error, end func() error) error {
 	var counts Counts
 	p := pipeline.New(ctx)
