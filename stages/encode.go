@@ -64,30 +64,24 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 	p := newPipeline(ctx, job.Progress, job.ProgressEvery)
 	var held atomic.Int64
 	seqs := readStage(p, job.ReadSpec, job.Quarantine, &counts, &held)
-	// Batches leaving the bucket stage take a token, in batch order, that the
-	// writer returns, so that the writer's reordering holds a bounded number
-	// of batches however unequal their costs.
+	// The encode stage hands the batches on in the order they came, however
+	// unequal their costs, holding a bounded number (pipeline.Ordered).
 	workers := max(job.Workers, 1)
-	tokens := make(chan struct{}, 4*workers)
-	batches := bucketStage(p, normaliseStage(p, seqs, job.Norm), batcher, tokens)
-	encoded := pipeline.AddStage(p, "encode", workers, batches, func(ctx context.Context, in <-chan *Batch, out chan<- *Encoded) error {
-		enc := NewEncoder(job.Model)
-		enc.SetFeatureLosses(job.FeatureLosses)
-		for b := range pipeline.Receive(ctx, in) {
-			if err := pipeline.Send(ctx, out, enc.Encode(b)); err != nil {
-				return err
-			}
+	batches := bucketStage(p, normaliseStage(p, seqs, job.Norm), batcher)
+	encoders := make([]*Encoder, workers)
+	encoded := pipeline.AddOrdered(p, "encode", workers, batches, func(_ context.Context, w int, b *Batch, emit func(*Encoded) error) error {
+		if encoders[w] == nil {
+			encoders[w] = NewEncoder(job.Model)
+			encoders[w].SetFeatureLosses(job.FeatureLosses)
 		}
-		return nil
+		return emit(encoders[w].Encode(b))
 	})
 	idKind := job.Input.IDField().Kind
 	threshold := job.AnomalyPercentile
 	if threshold <= 0 {
 		threshold = 99
 	}
-	pending := map[int64]*Encoded{}
-	var next int64
-	write := func(e *Encoded) error {
+	pipeline.AddSink(p, "write", 1, encoded, pipeline.ForEach(func(_ context.Context, e *Encoded) error {
 		counts.Batches++
 		counts.PaddedSteps += int64(len(e.Batch.Seqs)*e.Batch.T - e.Batch.Steps)
 		for i, s := range e.Batch.Seqs {
@@ -119,18 +113,6 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 			counts.StepRows += int64(len(e.Losses[i]))
 		}
 		held.Add(-int64(len(e.Batch.Seqs)))
-		<-tokens
-		return nil
-	}
-	pipeline.AddSink(p, "write", 1, encoded, pipeline.ForEach(func(_ context.Context, e *Encoded) error {
-		pending[e.Batch.Index] = e
-		for e := pending[next]; e != nil; e = pending[next] {
-			delete(pending, next)
-			next++
-			if err := write(e); err != nil {
-				return err
-			}
-		}
 		return nil
 	}))
 	err = p.Wait()

@@ -123,18 +123,10 @@ func normaliseStage(p *pipeline.Pipeline, in *pipeline.Stream[*schemas.Sequence]
 	}))
 }
 
-// bucketStage cuts sequences into batches; each batch takes a token
-// before it leaves.
-func bucketStage(p *pipeline.Pipeline, in *pipeline.Stream[*schemas.Sequence], b *Batcher, tokens chan struct{}) *pipeline.Stream[*Batch] {
+// bucketStage cuts sequences into batches.
+func bucketStage(p *pipeline.Pipeline, in *pipeline.Stream[*schemas.Sequence], b *Batcher) *pipeline.Stream[*Batch] {
 	return pipeline.AddStage(p, "bucket", 1, in, func(ctx context.Context, in <-chan *schemas.Sequence, out chan<- *Batch) error {
-		emit := func(x *Batch) error {
-			select {
-			case tokens <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			return pipeline.Send(ctx, out, x)
-		}
+		emit := func(x *Batch) error { return pipeline.Send(ctx, out, x) }
 		for s := range pipeline.Receive(ctx, in) {
 			if err := b.Add(s, emit); err != nil {
 				return err
