@@ -90,7 +90,7 @@ func TestOrderedStopsAtTheFirstError(t *testing.T) {
 		name    string
 		fail    func(i int) error // fn's error on item i
 		emitErr func(i int) error // emit's error on item i's result
-		panics  string // "fn" or "emit": which panics on item 5
+		panics  string            // "fn" or "emit": which panics on item 5
 		want    error
 	}{
 		{name: "fn fails", fail: func(i int) error {
