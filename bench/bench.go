@@ -1,6 +1,7 @@
-// Package bench holds seqae's PyTorch peer benchmark, torch_peer.py, the
-// model of `seqae bench` in PyTorch, embedded so that `seqae bench --peer`
-// runs it from any directory.
+// Package bench is `seqae bench`: Run times training and encoding on the
+// peer benchmark's fixed workload, in memory, and TorchPeer is that
+// benchmark's PyTorch side, torch_peer.py, embedded so that
+// `seqae bench --peer` runs it from any directory.
 package bench
 
 import _ "embed"

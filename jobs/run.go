@@ -438,8 +438,8 @@ func (r *runner) warnTooLong(c stages.Counts) {
 	}
 }
 
-func (r *runner) source(in *schemas.Input, units []schemas.Unit) stages.Source {
-	return stages.Source{Input: in, Units: units, Duplicates: schemas.DuplicatePolicy(r.cfg.Input.Duplicates), Readers: r.cfg.Workers.Readers}
+func (r *runner) source(in *schemas.Input, units []schemas.Unit) stages.ReadSpec {
+	return stages.ReadSpec{Input: in, Units: units, Duplicates: schemas.DuplicatePolicy(r.cfg.Input.Duplicates), Readers: r.cfg.Workers.Readers}
 }
 
 func (r *runner) batching(boundaries []int) stages.BatchConfig {
@@ -489,7 +489,7 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 			"head none outputs the decoder's hidden state, so hidden must equal the input's %d features, got %d", mc.InputDim, mc.DecoderHidden)}
 	}
 	job := stages.TrainJob{
-		Source:   r.source(in, in.Units()),
+		ReadSpec: r.source(in, in.Units()),
 		Model:    mc,
 		Batching: r.batching(nil),
 		Train: stages.TrainConfig{Epochs: cfg.Training.Epochs, LR: cfg.Training.LR, ClipNorm: cfg.Training.ClipNorm,
@@ -704,8 +704,8 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	var snap pipeline.Snapshot
 	var stats driftStats
 	job := stages.EncodeJob{
-		Observe: stats.observe,
-		Source:  r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
+		Observe:  stats.observe,
+		ReadSpec: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
 		Latents: lw, StepLosses: sw, Quarantine: qw,
 		Calibration: mf.Calibration, AnomalyPercentile: r.cfg.Output.AnomalyPercentile, FeatureLosses: r.cfg.Output.FeatureLosses,
 		Progress: r.progress("encode", totalRows(in, units), &snap), ProgressEvery: r.opt.ProgressEvery,

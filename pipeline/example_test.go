@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/seqae/seqae/pipeline"
 )
@@ -69,4 +70,33 @@ func ExampleLoc_Errorf() {
 	fmt.Println(p.Wait())
 	// Output:
 	// stage "validate": file part-0.parquet, row group 0, row 12, id "seq-9": length -3 < 1
+}
+
+// Ordered runs items on several goroutines and hands their results back in
+// input order, however long each takes.
+func ExampleOrdered() {
+	words := make(chan string, 4)
+	for _, w := range []string{"slow", "a", "bb", "ccc"} {
+		words <- w
+	}
+	close(words)
+	err := pipeline.Ordered(context.Background(), 3, words,
+		func(ctx context.Context, worker int, w string, emit func(string) error) error {
+			if w == "slow" {
+				time.Sleep(10 * time.Millisecond)
+			}
+			for _, r := range w {
+				if err := emit(string(r)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		func(s string) error {
+			fmt.Print(s, " ")
+			return nil
+		})
+	fmt.Println(err)
+	// Output:
+	// s l o w a b b c c c <nil>
 }

@@ -23,6 +23,8 @@
 // Code that is not about pipelines (the model, the batcher, the encoder)
 // keeps plain signatures; [Map], [FlatMap], [ForEach] and [Generate] adapt
 // such functions into stages, so only this package handles channels.
+// [Ordered] (and [AddOrdered], the stage made of it) fans work out to
+// several goroutines and puts the results back in input order.
 package pipeline
 
 import (
@@ -165,9 +167,15 @@ func (p *Pipeline) add(name string, workers int, upstream *stage, hasOut bool) *
 // launch starts s's workers. The last worker to return runs finish, which
 // checks the input was read to its end and closes the output.
 func (p *Pipeline) launch(s *stage, work func(context.Context) error, finish func() error) {
+	p.launchN(s, s.workers, work, finish)
+}
+
+// launchN starts n goroutines running work for s, as launch does; a stage
+// added by [AddOrdered] runs its workers itself, under one.
+func (p *Pipeline) launchN(s *stage, n int, work func(context.Context) error, finish func() error) {
 	var left atomic.Int32
-	left.Store(int32(s.workers))
-	for range s.workers {
+	left.Store(int32(n))
+	for range n {
 		p.g.Go(func() error {
 			err := runWorker(p.ctx, s, work)
 			if left.Add(-1) == 0 {

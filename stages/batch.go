@@ -220,3 +220,21 @@ func (b *Batcher) send(key int, emit func(*Batch) error) error {
 	b.next++
 	return emit(cur)
 }
+
+// BatchAll cuts seqs, all in memory already, into batches in order: full
+// batches, with no early partial ones.
+func BatchAll(cfg BatchConfig, seqs []*schemas.Sequence) ([]*Batch, error) {
+	cfg.MaxHeld = max(cfg.MaxHeld, len(seqs)+1)
+	b, err := NewBatcher(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Batch
+	emit := func(x *Batch) error { out = append(out, x); return nil }
+	for _, s := range seqs {
+		if err := b.Add(s, emit); err != nil {
+			return nil, err
+		}
+	}
+	return out, b.Flush(emit)
+}

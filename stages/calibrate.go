@@ -237,13 +237,13 @@ func calibrate(ctx context.Context, job TrainJob, res *TrainResult, batching Bat
 		if err != nil {
 			return nil, err
 		}
-		err = streamPass(ctx, job.Source, res.Norm, func(*schemas.Sequence) bool { return true },
+		err = streamPass(ctx, job.ReadSpec, res.Norm, func(*schemas.Sequence) bool { return true },
 			func(s *schemas.Sequence) error { return bt.Add(s, score) }, func() error { return bt.Flush(score) })
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		batches, err := batchAll(batching, append(train[:len(train):len(train)], val...))
+		batches, err := BatchAll(batching, append(train[:len(train):len(train)], val...))
 		if err != nil {
 			return nil, err
 		}

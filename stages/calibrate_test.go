@@ -123,7 +123,7 @@ func TestCalibrateStreamedMatchesCached(t *testing.T) {
 	}
 	split := Split{Fraction: 0.2, IDKind: in.IDField().Kind}
 	var train, val []*schemas.Sequence
-	err = streamPass(context.Background(), job.Source, Identity(3), func(*schemas.Sequence) bool { return true }, func(s *schemas.Sequence) error {
+	err = streamPass(context.Background(), job.ReadSpec, Identity(3), func(*schemas.Sequence) bool { return true }, func(s *schemas.Sequence) error {
 		if split.Validation(s.ID) {
 			val = append(val, s)
 		} else {

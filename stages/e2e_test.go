@@ -128,7 +128,7 @@ func TestEncodeOutputIndependentOfWorkers(t *testing.T) {
 
 func trainJob(in *schemas.Input, readers int) TrainJob {
 	return TrainJob{
-		Source:   Source{Input: in, Units: in.Units(), Readers: readers},
+		ReadSpec: ReadSpec{Input: in, Units: in.Units(), Readers: readers},
 		Model:    smallModel,
 		Batching: BatchConfig{BatchSize: 8},
 		Train:    TrainConfig{Epochs: 150, LR: 1e-2, ClipNorm: 1, Patience: 10, Seed: 7, ValFraction: 0.2},
@@ -233,7 +233,7 @@ func TestCancelledRunsReturnPromptly(t *testing.T) {
 				m, _ := nn.NewModel(nn.Config{InputDim: 3, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}, 1)
 				lw, _ := schemas.NewLatentsWriter(ctx, storageMem(), "l.parquet", schemas.Parquet, in.IDField(), in.PassFields(), schemas.Meta{}, schemas.WriteOptions{})
 				defer lw.Abort()
-				_, _, err = Encode(ctx, EncodeJob{Source: Source{Input: in, Units: in.Units()}, Model: m, Norm: Identity(3), Workers: 2, Latents: lw})
+				_, _, err = Encode(ctx, EncodeJob{ReadSpec: ReadSpec{Input: in, Units: in.Units()}, Model: m, Norm: Identity(3), Workers: 2, Latents: lw})
 			}
 			took := time.Since(start)
 			if !errors.Is(err, context.DeadlineExceeded) {

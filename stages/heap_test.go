@@ -82,7 +82,7 @@ func encodeLocal(t testing.TB, dir string, in *schemas.Input, m *nn.Model, worke
 	sw, _ := schemas.NewStepLossesWriter(ctx, storage.Local{}, filepath.Join(dir, "steps.parquet"), schemas.Parquet, in.IDField(), schemas.Meta{}, opt)
 	qw, _ := schemas.NewQuarantineWriter(ctx, storage.Local{}, filepath.Join(dir, "quarantine.parquet"), schemas.Parquet, schemas.Meta{}, opt)
 	counts, _, err := Encode(ctx, EncodeJob{
-		Source: Source{Input: in, Units: in.Units(), Readers: 2}, Model: m, Norm: Identity(in.Dim()),
+		ReadSpec: ReadSpec{Input: in, Units: in.Units(), Readers: 2}, Model: m, Norm: Identity(in.Dim()),
 		Batching: batching, Workers: workers, Latents: lw, StepLosses: sw, Quarantine: qw,
 	})
 	if err != nil {
@@ -170,7 +170,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	b.Run("train", func(b *testing.B) {
 		for b.Loop() {
 			_, err := Train(context.Background(), TrainJob{
-				Source: Source{Input: in, Units: in.Units(), Readers: 2}, Model: cfg,
+				ReadSpec: ReadSpec{Input: in, Units: in.Units(), Readers: 2}, Model: cfg,
 				Batching: BatchConfig{BatchSize: 64}, Train: TrainConfig{Epochs: 1},
 			})
 			if err != nil {

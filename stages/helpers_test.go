@@ -97,7 +97,7 @@ func runEncode(t testing.TB, in *schemas.Input, m *nn.Model, norm Normalizer, ba
 	sw, _ := schemas.NewStepLossesWriter(ctx, out, "steps.parquet", schemas.Parquet, in.IDField(), schemas.Meta{}, schemas.WriteOptions{})
 	qw, _ := schemas.NewQuarantineWriter(ctx, out, "quarantine.parquet", schemas.Parquet, schemas.Meta{}, schemas.WriteOptions{})
 	counts, _, err := Encode(ctx, EncodeJob{
-		Source:   Source{Input: in, Units: in.Units(), Readers: readers},
+		ReadSpec: ReadSpec{Input: in, Units: in.Units(), Readers: readers},
 		Model:    m,
 		Norm:     norm,
 		Batching: batching,

@@ -2,12 +2,8 @@ package stages
 
 import (
 	"context"
-	"fmt"
-	"runtime/debug"
-	"sync/atomic"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/seqae/seqae/pipeline"
 	"github.com/seqae/seqae/schemas"
 )
 
@@ -29,78 +25,26 @@ type Chunk struct {
 const chunkRows = 256
 
 // ReadOrdered decodes units on `workers` goroutines and hands their output
-// to emit in unit order and, within a unit, in input order, so what emit
-// sees does not depend on the number of workers. emit is called from one
-// goroutine at a time. Decoding runs ahead of emit by at most about
-// `workers` units of a few chunks each, so memory stays bounded whatever the
-// input's size.
+// to emit in unit order and, within a unit, in input order
+// (pipeline.Ordered), so what emit sees does not depend on the number of
+// workers. emit is called from one goroutine at a time. Decoding runs ahead
+// of emit by at most workers+1 units of a few chunks each, so memory stays
+// bounded whatever the input's size.
 func ReadOrdered(ctx context.Context, in *schemas.Input, units []schemas.Unit, workers int, emit func(Chunk) error) error {
-	g, ctx := errgroup.WithContext(ctx)
-	chans := make([]chan Chunk, len(units))
-	for i := range chans {
-		chans[i] = make(chan Chunk, 2)
+	indexes := make(chan int, len(units))
+	for i := range units {
+		indexes <- i
 	}
-	workers = max(workers, 1)
-	// A worker takes a token before it takes the next unit and the consumer
-	// returns it when it has emitted a unit, so at most workers+1 units are
-	// decoded and not yet emitted.
-	tokens := make(chan struct{}, workers+1)
-	var next atomic.Int64
-	for range workers {
-		g.Go(func() (err error) {
-			defer recoverTo(&err)
-			for {
-				select {
-				case tokens <- struct{}{}:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				i := int(next.Add(1) - 1)
-				if i >= len(units) {
-					return nil
-				}
-				if err := decodeUnit(ctx, in, units[i], i, chans[i]); err != nil {
-					return err
-				}
-			}
-		})
-	}
-	g.Go(func() (err error) {
-		defer recoverTo(&err)
-		for i := range units {
-			for {
-				var c Chunk
-				var ok bool
-				select {
-				case c, ok = <-chans[i]:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				if !ok {
-					<-tokens
-					break
-				}
-				if err := emit(c); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return g.Wait()
+	close(indexes)
+	return pipeline.Ordered(ctx, workers, indexes, func(ctx context.Context, _ int, i int, emit func(Chunk) error) error {
+		return decodeUnit(ctx, in, units[i], i, emit)
+	}, emit)
 }
 
-// decodeUnit decodes unit u into chunks sent on out, then closes out.
-func decodeUnit(ctx context.Context, in *schemas.Input, u schemas.Unit, i int, out chan<- Chunk) error {
+// decodeUnit decodes unit u, the i'th, into chunks of up to chunkRows rows,
+// handed to emit in input order; the last carries the unit's counts.
+func decodeUnit(ctx context.Context, in *schemas.Input, u schemas.Unit, i int, emit func(Chunk) error) error {
 	cur := Chunk{Unit: i}
-	send := func(c Chunk) error {
-		select {
-		case out <- c:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 	add := func(r Row) error {
 		cur.Rows = append(cur.Rows, r)
 		if len(cur.Rows) < chunkRows {
@@ -108,7 +52,7 @@ func decodeUnit(ctx context.Context, in *schemas.Input, u schemas.Unit, i int, o
 		}
 		c := cur
 		cur = Chunk{Unit: i}
-		return send(c)
+		return emit(c)
 	}
 	st, err := in.ReadUnit(ctx, u, schemas.Sink{
 		Sequence:   func(s *schemas.Sequence) error { return add(Row{Seq: s}) },
@@ -118,16 +62,5 @@ func decodeUnit(ctx context.Context, in *schemas.Input, u schemas.Unit, i int, o
 		return err
 	}
 	cur.Stats = &st
-	if err := send(cur); err != nil {
-		return err
-	}
-	close(out)
-	return nil
-}
-
-// recoverTo turns a panic of the calling goroutine into *err.
-func recoverTo(err *error) {
-	if r := recover(); r != nil {
-		*err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
-	}
+	return emit(cur)
 }

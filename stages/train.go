@@ -64,7 +64,7 @@ type EpochMetrics struct {
 
 // TrainJob is everything Train needs.
 type TrainJob struct {
-	Source
+	ReadSpec
 	Model    nn.Config // the model's sizes, for a fresh model
 	Init     *nn.Model // warm start: begin from these weights (Model is then ignored)
 	InitNorm *Normalizer
@@ -105,9 +105,6 @@ func (e *NoTrainingDataError) Error() string {
 		e.Counts.Sequences, e.Counts.Quarantined, e.ValSeqs)
 }
 
-// seqBytes estimates a sequence's memory.
-func seqBytes(s *schemas.Sequence) int64 { return int64(4*len(s.Values)+64*len(s.Pass)) + 160 }
-
 // Train fits a model to the job's input: a first read checks the rows,
 // splits train and validation by id hash, fits the normaliser on the
 // training part and caches the data if it fits the memory budget; then each
@@ -131,44 +128,11 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	}
 	res := &TrainResult{}
 	split := Split{Fraction: cfg.ValFraction, IDKind: job.Input.IDField().Kind}
-	stats := NewFeatureStats(job.Input.Dim())
-	hist := map[int]int64{}
-	var train, val []*schemas.Sequence
-	var cached int64
-	p := newPipeline(ctx, job.Progress, job.ProgressEvery)
-	seqs := readStage(p, job.Source, job.Quarantine, &res.Counts, nil)
-	pipeline.AddSink(p, "collect", 1, seqs, pipeline.ForEach(func(_ context.Context, s *schemas.Sequence) error {
-		res.Counts.Encoded++
-		isVal := split.Validation(s.ID)
-		if isVal {
-			res.ValSeqs++
-		} else {
-			res.TrainSeqs++
-			stats.Add(s.Values)
-			hist[s.Len]++
-		}
-		if res.Streamed {
-			return nil
-		}
-		if cached += seqBytes(s); cached > cfg.MemoryBudget {
-			res.Streamed, train, val = true, nil, nil
-			return nil
-		}
-		if isVal {
-			val = append(val, s)
-		} else {
-			train = append(train, s)
-		}
-		return nil
-	}))
-	if err := p.Wait(); err != nil {
+	first, err := firstPass(ctx, job, cfg, split, res)
+	if err != nil {
 		return nil, err
 	}
-	if res.TrainSeqs == 0 {
-		return nil, &NoTrainingDataError{Counts: res.Counts, ValSeqs: res.ValSeqs}
-	}
 
-	res.Norm = stats.Normalizer()
 	model := job.Init
 	if model != nil {
 		model = model.Clone()
@@ -184,64 +148,34 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	}
 	batching := job.Batching
 	if batching.Mode == Padded && len(batching.Boundaries) == 0 {
-		batching.Boundaries = QuantileBoundaries(hist, 16)
+		batching.Boundaries = QuantileBoundaries(first.lengths, 16)
 	}
 	if batching.Mode == Padded {
 		res.Boundaries = batching.Boundaries
 	}
-	for _, s := range train {
+	for _, s := range first.train {
 		res.Norm.Apply(s.Values)
 	}
-	for _, s := range val {
+	for _, s := range first.val {
 		res.Norm.Apply(s.Values)
 	}
 
-	tr := NewTrainer(model, cfg.LR, cfg.ClipNorm, cfg.Parts, cfg.Workers)
-	var valBatches []*Batch
+	ep := &epochs{job: job, cfg: cfg, batching: batching, split: split, norm: res.Norm, streamed: res.Streamed,
+		trainer: NewTrainer(model, cfg.LR, cfg.ClipNorm, cfg.Parts, cfg.Workers), train: first.train}
 	if !res.Streamed {
-		var err error
-		if valBatches, err = batchAll(batching, val); err != nil {
+		if ep.val, err = BatchAll(batching, first.val); err != nil {
 			return nil, err
 		}
 	}
 	best := math.Inf(1)
 	wait := 0
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		start := time.Now()
-		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)))
-		var sum, valSum float64
-		var steps, valSteps int
-		var n int64
-		step := func(b *Batch) error {
-			l := tr.Step(b)
-			if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
-				return fmt.Errorf("training diverged in epoch %d: batch loss %g (try a lower lr or clip_norm)", epoch, l)
-			}
-			sum += float64(l) * float64(b.Steps)
-			steps += b.Steps
-			n += int64(len(b.Seqs))
-			return nil
-		}
-		eval := func(b *Batch) error {
-			s, k := tr.Eval(b)
-			valSum += s
-			valSteps += k
-			return nil
-		}
-		var err error
-		if res.Streamed {
-			err = streamEpoch(ctx, job, batching, split, res.Norm, cfg.ShuffleBuffer, rng, step, eval)
-		} else {
-			err = cachedEpoch(ctx, batching, train, valBatches, rng, step, eval)
-		}
+		m, err := ep.run(ctx, epoch)
 		if err != nil {
 			return nil, err
 		}
-		secs := time.Since(start).Seconds()
-		m := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(steps), Seconds: secs, SequencesPerS: float64(n) / secs}
 		score := m.TrainLoss
-		if valSteps > 0 {
-			m.ValLoss, m.HasVal = valSum/float64(valSteps), true
+		if m.HasVal {
 			score = m.ValLoss
 		}
 		if score < best {
@@ -264,7 +198,7 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	if res.Model == nil {
 		return nil, fmt.Errorf("training produced no finite loss")
 	}
-	cal, err := calibrate(ctx, job, res, batching, train, val)
+	cal, err := calibrate(ctx, job, res, batching, first.train, first.val)
 	if err != nil {
 		return nil, err
 	}
@@ -272,33 +206,116 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	return res, nil
 }
 
-func newPipeline(ctx context.Context, progress func(pipeline.Snapshot), every time.Duration) *pipeline.Pipeline {
-	var opts []pipeline.Option
-	if progress != nil {
-		if every <= 0 {
-			every = time.Second
-		}
-		opts = append(opts, pipeline.WithProgress(every, progress))
-	}
-	return pipeline.New(ctx, opts...)
+// firstRead is what the first pass keeps: the sequences, unless they
+// exceeded the memory budget, and the training sequences' lengths.
+type firstRead struct {
+	train, val []*schemas.Sequence // nil when streamed
+	lengths    map[int]int64       // training sequences by length
 }
 
-// batchAll cuts seqs, all in memory already, into batches in order: full
-// batches, with no early partial ones.
-func batchAll(cfg BatchConfig, seqs []*schemas.Sequence) ([]*Batch, error) {
-	cfg.MaxHeld = max(cfg.MaxHeld, len(seqs)+1)
-	b, err := NewBatcher(cfg)
-	if err != nil {
+// firstPass reads the input once: it checks the rows (writing bad ones to
+// job.Quarantine), splits train and validation by id hash, fits the
+// normaliser on the training part and caches the sequences while they fit
+// cfg.MemoryBudget. It fills res's Counts, TrainSeqs, ValSeqs, Streamed and
+// Norm.
+func firstPass(ctx context.Context, job TrainJob, cfg TrainConfig, split Split, res *TrainResult) (*firstRead, error) {
+	stats := NewFeatureStats(job.Input.Dim())
+	first := &firstRead{lengths: map[int]int64{}}
+	var cached int64
+	p := newPipeline(ctx, job.Progress, job.ProgressEvery)
+	seqs := readStage(p, job.ReadSpec, job.Quarantine, &res.Counts, nil)
+	pipeline.AddSink(p, "collect", 1, seqs, pipeline.ForEach(func(_ context.Context, s *schemas.Sequence) error {
+		res.Counts.Encoded++
+		isVal := split.Validation(s.ID)
+		if isVal {
+			res.ValSeqs++
+		} else {
+			res.TrainSeqs++
+			stats.Add(s.Values)
+			first.lengths[s.Len]++
+		}
+		if res.Streamed {
+			return nil
+		}
+		if cached += seqBytes(s); cached > cfg.MemoryBudget {
+			res.Streamed, first.train, first.val = true, nil, nil
+			return nil
+		}
+		if isVal {
+			first.val = append(first.val, s)
+		} else {
+			first.train = append(first.train, s)
+		}
+		return nil
+	}))
+	if err := p.Wait(); err != nil {
 		return nil, err
 	}
-	var out []*Batch
-	emit := func(x *Batch) error { out = append(out, x); return nil }
-	for _, s := range seqs {
-		if err := b.Add(s, emit); err != nil {
-			return nil, err
-		}
+	if res.TrainSeqs == 0 {
+		return nil, &NoTrainingDataError{Counts: res.Counts, ValSeqs: res.ValSeqs}
 	}
-	return out, b.Flush(emit)
+	res.Norm = stats.Normalizer()
+	return first, nil
+}
+
+// seqBytes estimates a sequence's memory.
+func seqBytes(s *schemas.Sequence) int64 { return int64(4*len(s.Values)+64*len(s.Pass)) + 160 }
+
+// epochs is what every epoch needs: the training sequences, normalised,
+// and the validation batches when the first pass cached them, or else the
+// input to read again.
+type epochs struct {
+	job      TrainJob
+	cfg      TrainConfig
+	batching BatchConfig
+	split    Split
+	norm     Normalizer
+	streamed bool
+	trainer  *Trainer
+	train    []*schemas.Sequence
+	val      []*Batch
+}
+
+// run trains one epoch, shuffled by the seed and the epoch's number, then
+// measures the validation loss. The metrics it returns are not yet marked
+// Best.
+func (e *epochs) run(ctx context.Context, epoch int) (EpochMetrics, error) {
+	start := time.Now()
+	rng := rand.New(rand.NewPCG(e.cfg.Seed, uint64(epoch)))
+	var sum, valSum float64
+	var steps, valSteps int
+	var n int64
+	step := func(b *Batch) error {
+		l := e.trainer.Step(b)
+		if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+			return fmt.Errorf("training diverged in epoch %d: batch loss %g (try a lower lr or clip_norm)", epoch, l)
+		}
+		sum += float64(l) * float64(b.Steps)
+		steps += b.Steps
+		n += int64(len(b.Seqs))
+		return nil
+	}
+	eval := func(b *Batch) error {
+		s, k := e.trainer.Eval(b)
+		valSum += s
+		valSteps += k
+		return nil
+	}
+	var err error
+	if e.streamed {
+		err = streamEpoch(ctx, e.job, e.batching, e.split, e.norm, e.cfg.ShuffleBuffer, rng, step, eval)
+	} else {
+		err = cachedEpoch(ctx, e.batching, e.train, e.val, rng, step, eval)
+	}
+	if err != nil {
+		return EpochMetrics{}, err
+	}
+	secs := time.Since(start).Seconds()
+	m := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(steps), Seconds: secs, SequencesPerS: float64(n) / secs}
+	if valSteps > 0 {
+		m.ValLoss, m.HasVal = valSum/float64(valSteps), true
+	}
+	return m, nil
 }
 
 // cachedEpoch trains on the cached sequences, shuffled, in batches taken in
@@ -309,7 +326,7 @@ func cachedEpoch(ctx context.Context, batching BatchConfig, train []*schemas.Seq
 	for i, j := range rng.Perm(len(train)) {
 		order[i] = train[j]
 	}
-	batches, err := batchAll(batching, order)
+	batches, err := BatchAll(batching, order)
 	if err != nil {
 		return err
 	}
@@ -344,7 +361,7 @@ func streamEpoch(ctx context.Context, job TrainJob, batching BatchConfig, split 
 	}
 	shuf := &shuffler{cap: buffer, rng: rng}
 	toBatch := func(s *schemas.Sequence) error { return trainB.Add(s, step) }
-	err = streamPass(ctx, job.Source, norm, func(s *schemas.Sequence) bool { return !split.Validation(s.ID) }, shuf.add(toBatch), func() error {
+	err = streamPass(ctx, job.ReadSpec, norm, func(s *schemas.Sequence) bool { return !split.Validation(s.ID) }, shuf.add(toBatch), func() error {
 		if err := shuf.flush(toBatch); err != nil {
 			return err
 		}
@@ -357,7 +374,7 @@ func streamEpoch(ctx context.Context, job TrainJob, batching BatchConfig, split 
 	if err != nil {
 		return err
 	}
-	return streamPass(ctx, job.Source, norm, func(s *schemas.Sequence) bool { return split.Validation(s.ID) },
+	return streamPass(ctx, job.ReadSpec, norm, func(s *schemas.Sequence) bool { return split.Validation(s.ID) },
 		func(s *schemas.Sequence) error { return valB.Add(s, eval) },
 		func() error { return valB.Flush(eval) })
 }
@@ -365,7 +382,7 @@ func streamEpoch(ctx context.Context, job TrainJob, batching BatchConfig, split 
 // streamPass reads src (without writing quarantine), normalises the
 // sequences keep accepts and hands them to each in input order, then calls
 // end.
-func streamPass(ctx context.Context, src Source, norm Normalizer, keep func(*schemas.Sequence) bool,
+func streamPass(ctx context.Context, src ReadSpec, norm Normalizer, keep func(*schemas.Sequence) bool,
 	each func(*schemas.Sequence) error, end func() error) error {
 	var counts Counts
 	p := pipeline.New(ctx)

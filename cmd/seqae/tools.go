@@ -15,12 +15,11 @@ import (
 	"github.com/seqae/seqae/bench"
 	"github.com/seqae/seqae/jobs"
 	"github.com/seqae/seqae/schemas"
-	"github.com/seqae/seqae/stages"
 	"github.com/seqae/seqae/storage"
 )
 
 func (a *app) benchCmd() *cobra.Command {
-	o := stages.DefaultBenchOptions()
+	o := bench.DefaultOptions()
 	var peer bool
 	python := "python3"
 	cmd := &cobra.Command{
@@ -57,7 +56,7 @@ BLAS and names the one it ran on.`,
 			if o.Mode != "bucketed" && o.Mode != "padded" {
 				return usagef("--mode: want bucketed or padded, got %q", o.Mode)
 			}
-			res, err := stages.Bench(cmd.Context(), o, jobs.Version())
+			res, err := bench.Run(cmd.Context(), o, jobs.Version())
 			if err != nil {
 				return err
 			}
@@ -87,7 +86,7 @@ BLAS and names the one it ran on.`,
 
 // runPeer runs torch_peer.py under python with o's flags, copies its JSON
 // line to stdout and prints seqae's rates over the peer's.
-func (a *app) runPeer(ctx context.Context, python string, o stages.BenchOptions, res stages.BenchResult) error {
+func (a *app) runPeer(ctx context.Context, python string, o bench.Options, res bench.Result) error {
 	args := []string{"-", "--n", strconv.Itoa(o.N), "--min-len", strconv.Itoa(o.MinLen), "--max-len", strconv.Itoa(o.MaxLen),
 		"--input-dim", strconv.Itoa(o.InputDim), "--latent", strconv.Itoa(o.Latent), "--hidden", strconv.Itoa(o.Hidden),
 		"--batch", strconv.Itoa(o.Batch), "--epochs", strconv.Itoa(o.Epochs), "--mode", o.Mode, "--threads", strconv.Itoa(o.Threads)}

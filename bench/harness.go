@@ -1,4 +1,4 @@
-package stages
+package bench
 
 import (
 	"context"
@@ -11,12 +11,13 @@ import (
 	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/stages"
 )
 
-// BenchOptions are the flags of bench/torch_peer.py, the PyTorch peer
+// Options are the flags of bench/torch_peer.py, the PyTorch peer
 // benchmark, with its defaults, and the size of the product that measures
 // the machine's peak.
-type BenchOptions struct {
+type Options struct {
 	N        int    `json:"n"`
 	MinLen   int    `json:"min_len"`
 	MaxLen   int    `json:"max_len"`
@@ -30,17 +31,17 @@ type BenchOptions struct {
 	PeakN    int    `json:"peak_n"`  // the peak is measured on (PeakN, PeakN) products; 0 skips it
 }
 
-// DefaultBenchOptions are torch_peer.py's defaults, and a peak measured on
+// DefaultOptions are torch_peer.py's defaults, and a peak measured on
 // products of 2048.
-func DefaultBenchOptions() BenchOptions {
-	return BenchOptions{N: 4096, MinLen: 10, MaxLen: 200, InputDim: 8, Latent: 64, Hidden: 64, Batch: 64, Epochs: 1, Mode: "bucketed", Threads: 2, PeakN: 2048}
+func DefaultOptions() Options {
+	return Options{N: 4096, MinLen: 10, MaxLen: 200, InputDim: 8, Latent: 64, Hidden: 64, Batch: 64, Epochs: 1, Mode: "bucketed", Threads: 2, PeakN: 2048}
 }
 
-// BenchResult has torch_peer.py's output fields, so the two compare line
+// Result has torch_peer.py's output fields, so the two compare line
 // for line, and where seqae stands against the machine: the model's GFLOP/s
 // and their fraction of the peak the package's own matrix multiply reaches
 // on a large product with as many goroutines.
-type BenchResult struct {
+type Result struct {
 	Peer            string  `json:"peer"`
 	Mode            string  `json:"mode"`
 	Threads         int     `json:"threads"`
@@ -58,21 +59,21 @@ type BenchResult struct {
 	EncodeFraction  float64 `json:"encode_fraction_of_peak,omitempty"`
 }
 
-// Bench runs torch_peer.py's fixed workload in memory: the same lengths,
+// Run runs torch_peer.py's fixed workload in memory: the same lengths,
 // sizes and batching (bucketed: batches of one exact length; padded:
 // sorted by length, cut into batches, masked), Epochs of training with Adam
 // at lr 1e-3, then one encoding pass over the same batches. Then, unless
 // PeakN is 0, it measures the peak: Threads goroutines multiplying
 // (PeakN, PeakN) matrices for about a second.
-func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, error) {
+func Run(ctx context.Context, o Options, version string) (Result, error) {
 	if o.N < 1 || o.MinLen < 1 || o.MaxLen < o.MinLen || o.Batch < 1 || o.Epochs < 1 || o.Threads < 1 || o.PeakN < 0 {
-		return BenchResult{}, fmt.Errorf("bench: need n, min-len, batch, epochs and threads >= 1, max-len >= min-len and peak-n >= 0, got %+v", o)
+		return Result{}, fmt.Errorf("bench: need n, min-len, batch, epochs and threads >= 1, max-len >= min-len and peak-n >= 0, got %+v", o)
 	}
 	cfg := nn.Config{InputDim: o.InputDim, LatentDim: o.Latent, DecoderHidden: o.Hidden, Head: nn.HeadLinear}
 	if err := cfg.Validate(); err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
-	var batches []*Batch
+	var batches []*stages.Batch
 	seqs := synth.TorchWorkload(o.N, o.MinLen, o.MaxLen, o.InputDim, 0)
 	steps := 0
 	all := make([]*schemas.Sequence, len(seqs))
@@ -86,9 +87,9 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 	}
 	switch o.Mode {
 	case "bucketed":
-		b, err := batchAll(BatchConfig{BatchSize: o.Batch}, all)
+		b, err := stages.BatchAll(stages.BatchConfig{BatchSize: o.Batch}, all)
 		if err != nil {
-			return BenchResult{}, err
+			return Result{}, err
 		}
 		batches = b
 	case "padded":
@@ -96,7 +97,7 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 		copy(sorted, all)
 		slices.SortStableFunc(sorted, func(a, b *schemas.Sequence) int { return a.Len - b.Len })
 		for i := 0; i < len(sorted); i += o.Batch {
-			b := &Batch{Seqs: sorted[i:min(i+o.Batch, len(sorted))], Index: int64(len(batches))}
+			b := &stages.Batch{Seqs: sorted[i:min(i+o.Batch, len(sorted))], Index: int64(len(batches))}
 			for _, s := range b.Seqs {
 				b.Steps += s.Len
 				b.T = max(b.T, s.Len)
@@ -104,19 +105,19 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 			batches = append(batches, b)
 		}
 	default:
-		return BenchResult{}, fmt.Errorf("bench: mode must be bucketed or padded, got %q", o.Mode)
+		return Result{}, fmt.Errorf("bench: mode must be bucketed or padded, got %q", o.Mode)
 	}
 
 	m, err := nn.NewModel(cfg, 0)
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
-	tr := NewTrainer(m, 1e-3, 0, 2, o.Threads)
+	tr := stages.NewTrainer(m, 1e-3, 0, 2, o.Threads)
 	start := time.Now()
 	for range o.Epochs {
 		for _, b := range batches {
 			if err := ctx.Err(); err != nil {
-				return BenchResult{}, err
+				return Result{}, err
 			}
 			tr.Step(b)
 		}
@@ -124,13 +125,13 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 	trainS := time.Since(start).Seconds()
 
 	start = time.Now()
-	work := make(chan *Batch)
+	work := make(chan *stages.Batch)
 	var wg sync.WaitGroup
 	for range o.Threads {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			enc := NewEncoder(m)
+			enc := stages.NewEncoder(m)
 			for b := range work {
 				enc.Encode(b)
 			}
@@ -145,7 +146,7 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 	close(work)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
 	encodeS := time.Since(start).Seconds()
 	// A forward pass's products; training runs forward and backward (twice
@@ -153,7 +154,7 @@ func Bench(ctx context.Context, o BenchOptions, version string) (BenchResult, er
 	forward := float64(steps)*float64(cfg.FLOPsPerStep()) + float64(o.N)*float64(2*4*o.Hidden*o.Latent)
 	trainRate := 3 * forward * float64(o.Epochs) / trainS / 1e9
 	encodeRate := forward / encodeS / 1e9
-	res := BenchResult{
+	res := Result{
 		Peer: "seqae " + version, Mode: o.Mode, Threads: o.Threads, N: o.N, Batches: len(batches), RealSteps: steps,
 		TrainSeqPerS:    round1(float64(o.N*o.Epochs) / trainS),
 		EncodeSeqPerS:   round1(float64(o.N) / encodeS),
