@@ -31,7 +31,8 @@ type Workspace struct {
 	// (see packB) once per batch: transposed for the forward, as they are
 	// for the backward's products through the recurrence.
 	encWihT []float32 // (I, 4L) panels
-	encWhhT []float32 // (L, 4L) panels
+	encWhhT []float32 // (L, 4L) panels (Forward)
+	encXhT  []float32 // (I+L, 4L) panels: W_ih^T over W_hh^T (Encode)
 	decWihT []float32 // (L, 4H) panels
 	decWhhT []float32 // (H, 4H) panels
 	headWT  []float32 // (H, I) panels
@@ -41,8 +42,9 @@ type Workspace struct {
 	// Activations. With kept activations the per-step buffers are packed
 	// (R, ·); for Encode they are one step's rows (B, ·), reused.
 	x     []float32 // (R, I) inputs, packed
-	encG  []float32 // (R, 4L) encoder gates: x W_ih^T + b + h W_hh^T, activated in place
-	encHp []float32 // (R, L) encoder h_{t-1}, packed | (B, L) the running rows' h_{t-1} (Encode)
+	xh    []float32 // (B, I+L) Encode: the running rows' x_t and h_{t-1} side by side
+	encG  []float32 // (R, 4L) encoder gates: x W_ih^T + b + h W_hh^T, activated in place | (B, 4L)
+	encHp []float32 // (R, L) encoder h_{t-1}, packed | unused
 	encC  []float32 // (R, L) encoder c_t | (B, L)
 	encTc []float32 // (R, L) tanh(c_t) | (B, L)
 	hCur  []float32 // (B, L) the encoder step's new h before it is filed
@@ -87,6 +89,7 @@ func NewWorkspace(cfg Config) *Workspace {
 		layout:  cfg.Layout(),
 		encWihT: make([]float32, panelsLen(I, 4*L)),
 		encWhhT: make([]float32, panelsLen(L, 4*L)),
+		encXhT:  make([]float32, panelsLen(I+L, 4*L)),
 		decWihT: make([]float32, panelsLen(L, 4*H)),
 		decWhhT: make([]float32, panelsLen(H, 4*H)),
 		headWT:  make([]float32, panelsLen(H, I)),
@@ -172,7 +175,7 @@ func (w *Workspace) Forward(m *Model, x []float32, lens []int, T int) float32 {
 
 // Encode is Forward without keeping activations for a backward pass: for
 // inference, in memory proportional to B rather than to R (but for the
-// encoder's input projection, one (R, 4L) product).
+// packed input, (R, I)).
 func (w *Workspace) Encode(m *Model, x []float32, lens []int, T int) float32 {
 	return w.forward(m, x, lens, T, false)
 }
@@ -186,7 +189,12 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	B, R := w.nb, w.nr
 	W := m.W
 	packB(w.encWihT, W.EncWih, I, true, I, 4*L)
-	packB(w.encWhhT, W.EncWhh, L, true, L, 4*L)
+	if keep {
+		packB(w.encWhhT, W.EncWhh, L, true, L, 4*L)
+	} else {
+		packBRows(w.encXhT, I+L, 0, W.EncWih, I, true, I, 4*L)
+		packBRows(w.encXhT, I+L, I, W.EncWhh, L, true, L, 4*L)
+	}
 	packB(w.decWihT, W.DecWih, L, true, L, 4*H)
 	packB(w.decWhhT, W.DecWhh, H, true, H, 4*H)
 	if W.HeadW != nil {
@@ -197,8 +205,7 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	if !keep {
 		stepRows = B
 	}
-	w.encG = grow(w.encG, R*4*L)
-	w.encHp = grow(w.encHp, stepRows*L)
+	w.encG = grow(w.encG, stepRows*4*L)
 	w.encC = grow(w.encC, stepRows*L)
 	w.encTc = grow(w.encTc, stepRows*L)
 	w.hCur = grow(w.hCur, B*L)
@@ -211,7 +218,10 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	w.y = grow(w.y, stepRows*I)
 	w.loss = grow(w.loss, R)
 	if keep {
+		w.encHp = grow(w.encHp, R*L)
 		w.decHp = grow(w.decHp, R*H)
+	} else {
+		w.xh = grow(w.xh, B*(I+L))
 	}
 	if w.featOn {
 		w.featLoss = grow(w.featLoss, B*T*I)
@@ -309,11 +319,12 @@ func (w *Workspace) linear(y, x, wT, bias []float32, rows, in, out int) {
 // every real step in one product, then the recurrence, the n_t running
 // rows at step t. A sequence's h at its last step is its latent z.
 func (w *Workspace) encoderForward(m *Model) {
+	if !w.kept {
+		w.encoderEncode(m)
+		return
+	}
 	I, L := w.cfg.InputDim, w.cfg.LatentDim
 	w.linear(w.encG, w.x, w.encWihT, m.W.EncB, w.nr, I, 4*L)
-	if !w.kept {
-		clear(w.encC[:w.nb*L])
-	}
 	for t := range w.nt {
 		n, next := w.nAct[t], w.nAct[t+1]
 		g := w.encG[w.off[t]*4*L : (w.off[t]+n)*4*L]
@@ -325,6 +336,36 @@ func (w *Workspace) encoderForward(m *Model) {
 		// Rows still running feed step t+1; the rest end here: their h is
 		// the latent.
 		copy(w.rows(w.encHp, t+1, L), h[:next*L])
+		copy(w.z[next*L:n*L], h[next*L:])
+	}
+}
+
+// encoderEncode is encoderForward for Encode, one step at a time in (B, ·)
+// buffers that stay in cache: step t's gates are b + [x_t h_{t-1}] ·
+// [W_ih^T; W_hh^T], one product of depth I+L (at t = 0, of depth I: there
+// is no h_{-1}). The depth is summed in the same order as Forward's two
+// products, so the gates have the same bits.
+func (w *Workspace) encoderEncode(m *Model) {
+	I, L := w.cfg.InputDim, w.cfg.LatentDim
+	K := I + L
+	clear(w.encC[:w.nb*L])
+	for t := range w.nt {
+		n, next, o := w.nAct[t], w.nAct[t+1], w.off[t]
+		xh, g, c := w.xh[:n*K], w.encG[:n*4*L], w.encC[:n*L]
+		for s := range n {
+			copy(xh[s*K:s*K+I], w.x[(o+s)*I:(o+s+1)*I])
+			copy(g[s*4*L:(s+1)*4*L], m.W.EncB)
+		}
+		if t == 0 {
+			gemmPacked(g, 4*L, xh, K, false, w.encWihT, n, 4*L, I, w.pack)
+		} else {
+			gemmPacked(g, 4*L, xh, K, false, w.encXhT, n, 4*L, K, w.pack)
+		}
+		h := w.hCur[:n*L]
+		lstmCellForward(h, c, w.encTc[:n*L], g, c, n, L)
+		for s := range next {
+			copy(xh[s*K+I:(s+1)*K], h[s*L:(s+1)*L])
+		}
 		copy(w.z[next*L:n*L], h[next*L:])
 	}
 }

@@ -61,8 +61,20 @@ func packB(dst, b []float32, ldb int, trans bool, k, n int) []float32 {
 		dst = make([]float32, panelsLen(k, n))
 	}
 	dst = dst[:panelsLen(k, n)]
+	packBRows(dst, k, 0, b, ldb, trans, k, n)
+	return dst
+}
+
+// packBRows is packB into rows p0 .. p0+k-1 of panels of rows rows, so
+// that matrices stacked along the depth are packed as one: element (p, j)
+// of B goes to dst[(j/nr)*rows*nr + (p0+p)*nr + j%nr]. dst holds
+// panelsLen(rows, n) floats.
+func packBRows(dst []float32, rows, p0 int, b []float32, ldb int, trans bool, k, n int) {
+	if p0 < 0 || p0+k > rows || len(dst) < panelsLen(rows, n) {
+		panic(fmt.Sprintf("nn: packBRows: rows %d..%d of %d, (%d, %d) panels in %d floats", p0, p0+k, rows, rows, n, len(dst)))
+	}
 	for q := 0; q*nr < n; q++ {
-		panel := dst[q*k*nr : (q+1)*k*nr]
+		panel := dst[q*rows*nr+p0*nr : q*rows*nr+(p0+k)*nr]
 		cols := min(nr, n-q*nr)
 		if trans {
 			for c := range cols {
@@ -82,7 +94,6 @@ func packB(dst, b []float32, ldb int, trans bool, k, n int) []float32 {
 			}
 		}
 	}
-	return dst
 }
 
 // gemm computes C += op(A)·B, destination first, then the operands, then

@@ -181,13 +181,22 @@ func TestBatchInvariance(t *testing.T) {
 	}
 }
 
-// Encode gives what Forward gives, without keeping activations.
+// Encode gives what Forward gives, without keeping activations, bit for
+// bit: its fused step product sums the same terms in the same order. The
+// wide case has sizes the vector kernels take and more rows than a tile.
 func TestEncodeMatchesForward(t *testing.T) {
-	for _, tc := range testConfigs {
+	cases := append([]struct {
+		name string
+		cfg  Config
+	}{{"wide", Config{InputDim: 8, LatentDim: 32, DecoderHidden: 48, Head: HeadLinear}}}, testConfigs...)
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(2, 3))
 			m, _ := NewModel(tc.cfg, 8)
 			lens := []int{4, 9, 1, 9, 6}
+			if tc.name == "wide" {
+				lens = []int{4, 9, 1, 9, 6, 12, 3, 12, 8, 7, 11, 2, 5, 10, 9, 1, 12}
+			}
 			x, T := testBatch(rng, tc.cfg.InputDim, lens, 1e30)
 			ws := NewWorkspace(tc.cfg)
 			lf := ws.Forward(m, x, lens, T)
