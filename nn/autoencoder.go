@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+	"unsafe"
+)
 
 // Workspace holds everything one goroutine needs to run batches through a
 // model: the batch's packed plan, the activations kept for the backward
@@ -28,8 +32,9 @@ type Workspace struct {
 	lossSum    float64 // sum of the last batch's step losses
 
 	// The weights as the B operands of the products, packed as panels
-	// (see packB) once per batch: transposed for the forward, as they are
-	// for the backward's products through the recurrence.
+	// (see packB) when the parameters change (see packWeights): transposed
+	// for the forward, as they are for the backward's products through the
+	// recurrence.
 	encWihT []float32 // (I, 4L) panels
 	encWhhT []float32 // (L, 4L) panels (Forward)
 	encXhT  []float32 // (I+L, 4L) panels: W_ih^T over W_hh^T (Encode)
@@ -38,6 +43,9 @@ type Workspace struct {
 	headWT  []float32 // (H, I) panels
 	encWhh  []float32 // (4L, L) panels
 	decWhh  []float32 // (4H, H) panels
+
+	packedFrom []float32 // (NumParams) the parameters the panels hold
+	packed     uint8     // which panels hold them: packedCommon | ...
 
 	// Activations. With kept activations the per-step buffers are packed
 	// (R, ·); for Encode they are one step's rows (B, ·), reused.
@@ -96,7 +104,63 @@ func NewWorkspace(cfg Config) *Workspace {
 		encWhh:  make([]float32, panelsLen(4*L, L)),
 		decWhh:  make([]float32, panelsLen(4*H, H)),
 		pack:    make([]float32, packSz),
+
+		packedFrom: make([]float32, 0, cfg.NumParams()),
 	}
+}
+
+// The sets of panels packWeights keeps.
+const (
+	packedCommon   = 1 << iota // encWihT, decWihT, decWhhT, headWT
+	packedForward              // encWhhT
+	packedEncode               // encXhT
+	packedBackward             // encWhh, decWhh
+)
+
+// packWeights makes the panels in need hold m's weights. It packs only
+// those not already packed from the same parameters, bit for bit: a model
+// that stays the same from batch to batch (encoding) is packed once, and
+// one that changes (training) costs a comparison that stops at the first
+// changed float, and a copy.
+func (w *Workspace) packWeights(m *Model, need uint8) {
+	if !sameBits(w.packedFrom, m.Params) {
+		w.packedFrom = append(w.packedFrom[:0], m.Params...)
+		w.packed = 0
+	}
+	todo := need &^ w.packed
+	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
+	W := m.W
+	if todo&packedCommon != 0 {
+		packB(w.encWihT, W.EncWih, I, true, I, 4*L)
+		packB(w.decWihT, W.DecWih, L, true, L, 4*H)
+		packB(w.decWhhT, W.DecWhh, H, true, H, 4*H)
+		if W.HeadW != nil {
+			packB(w.headWT, W.HeadW, H, true, H, I)
+		}
+	}
+	if todo&packedForward != 0 {
+		packB(w.encWhhT, W.EncWhh, L, true, L, 4*L)
+	}
+	if todo&packedEncode != 0 {
+		packBRows(w.encXhT, I+L, 0, W.EncWih, I, true, I, 4*L)
+		packBRows(w.encXhT, I+L, I, W.EncWhh, L, true, L, 4*L)
+	}
+	if todo&packedBackward != 0 {
+		packB(w.encWhh, W.EncWhh, L, false, 4*L, L)
+		packB(w.decWhh, W.DecWhh, H, false, 4*H, H)
+	}
+	w.packed |= need
+}
+
+// sameBits reports whether a and b hold the same bits.
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	return bytes.Equal(unsafe.Slice((*byte)(unsafe.Pointer(&a[0])), 4*len(a)), unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), 4*len(b)))
 }
 
 // grow returns s resized to n elements. It reallocates only when the
@@ -187,18 +251,10 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	w.plan(x, lens, T)
 	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
 	B, R := w.nb, w.nr
-	W := m.W
-	packB(w.encWihT, W.EncWih, I, true, I, 4*L)
 	if keep {
-		packB(w.encWhhT, W.EncWhh, L, true, L, 4*L)
+		w.packWeights(m, packedCommon|packedForward)
 	} else {
-		packBRows(w.encXhT, I+L, 0, W.EncWih, I, true, I, 4*L)
-		packBRows(w.encXhT, I+L, I, W.EncWhh, L, true, L, 4*L)
-	}
-	packB(w.decWihT, W.DecWih, L, true, L, 4*H)
-	packB(w.decWhhT, W.DecWhh, H, true, H, 4*H)
-	if W.HeadW != nil {
-		packB(w.headWT, W.HeadW, H, true, H, I)
+		w.packWeights(m, packedCommon|packedEncode)
 	}
 	w.kept = keep
 	stepRows := R // rows of the per-step buffers
@@ -272,8 +328,7 @@ func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
 	w.dzp = grow(w.dzp, B*4*H)
 	w.dz = grow(w.dz, B*L)
 
-	packB(w.encWhh, m.W.EncWhh, L, false, 4*L, L)
-	packB(w.decWhh, m.W.DecWhh, H, false, 4*H, H)
+	w.packWeights(m, packedBackward)
 	G := viewsOf(w.layout, grads)
 	w.lossBackward(batchSteps)
 	w.headBackward(m, G)

@@ -221,6 +221,52 @@ func TestEncodeMatchesForward(t *testing.T) {
 	}
 }
 
+// A workspace packs the weights once and keeps them while the parameters
+// stay the same: after any one parameter changes, its results (Encode, and
+// Forward with Backward) are those of a fresh workspace, bit for bit.
+func TestPackedWeightsFollowTheModel(t *testing.T) {
+	cfg := Config{InputDim: 8, LatentDim: 32, DecoderHidden: 16, Head: HeadLinear}
+	rng := rand.New(rand.NewPCG(4, 4))
+	m, _ := NewModel(cfg, 3)
+	lens := []int{5, 9, 2, 9, 7, 1, 8}
+	x, T := testBatch(rng, cfg.InputDim, lens, 0)
+	ws := NewWorkspace(cfg)
+	type result struct {
+		enc, fwd []float32 // latents then step losses
+		grads    []float32
+	}
+	run := func(ws *Workspace) result {
+		var r result
+		ws.Encode(m, x, lens, T)
+		r.enc = slices.Clone(ws.Latents())
+		for b := range lens {
+			r.enc = append(r.enc, ws.StepLosses(b)...)
+		}
+		ws.Forward(m, x, lens, T)
+		r.fwd = slices.Clone(ws.Latents())
+		for b := range lens {
+			r.fwd = append(r.fwd, ws.StepLosses(b)...)
+		}
+		r.grads = make([]float32, len(m.Params))
+		ws.Backward(m, r.grads)
+		return r
+	}
+	run(ws)
+	for _, tn := range cfg.Layout() {
+		i := tn.Offset + tn.Size - 1
+		m.Params[i] = -2 * m.Params[i]
+		got, want := run(ws), run(NewWorkspace(cfg))
+		for _, c := range []struct {
+			name      string
+			got, want []float32
+		}{{"Encode", got.enc, want.enc}, {"Forward", got.fwd, want.fwd}, {"Backward", got.grads, want.grads}} {
+			if !slices.Equal(c.got, c.want) {
+				t.Errorf("after %s[%d] changed: %s gives %v, a fresh workspace %v", tn.Name, tn.Size-1, c.name, c.got, c.want)
+			}
+		}
+	}
+}
+
 func TestTrainingStepAndEncodeAllocateNothing(t *testing.T) {
 	cfg := Config{InputDim: 8, LatentDim: 16, DecoderHidden: 16, Head: HeadLinear}
 	rng := rand.New(rand.NewPCG(1, 1))
