@@ -127,9 +127,14 @@ func (w *Workspace) packWeights(m *Model, need uint8) {
 		w.packedFrom = append(w.packedFrom[:0], m.Params...)
 		w.packed = 0
 	}
+	w.packFrom(viewsOf(w.layout, w.packedFrom), need)
+}
+
+// packFrom packs the panels in need that do not yet hold W, the views of
+// packedFrom.
+func (w *Workspace) packFrom(W Weights, need uint8) {
 	todo := need &^ w.packed
 	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
-	W := m.W
 	if todo&packedCommon != 0 {
 		packB(w.encWihT, W.EncWih, I, true, I, 4*L)
 		packB(w.decWihT, W.DecWih, L, true, L, 4*H)
@@ -328,11 +333,14 @@ func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
 	w.dzp = grow(w.dzp, B*4*H)
 	w.dz = grow(w.dz, B*L)
 
-	w.packWeights(m, packedBackward)
+	// The weights Forward ran with, as it packed them: no comparison with
+	// the model's parameters again.
+	W := viewsOf(w.layout, w.packedFrom)
+	w.packFrom(W, packedBackward)
 	G := viewsOf(w.layout, grads)
 	w.lossBackward(batchSteps)
-	w.headBackward(m, G)
-	w.decoderBackward(m, G)
+	w.headBackward(W, G)
+	w.decoderBackward(W, G)
 	w.encoderBackward(m, G)
 }
 
@@ -487,7 +495,7 @@ func (w *Workspace) decoderForward(m *Model) {
 
 // decoderBackward adds the decoder's gradients from dh, the head's
 // gradient, and leaves the latents' gradient in dz.
-func (w *Workspace) decoderBackward(m *Model, G Weights) {
+func (w *Workspace) decoderBackward(W, G Weights) {
 	L, H := w.cfg.LatentDim, w.cfg.DecoderHidden
 	B, R := w.nb, w.nr
 	dG, dh := w.dG[:R*4*H], w.dh[:R*H]
@@ -512,7 +520,7 @@ func (w *Workspace) decoderBackward(m *Model, G Weights) {
 	gemm(G.DecWih, L, dzp, 4*H, true, w.z, L, 4*H, L, B, w.pack)
 	dz := w.dz[:B*L]
 	clear(dz)
-	gemm(dz, L, dzp, 4*H, false, m.W.DecWih, L, B, L, 4*H, w.pack)
+	gemm(dz, L, dzp, 4*H, false, W.DecWih, L, B, L, 4*H, w.pack)
 }
 
 // headForward computes y (n, I) from the decoder's h (n, H).
@@ -526,7 +534,7 @@ func (w *Workspace) headForward(m *Model, y, h []float32, n int) {
 
 // headBackward adds the head's gradients from dy and leaves the decoder
 // outputs' gradient in dh.
-func (w *Workspace) headBackward(m *Model, G Weights) {
+func (w *Workspace) headBackward(W, G Weights) {
 	I, H, R := w.cfg.InputDim, w.cfg.DecoderHidden, w.nr
 	dy, dh := w.dy[:R*I], w.dh[:R*H]
 	if w.cfg.Head == HeadNone {
@@ -536,7 +544,7 @@ func (w *Workspace) headBackward(m *Model, G Weights) {
 	colSum(G.HeadB, dy, R, I)
 	gemm(G.HeadW, H, dy, I, true, w.decH, H, I, H, R, w.pack)
 	clear(dh)
-	gemm(dh, H, dy, I, false, m.W.HeadW, H, R, H, I, w.pack)
+	gemm(dh, H, dy, I, false, W.HeadW, H, R, H, I, w.pack)
 }
 
 // lossForward writes loss[r] = mean over features of (y - x)^2 for each

@@ -267,6 +267,29 @@ func TestPackedWeightsFollowTheModel(t *testing.T) {
 	}
 }
 
+// Backward is the gradient at the weights the last Forward ran with, even
+// when the model's parameters changed in between.
+func TestBackwardUsesForwardsWeights(t *testing.T) {
+	cfg := Config{InputDim: 4, LatentDim: 8, DecoderHidden: 16, Head: HeadLinear}
+	rng := rand.New(rand.NewPCG(6, 6))
+	m, _ := NewModel(cfg, 5)
+	lens := []int{3, 6, 6, 1}
+	x, T := testBatch(rng, cfg.InputDim, lens, 0)
+	ws := NewWorkspace(cfg)
+	want := make([]float32, len(m.Params))
+	ws.Forward(m, x, lens, T)
+	ws.Backward(m, want)
+	ws.Forward(m, x, lens, T)
+	for i := range m.Params {
+		m.Params[i] *= 1.5
+	}
+	got := make([]float32, len(m.Params))
+	ws.Backward(m, got)
+	if !slices.Equal(got, want) {
+		t.Errorf("gradient after the parameters changed between Forward and Backward: %v, want %v", got, want)
+	}
+}
+
 func TestTrainingStepAndEncodeAllocateNothing(t *testing.T) {
 	cfg := Config{InputDim: 8, LatentDim: 16, DecoderHidden: 16, Head: HeadLinear}
 	rng := rand.New(rand.NewPCG(1, 1))
