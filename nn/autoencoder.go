@@ -1,6 +1,10 @@
 package nn
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+	"unsafe"
+)
 
 // Workspace holds everything one goroutine needs to run batches through a
 // model: the batch's packed plan, the activations kept for the backward
@@ -28,21 +32,27 @@ type Workspace struct {
 	lossSum    float64 // sum of the last batch's step losses
 
 	// The weights as the B operands of the products, packed as panels
-	// (see packB) once per batch: transposed for the forward, as they are
-	// for the backward's products through the recurrence.
+	// (see packB) when the parameters change (see packWeights): transposed
+	// for the forward, as they are for the backward's products through the
+	// recurrence.
 	encWihT []float32 // (I, 4L) panels
-	encWhhT []float32 // (L, 4L) panels
+	encWhhT []float32 // (L, 4L) panels (Forward)
+	encXhT  []float32 // (I+L, 4L) panels: W_ih^T over W_hh^T (Encode)
 	decWihT []float32 // (L, 4H) panels
 	decWhhT []float32 // (H, 4H) panels
 	headWT  []float32 // (H, I) panels
 	encWhh  []float32 // (4L, L) panels
 	decWhh  []float32 // (4H, H) panels
 
+	packedFrom []float32 // (NumParams) the parameters the panels hold
+	packed     uint8     // which panels hold them: packedCommon | ...
+
 	// Activations. With kept activations the per-step buffers are packed
 	// (R, ·); for Encode they are one step's rows (B, ·), reused.
 	x     []float32 // (R, I) inputs, packed
-	encG  []float32 // (R, 4L) encoder gates: x W_ih^T + b + h W_hh^T, activated in place
-	encHp []float32 // (R, L) encoder h_{t-1}, packed | (B, L) the running rows' h_{t-1} (Encode)
+	xh    []float32 // (B, I+L) Encode: the running rows' x_t and h_{t-1} side by side
+	encG  []float32 // (R, 4L) encoder gates: x W_ih^T + b + h W_hh^T, activated in place | (B, 4L)
+	encHp []float32 // (R, L) encoder h_{t-1}, packed | unused
 	encC  []float32 // (R, L) encoder c_t | (B, L)
 	encTc []float32 // (R, L) tanh(c_t) | (B, L)
 	hCur  []float32 // (B, L) the encoder step's new h before it is filed
@@ -87,13 +97,75 @@ func NewWorkspace(cfg Config) *Workspace {
 		layout:  cfg.Layout(),
 		encWihT: make([]float32, panelsLen(I, 4*L)),
 		encWhhT: make([]float32, panelsLen(L, 4*L)),
+		encXhT:  make([]float32, panelsLen(I+L, 4*L)),
 		decWihT: make([]float32, panelsLen(L, 4*H)),
 		decWhhT: make([]float32, panelsLen(H, 4*H)),
 		headWT:  make([]float32, panelsLen(H, I)),
 		encWhh:  make([]float32, panelsLen(4*L, L)),
 		decWhh:  make([]float32, panelsLen(4*H, H)),
 		pack:    make([]float32, packSz),
+
+		packedFrom: make([]float32, 0, cfg.NumParams()),
 	}
+}
+
+// The sets of panels packWeights keeps.
+const (
+	packedCommon   = 1 << iota // encWihT, decWihT, decWhhT, headWT
+	packedForward              // encWhhT
+	packedEncode               // encXhT
+	packedBackward             // encWhh, decWhh
+)
+
+// packWeights makes the panels in need hold m's weights. It packs only
+// those not already packed from the same parameters, bit for bit: a model
+// that stays the same from batch to batch (encoding) is packed once, and
+// one that changes (training) costs a comparison that stops at the first
+// changed float, and a copy.
+func (w *Workspace) packWeights(m *Model, need uint8) {
+	if !sameBits(w.packedFrom, m.Params) {
+		w.packedFrom = append(w.packedFrom[:0], m.Params...)
+		w.packed = 0
+	}
+	w.packFrom(viewsOf(w.layout, w.packedFrom), need)
+}
+
+// packFrom packs the panels in need that do not yet hold W, the views of
+// packedFrom.
+func (w *Workspace) packFrom(W Weights, need uint8) {
+	todo := need &^ w.packed
+	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
+	if todo&packedCommon != 0 {
+		packB(w.encWihT, W.EncWih, I, true, I, 4*L)
+		packB(w.decWihT, W.DecWih, L, true, L, 4*H)
+		packB(w.decWhhT, W.DecWhh, H, true, H, 4*H)
+		if W.HeadW != nil {
+			packB(w.headWT, W.HeadW, H, true, H, I)
+		}
+	}
+	if todo&packedForward != 0 {
+		packB(w.encWhhT, W.EncWhh, L, true, L, 4*L)
+	}
+	if todo&packedEncode != 0 {
+		packBRows(w.encXhT, I+L, 0, W.EncWih, I, true, I, 4*L)
+		packBRows(w.encXhT, I+L, I, W.EncWhh, L, true, L, 4*L)
+	}
+	if todo&packedBackward != 0 {
+		packB(w.encWhh, W.EncWhh, L, false, 4*L, L)
+		packB(w.decWhh, W.DecWhh, H, false, 4*H, H)
+	}
+	w.packed |= need
+}
+
+// sameBits reports whether a and b hold the same bits.
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	return bytes.Equal(unsafe.Slice((*byte)(unsafe.Pointer(&a[0])), 4*len(a)), unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), 4*len(b)))
 }
 
 // grow returns s resized to n elements. It reallocates only when the
@@ -172,7 +244,7 @@ func (w *Workspace) Forward(m *Model, x []float32, lens []int, T int) float32 {
 
 // Encode is Forward without keeping activations for a backward pass: for
 // inference, in memory proportional to B rather than to R (but for the
-// encoder's input projection, one (R, 4L) product).
+// packed input, (R, I)).
 func (w *Workspace) Encode(m *Model, x []float32, lens []int, T int) float32 {
 	return w.forward(m, x, lens, T, false)
 }
@@ -184,21 +256,17 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	w.plan(x, lens, T)
 	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
 	B, R := w.nb, w.nr
-	W := m.W
-	packB(w.encWihT, W.EncWih, I, true, I, 4*L)
-	packB(w.encWhhT, W.EncWhh, L, true, L, 4*L)
-	packB(w.decWihT, W.DecWih, L, true, L, 4*H)
-	packB(w.decWhhT, W.DecWhh, H, true, H, 4*H)
-	if W.HeadW != nil {
-		packB(w.headWT, W.HeadW, H, true, H, I)
+	if keep {
+		w.packWeights(m, packedCommon|packedForward)
+	} else {
+		w.packWeights(m, packedCommon|packedEncode)
 	}
 	w.kept = keep
 	stepRows := R // rows of the per-step buffers
 	if !keep {
 		stepRows = B
 	}
-	w.encG = grow(w.encG, R*4*L)
-	w.encHp = grow(w.encHp, stepRows*L)
+	w.encG = grow(w.encG, stepRows*4*L)
 	w.encC = grow(w.encC, stepRows*L)
 	w.encTc = grow(w.encTc, stepRows*L)
 	w.hCur = grow(w.hCur, B*L)
@@ -211,7 +279,10 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	w.y = grow(w.y, stepRows*I)
 	w.loss = grow(w.loss, R)
 	if keep {
+		w.encHp = grow(w.encHp, R*L)
 		w.decHp = grow(w.decHp, R*H)
+	} else {
+		w.xh = grow(w.xh, B*(I+L))
 	}
 	if w.featOn {
 		w.featLoss = grow(w.featLoss, B*T*I)
@@ -262,12 +333,14 @@ func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
 	w.dzp = grow(w.dzp, B*4*H)
 	w.dz = grow(w.dz, B*L)
 
-	packB(w.encWhh, m.W.EncWhh, L, false, 4*L, L)
-	packB(w.decWhh, m.W.DecWhh, H, false, 4*H, H)
+	// The weights Forward ran with, as it packed them: no comparison with
+	// the model's parameters again.
+	W := viewsOf(w.layout, w.packedFrom)
+	w.packFrom(W, packedBackward)
 	G := viewsOf(w.layout, grads)
 	w.lossBackward(batchSteps)
-	w.headBackward(m, G)
-	w.decoderBackward(m, G)
+	w.headBackward(W, G)
+	w.decoderBackward(W, G)
 	w.encoderBackward(m, G)
 }
 
@@ -309,11 +382,12 @@ func (w *Workspace) linear(y, x, wT, bias []float32, rows, in, out int) {
 // every real step in one product, then the recurrence, the n_t running
 // rows at step t. A sequence's h at its last step is its latent z.
 func (w *Workspace) encoderForward(m *Model) {
+	if !w.kept {
+		w.encoderEncode(m)
+		return
+	}
 	I, L := w.cfg.InputDim, w.cfg.LatentDim
 	w.linear(w.encG, w.x, w.encWihT, m.W.EncB, w.nr, I, 4*L)
-	if !w.kept {
-		clear(w.encC[:w.nb*L])
-	}
 	for t := range w.nt {
 		n, next := w.nAct[t], w.nAct[t+1]
 		g := w.encG[w.off[t]*4*L : (w.off[t]+n)*4*L]
@@ -325,6 +399,36 @@ func (w *Workspace) encoderForward(m *Model) {
 		// Rows still running feed step t+1; the rest end here: their h is
 		// the latent.
 		copy(w.rows(w.encHp, t+1, L), h[:next*L])
+		copy(w.z[next*L:n*L], h[next*L:])
+	}
+}
+
+// encoderEncode is encoderForward for Encode, one step at a time in (B, ·)
+// buffers that stay in cache: step t's gates are b + [x_t h_{t-1}] ·
+// [W_ih^T; W_hh^T], one product of depth I+L (at t = 0, of depth I: there
+// is no h_{-1}). The depth is summed in the same order as Forward's two
+// products, so the gates have the same bits.
+func (w *Workspace) encoderEncode(m *Model) {
+	I, L := w.cfg.InputDim, w.cfg.LatentDim
+	K := I + L
+	clear(w.encC[:w.nb*L])
+	for t := range w.nt {
+		n, next, o := w.nAct[t], w.nAct[t+1], w.off[t]
+		xh, g, c := w.xh[:n*K], w.encG[:n*4*L], w.encC[:n*L]
+		for s := range n {
+			copy(xh[s*K:s*K+I], w.x[(o+s)*I:(o+s+1)*I])
+			copy(g[s*4*L:(s+1)*4*L], m.W.EncB)
+		}
+		if t == 0 {
+			gemmPacked(g, 4*L, xh, K, false, w.encWihT, n, 4*L, I, w.pack)
+		} else {
+			gemmPacked(g, 4*L, xh, K, false, w.encXhT, n, 4*L, K, w.pack)
+		}
+		h := w.hCur[:n*L]
+		lstmCellForward(h, c, w.encTc[:n*L], g, c, n, L)
+		for s := range next {
+			copy(xh[s*K+I:(s+1)*K], h[s*L:(s+1)*L])
+		}
 		copy(w.z[next*L:n*L], h[next*L:])
 	}
 }
@@ -391,7 +495,7 @@ func (w *Workspace) decoderForward(m *Model) {
 
 // decoderBackward adds the decoder's gradients from dh, the head's
 // gradient, and leaves the latents' gradient in dz.
-func (w *Workspace) decoderBackward(m *Model, G Weights) {
+func (w *Workspace) decoderBackward(W, G Weights) {
 	L, H := w.cfg.LatentDim, w.cfg.DecoderHidden
 	B, R := w.nb, w.nr
 	dG, dh := w.dG[:R*4*H], w.dh[:R*H]
@@ -416,7 +520,7 @@ func (w *Workspace) decoderBackward(m *Model, G Weights) {
 	gemm(G.DecWih, L, dzp, 4*H, true, w.z, L, 4*H, L, B, w.pack)
 	dz := w.dz[:B*L]
 	clear(dz)
-	gemm(dz, L, dzp, 4*H, false, m.W.DecWih, L, B, L, 4*H, w.pack)
+	gemm(dz, L, dzp, 4*H, false, W.DecWih, L, B, L, 4*H, w.pack)
 }
 
 // headForward computes y (n, I) from the decoder's h (n, H).
@@ -430,7 +534,7 @@ func (w *Workspace) headForward(m *Model, y, h []float32, n int) {
 
 // headBackward adds the head's gradients from dy and leaves the decoder
 // outputs' gradient in dh.
-func (w *Workspace) headBackward(m *Model, G Weights) {
+func (w *Workspace) headBackward(W, G Weights) {
 	I, H, R := w.cfg.InputDim, w.cfg.DecoderHidden, w.nr
 	dy, dh := w.dy[:R*I], w.dh[:R*H]
 	if w.cfg.Head == HeadNone {
@@ -440,7 +544,7 @@ func (w *Workspace) headBackward(m *Model, G Weights) {
 	colSum(G.HeadB, dy, R, I)
 	gemm(G.HeadW, H, dy, I, true, w.decH, H, I, H, R, w.pack)
 	clear(dh)
-	gemm(dh, H, dy, I, false, m.W.HeadW, H, R, H, I, w.pack)
+	gemm(dh, H, dy, I, false, W.HeadW, H, R, H, I, w.pack)
 }
 
 // lossForward writes loss[r] = mean over features of (y - x)^2 for each

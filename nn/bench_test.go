@@ -10,8 +10,9 @@ import (
 
 // torchWorkload is the fixed workload of bench/torch_peer.py:
 // sequence i has length minLen + (i*7919) % (maxLen-minLen+1), values
-// standard normal, I=8, L=H=64, linear head, batches of up to 64 sequences
-// of one exact length, in increasing length.
+// standard normal, I=8, L=H=hidden (64 in the fixed workload), linear
+// head, batches of up to 64 sequences of one exact length, in increasing
+// length.
 type torchWorkload struct {
 	cfg     Config
 	batches []benchBatch
@@ -25,9 +26,9 @@ type benchBatch struct {
 	t    int
 }
 
-func newTorchWorkload(n int) *torchWorkload {
+func newTorchWorkload(n, hidden int) *torchWorkload {
 	const batch = 64
-	w := &torchWorkload{cfg: Config{InputDim: 8, LatentDim: 64, DecoderHidden: 64, Head: HeadLinear}, seqs: n}
+	w := &torchWorkload{cfg: Config{InputDim: 8, LatentDim: hidden, DecoderHidden: hidden, Head: HeadLinear}, seqs: n}
 	byLen := map[int][]synth.Seq{}
 	for _, s := range synth.TorchWorkload(n, 10, 200, w.cfg.InputDim, 0) {
 		byLen[len(s.Steps)] = append(byLen[len(s.Steps)], s)
@@ -63,8 +64,21 @@ func (w *torchWorkload) report(b *testing.B, passes float64) {
 // BenchmarkTorchWorkloadTrain trains one epoch of torch_peer.py's workload
 // (--n 4096 --mode bucketed) per op on one goroutine: forward, backward and
 // an Adam step per batch.
-func BenchmarkTorchWorkloadTrain(b *testing.B) {
-	w := newTorchWorkload(4096)
+func BenchmarkTorchWorkloadTrain(b *testing.B) { benchTrain(b, newTorchWorkload(4096, 64)) }
+
+// BenchmarkTorchWorkloadEncode encodes torch_peer.py's workload per op on
+// one goroutine: latents and step losses, no activations kept.
+func BenchmarkTorchWorkloadEncode(b *testing.B) { benchEncode(b, newTorchWorkload(4096, 64)) }
+
+// BenchmarkTorchWorkload256Train is BenchmarkTorchWorkloadTrain at
+// --latent 256 --hidden 256 --n 512.
+func BenchmarkTorchWorkload256Train(b *testing.B) { benchTrain(b, newTorchWorkload(512, 256)) }
+
+// BenchmarkTorchWorkload256Encode is BenchmarkTorchWorkloadEncode at
+// --latent 256 --hidden 256 --n 512.
+func BenchmarkTorchWorkload256Encode(b *testing.B) { benchEncode(b, newTorchWorkload(512, 256)) }
+
+func benchTrain(b *testing.B, w *torchWorkload) {
 	m, _ := NewModel(w.cfg, 1)
 	ws := NewWorkspace(w.cfg)
 	opt := NewAdam(len(m.Params), 1e-3)
@@ -79,10 +93,7 @@ func BenchmarkTorchWorkloadTrain(b *testing.B) {
 	w.report(b, 3)
 }
 
-// BenchmarkTorchWorkloadEncode encodes torch_peer.py's workload per op on
-// one goroutine: latents and step losses, no activations kept.
-func BenchmarkTorchWorkloadEncode(b *testing.B) {
-	w := newTorchWorkload(4096)
+func benchEncode(b *testing.B, w *torchWorkload) {
 	m, _ := NewModel(w.cfg, 1)
 	ws := NewWorkspace(w.cfg)
 	for b.Loop() {

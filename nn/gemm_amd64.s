@@ -116,12 +116,16 @@ store8:
 	RET
 
 // Rows of two 16-float vectors (32 floats), AVX-512: accumulators Z0..Z11,
-// B in Z12 Z13, A broadcast from memory into the multiply-add.
+// B in Z12 Z13, A broadcast once into Z14 for the row's two multiply-adds.
+// (Broadcasting from memory inside each multiply-add, VFMADD231PS.BCST,
+// loads A twice per row and ran about 25 % slower on AMD Zen 5: 155 against
+// 195 GFLOP/s on a tile in L1.)
 #define LOADZ(z0, z1) VMOVUPS (R10), z0; VMOVUPS 64(R10), z1; ADDQ R9, R10
 #define STOREZ(z0, z1) VMOVUPS z0, (R10); VMOVUPS z1, 64(R10); ADDQ R9, R10
 #define FMAZ(addr, z0, z1) \
-	VFMADD231PS.BCST addr, Z12, z0 \
-	VFMADD231PS.BCST addr, Z13, z1
+	VBROADCASTSS addr, Z14   \
+	VFMADD231PS  Z12, Z14, z0 \
+	VFMADD231PS  Z13, Z14, z1
 
 // func kern32AVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
 TEXT ·kern32AVX512(SB), NOSPLIT, $0-64

@@ -40,6 +40,8 @@ func TestGemmMatchesReference(t *testing.T) {
 		// Past a block of A (mc rows) and of B (nc columns), and rows long
 		// enough that A is copied even untransposed.
 		{131, 600, 40}, {14, 40, 1030},
+		// One block of depth up to kcMax, two past it.
+		{13, 40, kcMax}, {13, 40, kcMax + 1},
 	}
 	for name, ks := range kernels() {
 		t.Run(name, func(t *testing.T) {

@@ -181,13 +181,22 @@ func TestBatchInvariance(t *testing.T) {
 	}
 }
 
-// Encode gives what Forward gives, without keeping activations.
+// Encode gives what Forward gives, without keeping activations, bit for
+// bit: its fused step product sums the same terms in the same order. The
+// wide case has sizes the vector kernels take and more rows than a tile.
 func TestEncodeMatchesForward(t *testing.T) {
-	for _, tc := range testConfigs {
+	cases := append([]struct {
+		name string
+		cfg  Config
+	}{{"wide", Config{InputDim: 8, LatentDim: 32, DecoderHidden: 48, Head: HeadLinear}}}, testConfigs...)
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(2, 3))
 			m, _ := NewModel(tc.cfg, 8)
 			lens := []int{4, 9, 1, 9, 6}
+			if tc.name == "wide" {
+				lens = []int{4, 9, 1, 9, 6, 12, 3, 12, 8, 7, 11, 2, 5, 10, 9, 1, 12}
+			}
 			x, T := testBatch(rng, tc.cfg.InputDim, lens, 1e30)
 			ws := NewWorkspace(tc.cfg)
 			lf := ws.Forward(m, x, lens, T)
@@ -209,6 +218,75 @@ func TestEncodeMatchesForward(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A workspace packs the weights once and keeps them while the parameters
+// stay the same: after any one parameter changes, its results (Encode, and
+// Forward with Backward) are those of a fresh workspace, bit for bit.
+func TestPackedWeightsFollowTheModel(t *testing.T) {
+	cfg := Config{InputDim: 8, LatentDim: 32, DecoderHidden: 16, Head: HeadLinear}
+	rng := rand.New(rand.NewPCG(4, 4))
+	m, _ := NewModel(cfg, 3)
+	lens := []int{5, 9, 2, 9, 7, 1, 8}
+	x, T := testBatch(rng, cfg.InputDim, lens, 0)
+	ws := NewWorkspace(cfg)
+	type result struct {
+		enc, fwd []float32 // latents then step losses
+		grads    []float32
+	}
+	run := func(ws *Workspace) result {
+		var r result
+		ws.Encode(m, x, lens, T)
+		r.enc = slices.Clone(ws.Latents())
+		for b := range lens {
+			r.enc = append(r.enc, ws.StepLosses(b)...)
+		}
+		ws.Forward(m, x, lens, T)
+		r.fwd = slices.Clone(ws.Latents())
+		for b := range lens {
+			r.fwd = append(r.fwd, ws.StepLosses(b)...)
+		}
+		r.grads = make([]float32, len(m.Params))
+		ws.Backward(m, r.grads)
+		return r
+	}
+	run(ws)
+	for _, tn := range cfg.Layout() {
+		i := tn.Offset + tn.Size - 1
+		m.Params[i] = -2 * m.Params[i]
+		got, want := run(ws), run(NewWorkspace(cfg))
+		for _, c := range []struct {
+			name      string
+			got, want []float32
+		}{{"Encode", got.enc, want.enc}, {"Forward", got.fwd, want.fwd}, {"Backward", got.grads, want.grads}} {
+			if !slices.Equal(c.got, c.want) {
+				t.Errorf("after %s[%d] changed: %s gives %v, a fresh workspace %v", tn.Name, tn.Size-1, c.name, c.got, c.want)
+			}
+		}
+	}
+}
+
+// Backward is the gradient at the weights the last Forward ran with, even
+// when the model's parameters changed in between.
+func TestBackwardUsesForwardsWeights(t *testing.T) {
+	cfg := Config{InputDim: 4, LatentDim: 8, DecoderHidden: 16, Head: HeadLinear}
+	rng := rand.New(rand.NewPCG(6, 6))
+	m, _ := NewModel(cfg, 5)
+	lens := []int{3, 6, 6, 1}
+	x, T := testBatch(rng, cfg.InputDim, lens, 0)
+	ws := NewWorkspace(cfg)
+	want := make([]float32, len(m.Params))
+	ws.Forward(m, x, lens, T)
+	ws.Backward(m, want)
+	ws.Forward(m, x, lens, T)
+	for i := range m.Params {
+		m.Params[i] *= 1.5
+	}
+	got := make([]float32, len(m.Params))
+	ws.Backward(m, got)
+	if !slices.Equal(got, want) {
+		t.Errorf("gradient after the parameters changed between Forward and Backward: %v, want %v", got, want)
 	}
 }
 
