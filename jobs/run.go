@@ -551,6 +551,10 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 		meta[MetaWarmStart] = warmFrom
 	}
 	meta[MetaCalibration] = res.Calibration.Marshal()
+	if f := in.Spec().Features; len(f) > 0 {
+		b, _ := json.Marshal(f)
+		meta[MetaFeatures] = string(b)
+	}
 	r.log.Info("calibrated", "source", res.Calibration.Source, "scores", res.Calibration.Overall.N, "buckets_by_min_length", res.Calibration.BucketCounts())
 	modelOut, err := saveModel(ctx, r.stage(TableModels), res.Model, meta)
 	if err != nil {

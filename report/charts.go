@@ -17,21 +17,28 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// The Okabe-Ito palette: distinguishable with the common colour vision
-// deficiencies.
+// The Okabe-Ito palette (Okabe and Ito, "Color Universal Design", 2002):
+// told apart with the common colour vision deficiencies (TestPalette
+// checks them under simulated protanopia, deuteranopia and tritanopia).
 var (
 	black     = color.RGBA{0x00, 0x00, 0x00, 0xff}
 	orange    = color.RGBA{0xe6, 0x9f, 0x00, 0xff}
 	skyBlue   = color.RGBA{0x56, 0xb4, 0xe9, 0xff}
 	green     = color.RGBA{0x00, 0x9e, 0x73, 0xff}
-	yellow    = color.RGBA{0xf0, 0xe4, 0x42, 0xff}
 	blue      = color.RGBA{0x00, 0x72, 0xb2, 0xff}
 	vermilion = color.RGBA{0xd5, 0x5e, 0x00, 0xff}
-	purple    = color.RGBA{0xcc, 0x79, 0xa7, 0xff}
+	purple    = color.RGBA{0xcc, 0x79, 0xa7, 0xff} // reddish purple
 )
 
-// featureColors colour per-feature lines, in order (then again).
-var featureColors = []color.Color{orange, skyBlue, green, purple, yellow, blue}
+// featureColors colour per-feature lines, in order: the palette less black
+// (the mean loss's line) and yellow (too faint a line on white).
+var featureColors = []color.RGBA{blue, orange, green, purple, skyBlue, vermilion}
+
+// featureStyle is feature j's line colour, dashed from the seventh on,
+// where the colours repeat.
+func featureStyle(j int) (c color.RGBA, dashed bool) {
+	return featureColors[j%len(featureColors)], j >= len(featureColors)
+}
 
 func init() {
 	// Sans serif reads better at small sizes than the library's default
