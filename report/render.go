@@ -81,9 +81,9 @@ type reasonCount struct {
 type view struct {
 	*Data
 	LossChart, TimeChart, HistChart, ScatterChart, PSIChart, ShareChart template.HTML
-	TopCharts                                                          []template.HTML // one per top anomaly
-	Reasons                                                            []reasonCount
-	FeatureKeys                                                        []featureKey // the top anomalies' feature lines
+	TopCharts                                                           []template.HTML // one per top anomaly
+	Reasons                                                             []reasonCount
+	FeatureKeys                                                         []featureKey // the top anomalies' feature lines
 }
 
 type featureKey struct {
