@@ -47,6 +47,7 @@ type reportSource struct {
 	out    string
 	staged map[string]staged // by table, for the date `date`
 	date   string
+	model  *ModelFile // the run's model, nil for seqae report
 }
 
 // partition returns table's partition folder and manifest for date: the
@@ -137,6 +138,9 @@ func buildReport(ctx context.Context, src *reportSource, title, from, to string,
 	if err != nil {
 		return nil, err
 	}
+	if mf == nil {
+		mf = src.modelFile(ctx, cfg, latest)
+	}
 	var cal *stages.Calibration
 	if mf != nil {
 		cal = mf.Calibration
@@ -173,6 +177,26 @@ func provenance(m *Manifest) report.Run {
 		r.Counts = append(r.Counts, [2]string{"shards", strconv.Itoa(m.ShardCount)})
 	}
 	return r
+}
+
+// modelFile is the model latest was made with when the output folder
+// holds no models partition of it (an encode with model.path elsewhere):
+// the run's own, else, for seqae report, the local file model.path names
+// if it is still there and still that model; nil otherwise (the report
+// then has no thresholds to draw).
+func (s *reportSource) modelFile(ctx context.Context, cfg Config, latest *Manifest) *ModelFile {
+	if s.model != nil && s.model.Model.ID() == latest.ModelID {
+		return s.model
+	}
+	path := strings.ReplaceAll(cfg.Model.Path, "{date}", latest.Date)
+	if s.model != nil || path == "" || storage.IsURL(path) {
+		return nil
+	}
+	mf, err := ReadModel(ctx, storage.Local{}, path)
+	if err != nil || mf.Model.ID() != latest.ModelID {
+		return nil
+	}
+	return mf
 }
 
 // featureNames names the model's features for the report: the input's
@@ -452,8 +476,9 @@ func (s *reportSource) drift(d *report.Data, from, to string) error {
 
 // writeReport renders the run's report into its staging folder and returns
 // its partition.
-func (r *runner) writeReport(ctx context.Context, parts []*partition, modelID string, start time.Time) (*partition, error) {
-	src := &reportSource{out: r.cfg.Output.Dir, date: r.date, staged: map[string]staged{}}
+func (r *runner) writeReport(ctx context.Context, parts []*partition, model *ModelFile, start time.Time) (*partition, error) {
+	modelID := model.Model.ID()
+	src := &reportSource{out: r.cfg.Output.Dir, date: r.date, staged: map[string]staged{}, model: model}
 	var inputs []InputFile
 	var counts stages.Counts
 	for _, p := range parts {

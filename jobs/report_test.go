@@ -16,6 +16,7 @@ import (
 	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/storage"
 )
 
 // page is a report as a test sees it.
@@ -25,6 +26,7 @@ type page struct {
 	top    []string          // the top anomalies table's ids, in order
 	small  []string          // the top anomalies' small multiples' ids, in order
 	feat   []string          // the feature lines' names, in order
+	thresh []string          // the anomaly thresholds' lengths
 	drift  []string          // the drift table's dates
 }
 
@@ -69,6 +71,8 @@ func readPage(t *testing.T, path string) page {
 					p.small = append(p.small, a.Val)
 				case a.Key == "data-feature":
 					p.feat = append(p.feat, a.Val)
+				case a.Key == "data-threshold":
+					p.thresh = append(p.thresh, a.Val)
 				case a.Key == "data-date":
 					p.drift = append(p.drift, a.Val)
 				}
@@ -188,18 +192,39 @@ func TestReportFailureDoesNotFailTheRun(t *testing.T) {
 
 // The report names the feature lines after the input's feature columns:
 // the long layout's, found in the data at training and kept in the model
-// file, which an encode-only run's report reads.
+// file. An encode-only run with a model.path outside its output folder
+// takes them, and the anomaly thresholds, from the model it ran, and so
+// does seqae report from the file model.path names.
 func TestReportFeatureNames(t *testing.T) {
 	seqs := synth.Sensors(synth.Options{N: 150, MinLen: 4, MaxLen: 16, Dim: 3, Anomalies: 2, Noise: 0.05, Seed: 11})
 	in := writeLongParts(t, seqs, 1, 1)
-	cfg := smallJob(t, in, "input.layout=long", "run=train")
-	mustRun(t, cfg, Options{Date: day1})
-	enc := smallJob(t, in, "input.layout=long", "run=encode", "output.feature_losses=true", "output.anomaly_percentile=90")
-	enc.Output.Dir = cfg.Output.Dir
+	res := mustRun(t, smallJob(t, in, "input.layout=long", "run=train"), Options{Date: day1})
+	mf, err := ReadModel(context.Background(), storage.Local{}, res.ModelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buckets []string
+	for _, b := range mf.Calibration.Buckets {
+		buckets = append(buckets, strconv.Itoa(b.MinLen))
+	}
+	enc := smallJob(t, in, "input.layout=long", "run=encode", "model.path="+res.ModelPath, "output.feature_losses=true", "output.anomaly_percentile=90")
 	mustRun(t, enc, Options{Date: day2})
-	p := readPage(t, reportPath(enc.Output.Dir, day2))
-	if want := []string{"f0", "f1", "f2"}; !slices.Equal(p.feat, want) || len(p.small) == 0 {
-		t.Errorf("feature lines named %v in %d small multiples, want %v in some", p.feat, len(p.small), want)
+	var buf bytes.Buffer
+	if err := Report(context.Background(), enc.Output.Dir, "", "", &buf); err != nil {
+		t.Fatal(err)
+	}
+	cli := filepath.Join(t.TempDir(), "r.html")
+	if err := os.WriteFile(cli, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{reportPath(enc.Output.Dir, day2), cli} {
+		p := readPage(t, path)
+		if want := []string{"f0", "f1", "f2"}; !slices.Equal(p.feat, want) || len(p.small) == 0 {
+			t.Errorf("%s: feature lines named %v in %d small multiples, want %v in some", path, p.feat, len(p.small), want)
+		}
+		if !slices.Equal(p.thresh, buckets) {
+			t.Errorf("%s: thresholds for lengths from %v, want the model's buckets %v", path, p.thresh, buckets)
+		}
 	}
 }
 

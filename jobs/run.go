@@ -228,7 +228,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	res.ModelID = model.Model.ID()
 	// A report that cannot be made does not hold back the tables: the run
 	// logs why and removes the date's previous report instead.
-	if rp, err := r.writeReport(ctx, parts, res.ModelID, now); err != nil {
+	if rp, err := r.writeReport(ctx, parts, model, now); err != nil {
 		r.log.Error("no report: the run commits its tables without one", "error", err)
 	} else {
 		parts = append(parts, rp)

@@ -37,7 +37,7 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .key { margin-right: 12px; white-space: nowrap; }
 .key span { display: inline-block; width: 22px; height: 0; margin: 0 4px 3px 0; vertical-align: middle; }
 .top { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-.multiples { flex: 1 1 540px; display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 10px 12px; }
+.multiples { flex: 1 1 540px; display: grid; grid-template-columns: repeat(auto-fill, minmax(225px, 1fr)); gap: 10px 12px; }
 .multiples figcaption { font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .multiples svg { width: 100%; height: auto; }
 table.beside { flex: 0 1 auto; margin: 0; }
@@ -69,8 +69,8 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-
 {{if .HistChart}}<p>Score: mean squared reconstruction error per step, in units of each feature's standard deviation squared.
 {{if .Scores.Calibrated}}A sequence is an anomaly when its score reaches percentile {{.Scores.Percentile}} of the model's calibration scores of its length bucket{{if eq .Scores.Source "validation"}}: those of its validation sequences, held out from training{{else if .Scores.Source}}: those of every sequence it was trained and validated on (too few were held out for validation alone){{end}}.{{else}}<span class="warn">The model has no calibration: no percentiles or anomaly flags.</span>{{end}}</p>
 <div class="charts"><figure class="chart">{{.HistChart}}</figure><figure class="chart">{{.ScatterChart}}</figure></div>
-{{if .Scores.Calibrated}}<table><tr><th class="n">lengths from</th><th class="n">score threshold</th></tr>
-{{range .Scores.Thresholds}}<tr><td class="n">{{.MinLen}}</td><td class="n">{{f4 .Score}}</td></tr>
+{{if .Scores.Thresholds}}<table><tr><th class="n">lengths from</th><th class="n">score threshold</th></tr>
+{{range .Scores.Thresholds}}<tr data-threshold="{{.MinLen}}"><td class="n">{{.MinLen}}</td><td class="n">{{f4 .Score}}</td></tr>
 {{end}}</table>{{end}}
 {{else}}<p class="note">No sequences were scored{{if .Training}} (a training-only run){{end}}.</p>{{end}}
 
@@ -81,7 +81,7 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-
 <div class="multiples">{{range $i, $c := .TopCharts}}{{with index $.Top $i}}
 <figure class="small" data-chart-id="{{.ID}}"><figcaption title="{{.ID}}">#{{add1 $i}} {{.ID}}</figcaption>{{$c}}</figure>{{end}}{{end}}
 </div>
-<table id="top" class="beside"><tr><th class="n">#</th>{{if ne .From .To}}<th>date</th>{{end}}<th>id</th><th class="n">length (steps)</th><th class="n">score</th><th class="n">percentile</th>{{range .PassNames}}<th>{{.}}</th>{{end}}</tr>
+<table id="top" class="beside"><tr><th class="n">#</th>{{if ne .From .To}}<th>date</th>{{end}}<th>id</th><th class="n">length</th><th class="n">score</th><th class="n">percentile</th>{{range .PassNames}}<th>{{.}}</th>{{end}}</tr>
 {{range $i, $a := .Top}}<tr data-id="{{$a.ID}}"><td class="n">{{add1 $i}}</td>{{if ne $.From $.To}}<td>{{$a.Date}}</td>{{end}}<td>{{$a.ID}}</td><td class="n">{{$a.Length}}</td><td class="n">{{f4 $a.Score}}</td><td class="n">{{pct $a.Percentile}}</td>{{range $a.Pass}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
 </div>
@@ -97,7 +97,7 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-
 {{else}}<p class="note">No rows were quarantined.</p>{{end}}
 
 <h2 id="drift">Drift</h2>
-{{if .PSIChart}}<p>Each encode run's scores against the previous date encoded with the same model (or the model's scores at training): the population stability index over the baseline's deciles, and the share of anomalies.</p>
+{{if .PSIChart}}<p>Each encode run's scores against the previous date encoded with the same model (or else the model's calibration scores): the population stability index over the baseline's deciles, and the share of anomalies.</p>
 <div class="charts"><figure class="chart">{{.PSIChart}}</figure><figure class="chart">{{.ShareChart}}</figure></div>
 <table><tr><th>date</th><th>baseline</th><th class="n">PSI</th><th class="n">anomalies (%)</th></tr>
 {{range .Drift}}<tr data-date="{{.Date}}"><td>{{.Date}}</td><td>{{.Baseline}}</td><td class="n{{if and .HasPSI (gt .PSI $.WarnPSI)}} warn{{end}}">{{if .HasPSI}}{{f4 .PSI}}{{else}}–{{end}}</td><td class="n">{{if .HasShare}}{{share .AnomalyShare}}{{else}}–{{end}}</td></tr>

@@ -246,8 +246,8 @@ func thin(xys plotter.XYs) plotter.XYs {
 // (black) and, with feature losses, each feature's squared error.
 func topChart(a Anomaly, features bool) (string, error) {
 	p := newPlot("", "step", "loss (normalised units²)")
-	p.X.Label.TextStyle.Font.Size, p.Y.Label.TextStyle.Font.Size = vg.Points(8), vg.Points(8)
-	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(7.5), vg.Points(7.5)
+	p.X.Label.TextStyle.Font.Size, p.Y.Label.TextStyle.Font.Size = vg.Points(8.5), vg.Points(8.5)
+	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(8), vg.Points(8)
 	p.X.Tick.Marker = integerTicks
 	p.Y.Min = 0
 	if features {
@@ -262,7 +262,7 @@ func topChart(a Anomaly, features bool) (string, error) {
 		p.Add(line(xys, black, 2, false))
 	}
 	p.Y.Max *= 1.05 // the peak clear of the top edge
-	return svgOf(vg.Points(200), vg.Points(130), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(172), vg.Points(126), [][]*plot.Plot{{p}})
 }
 
 func stepXYs(v []float64) plotter.XYs {
