@@ -142,16 +142,22 @@ func finite(xys plotter.XYs, logY bool) plotter.XYs {
 }
 
 // log10Ticks labels an axis that holds log10 values with the values
-// themselves: 0.001, 0.01, 0.1, 1 ...
+// themselves: 0.001, 0.01, 0.1, 1 ..., and 2 and 5 times them too when
+// the axis spans less than two powers of ten.
 var log10Ticks = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+	label := func(v float64) string { return strconv.FormatFloat(math.Pow(10, v), 'g', 3, 64) }
 	var ticks []plot.Tick
 	for e := math.Floor(lo); e <= math.Ceil(hi); e++ {
 		if e >= lo && e <= hi {
-			ticks = append(ticks, plot.Tick{Value: e, Label: strconv.FormatFloat(math.Pow(10, e), 'g', 3, 64)})
+			ticks = append(ticks, plot.Tick{Value: e, Label: label(e)})
 		}
 		for _, m := range []float64{2, 5} {
 			if v := e + math.Log10(m); v >= lo && v <= hi {
-				ticks = append(ticks, plot.Tick{Value: v})
+				t := plot.Tick{Value: v}
+				if hi-lo < 2 {
+					t.Label = label(v)
+				}
+				ticks = append(ticks, t)
 			}
 		}
 	}

@@ -175,6 +175,10 @@ func histChart(s *Scores) (string, error) {
 	p.X.Tick.Marker = log10Ticks
 	if s.Calibrated && s.Overall > 0 {
 		x := math.Log10(s.Overall)
+		// The threshold in view even where no score comes near it.
+		p.X.Min, p.X.Max = min(p.X.Min, x-0.05), max(p.X.Max, x+0.05)
+		// The legend on the side away from the line.
+		p.Legend.Left = x > (p.X.Min+p.X.Max)/2
 		p.Y.Max *= 1.15 // room for the legend above the bars
 		l := line(plotter.XYs{{X: x, Y: 0}, {X: x, Y: p.Y.Max}}, vermilion, 2, true)
 		p.Add(l)
