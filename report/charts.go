@@ -75,26 +75,12 @@ func fixLogRange(a *plot.Axis) {
 	}
 }
 
-// svgOf renders plots, tiled in rows, as one SVG element of w x h points.
-// The text is plain SVG text in Liberation Sans, falling back on the
-// metrically equal Arial and Helvetica, so no font is fetched or embedded.
-func svgOf(w, h vg.Length, rows [][]*plot.Plot) (string, error) {
+// svgOf renders p as one SVG element of w x h points. The text is plain
+// SVG text in Liberation Sans, falling back on the metrically equal Arial
+// and Helvetica, so no font is fetched or embedded.
+func svgOf(w, h vg.Length, p *plot.Plot) (string, error) {
 	c := vgsvg.New(w, h)
-	dc := draw.New(c)
-	if len(rows) == 1 && len(rows[0]) == 1 {
-		rows[0][0].Draw(dc)
-	} else {
-		tiles := draw.Tiles{Rows: len(rows), Cols: len(rows[0]), PadX: vg.Points(8), PadY: vg.Points(8),
-			PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(4)}
-		canvases := plot.Align(rows, tiles, dc)
-		for i, row := range rows {
-			for j, p := range row {
-				if p != nil {
-					p.Draw(canvases[i][j])
-				}
-			}
-		}
-	}
+	p.Draw(draw.New(c))
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return "", err

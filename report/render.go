@@ -137,7 +137,7 @@ func lossChart(t *Training) (string, error) {
 		p.Legend.Add(fmt.Sprintf("best epoch %d (kept)", t.Best), b)
 	}
 	fixLogRange(&p.Y)
-	return svgOf(vg.Points(520), vg.Points(300), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(520), vg.Points(300), p)
 }
 
 func timeChart(t *Training) (string, error) {
@@ -152,7 +152,7 @@ func timeChart(t *Training) (string, error) {
 	if len(xys) > 0 {
 		p.Add(line(xys, green, 2, false), points(xys, green, 2, draw.CircleGlyph{}))
 	}
-	return svgOf(vg.Points(420), vg.Points(300), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(420), vg.Points(300), p)
 }
 
 func histChart(s *Scores) (string, error) {
@@ -184,7 +184,7 @@ func histChart(s *Scores) (string, error) {
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("p%g threshold, all lengths (%.3g)", s.Percentile, s.Overall), l)
 	}
-	return svgOf(vg.Points(480), vg.Points(320), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(480), vg.Points(320), p)
 }
 
 func scatterChart(s *Scores) (string, error) {
@@ -231,7 +231,7 @@ func scatterChart(s *Scores) (string, error) {
 		}
 	}
 	fixLogRange(&p.Y)
-	return svgOf(vg.Points(480), vg.Points(320), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(480), vg.Points(320), p)
 }
 
 // thin keeps at most maxScatter evenly spaced points.
@@ -266,7 +266,7 @@ func topChart(a Anomaly, features bool) (string, error) {
 		p.Add(line(xys, black, 2, false))
 	}
 	p.Y.Max *= 1.05 // the peak clear of the top edge
-	return svgOf(vg.Points(172), vg.Points(126), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(172), vg.Points(126), p)
 }
 
 func stepXYs(v []float64) plotter.XYs {
@@ -314,13 +314,5 @@ func driftChart(rows []DriftPoint, psi bool, warn, expected float64) (string, er
 		p.Add(l)
 		p.Legend.Add(label, l)
 	}
-	return svgOf(vg.Points(460), vg.Points(280), [][]*plot.Plot{{p}})
-}
-
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
+	return svgOf(vg.Points(460), vg.Points(280), p)
 }
