@@ -30,8 +30,8 @@ const psiFloor = 1e-4
 
 // Drift is how an encode run's scores compare with a baseline: the newest
 // earlier committed date encoded with the same model, or else the model's
-// scores at training (its calibration). It goes to the drift table and the
-// latents manifest.
+// calibration scores (its validation scores at training). It goes to the
+// drift table and the latents manifest.
 type Drift struct {
 	Baseline     string    `json:"baseline"`                // "latents" (an earlier date) or "training" (the calibration); "" when there is none
 	BaselineDate string    `json:"baseline_date,omitempty"` // the earlier date
@@ -142,7 +142,8 @@ func psi(expected, actual []float32) float64 {
 
 // baselineScores finds the scores to compare a run's with: those of the
 // newest committed latents partition before date encoded with modelID, or
-// else cal's scores at training (nil when the model has none).
+// else cal's calibration scores, its validation scores at training (nil
+// when the model has none).
 func baselineScores(out, date, modelID string, cal *stages.Calibration) (scores []float32, kind, baseDate string, err error) {
 	dirs, err := filepath.Glob(filepath.Join(out, TableLatents, "dt=*"))
 	if err != nil {

@@ -32,6 +32,10 @@ const (
 	// MetaCalibration is the validation score distribution, JSON
 	// (stages.Calibration); absent in models from before it existed.
 	MetaCalibration = "seqae.calibration"
+	// MetaFeatures names the input's feature columns, JSON (a list of
+	// strings); absent for the nested layout, whose features have none,
+	// and in models from before it existed.
+	MetaFeatures = "seqae.features"
 )
 
 // ModelFileName is the model's file name in its partition.

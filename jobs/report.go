@@ -47,6 +47,7 @@ type reportSource struct {
 	out    string
 	staged map[string]staged // by table, for the date `date`
 	date   string
+	model  *ModelFile // the run's model, nil for seqae report
 }
 
 // partition returns table's partition folder and manifest for date: the
@@ -133,10 +134,18 @@ func buildReport(ctx context.Context, src *reportSource, title, from, to string,
 	}
 	d.WarnPSI = cfg.Output.DriftWarnPSI
 	d.FeatureLosses = cfg.Output.FeatureLosses
-	cal, err := src.training(ctx, d, latest.ModelID, to)
+	mf, err := src.training(ctx, d, latest.ModelID, to)
 	if err != nil {
 		return nil, err
 	}
+	if mf == nil {
+		mf = src.modelFile(ctx, cfg, latest)
+	}
+	var cal *stages.Calibration
+	if mf != nil {
+		cal = mf.Calibration
+	}
+	d.FeatureNames = featureNames(cfg, mf)
 	if err := src.scores(d, from, to, cal, cfg.Output.AnomalyPercentile); err != nil {
 		return nil, err
 	}
@@ -170,9 +179,51 @@ func provenance(m *Manifest) report.Run {
 	return r
 }
 
+// modelFile is the model latest was made with when the output folder
+// holds no models partition of it (an encode with model.path elsewhere):
+// the run's own, else, for seqae report, the local file model.path names
+// if it is still there and still that model; nil otherwise (the report
+// then has no thresholds to draw).
+func (s *reportSource) modelFile(ctx context.Context, cfg Config, latest *Manifest) *ModelFile {
+	if s.model != nil && s.model.Model.ID() == latest.ModelID {
+		return s.model
+	}
+	path := strings.ReplaceAll(cfg.Model.Path, "{date}", latest.Date)
+	if s.model != nil || path == "" || storage.IsURL(path) {
+		return nil
+	}
+	mf, err := ReadModel(ctx, storage.Local{}, path)
+	if err != nil || mf.Model.ID() != latest.ModelID {
+		return nil
+	}
+	return mf
+}
+
+// featureNames names the model's features for the report: the input's
+// feature columns as the job sets them, else as the model file recorded
+// them at training (MetaFeatures, or its job's settings in older files);
+// nil when none says (the nested layout's features have no names) or the
+// count is not the model's.
+func featureNames(cfg Config, mf *ModelFile) []string {
+	names := cfg.Input.Features
+	if len(names) == 0 && mf != nil {
+		if raw, ok := mf.Meta[MetaFeatures]; ok {
+			if err := json.Unmarshal([]byte(raw), &names); err != nil {
+				names = nil
+			}
+		} else if c, err := Parse(mf.Path, []byte(mf.Meta[MetaJobConfig])); err == nil {
+			names = c.Input.Features
+		}
+	}
+	if mf != nil && len(names) != mf.Model.Config.InputDim {
+		return nil
+	}
+	return names
+}
+
 // training finds the newest models partition up to `to` holding modelID,
-// reads its metrics into d and returns its calibration (nil if none).
-func (s *reportSource) training(ctx context.Context, d *report.Data, modelID, to string) (*stages.Calibration, error) {
+// reads its metrics into d and returns its model file (nil if none).
+func (s *reportSource) training(ctx context.Context, d *report.Data, modelID, to string) (*ModelFile, error) {
 	dates, err := s.dates(TableModels, "", to)
 	if err != nil {
 		return nil, err
@@ -199,11 +250,7 @@ func (s *reportSource) training(ctx context.Context, d *report.Data, modelID, to
 			}
 		}
 		d.Training = t
-		mf, err := ReadModel(ctx, storage.Local{}, filepath.Join(dir, ModelFileName))
-		if err != nil {
-			return nil, err
-		}
-		return mf.Calibration, nil
+		return ReadModel(ctx, storage.Local{}, filepath.Join(dir, ModelFileName))
 	}
 	return nil, nil
 }
@@ -292,6 +339,7 @@ func (s *reportSource) scores(d *report.Data, from, to string, cal *stages.Calib
 	}
 	d.Scores = sc
 	if cal != nil {
+		sc.Source = cal.Source
 		for _, b := range cal.Buckets {
 			sc.Thresholds = append(sc.Thresholds, report.Threshold{MinLen: b.MinLen, Score: float64(cal.ScoreAt(pct, b.MinLen))})
 		}
@@ -428,8 +476,9 @@ func (s *reportSource) drift(d *report.Data, from, to string) error {
 
 // writeReport renders the run's report into its staging folder and returns
 // its partition.
-func (r *runner) writeReport(ctx context.Context, parts []*partition, modelID string, start time.Time) (*partition, error) {
-	src := &reportSource{out: r.cfg.Output.Dir, date: r.date, staged: map[string]staged{}}
+func (r *runner) writeReport(ctx context.Context, parts []*partition, model *ModelFile, start time.Time) (*partition, error) {
+	modelID := model.Model.ID()
+	src := &reportSource{out: r.cfg.Output.Dir, date: r.date, staged: map[string]staged{}, model: model}
 	var inputs []InputFile
 	var counts stages.Counts
 	for _, p := range parts {

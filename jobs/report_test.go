@@ -13,7 +13,10 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/internal/tabletest"
+	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/storage"
 )
 
 // page is a report as a test sees it.
@@ -21,6 +24,9 @@ type page struct {
 	charts int
 	keys   map[string]string // data-key -> text
 	top    []string          // the top anomalies table's ids, in order
+	small  []string          // the top anomalies' small multiples' ids, in order
+	feat   []string          // the feature lines' names, in order
+	thresh []string          // the anomaly thresholds' lengths
 	drift  []string          // the drift table's dates
 }
 
@@ -61,6 +67,12 @@ func readPage(t *testing.T, path string) page {
 					p.keys[a.Val] = strings.TrimSpace(text(n))
 				case a.Key == "data-id":
 					p.top = append(p.top, a.Val)
+				case a.Key == "data-chart-id":
+					p.small = append(p.small, a.Val)
+				case a.Key == "data-feature":
+					p.feat = append(p.feat, a.Val)
+				case a.Key == "data-threshold":
+					p.thresh = append(p.thresh, a.Val)
 				case a.Key == "data-date":
 					p.drift = append(p.drift, a.Val)
 				}
@@ -104,11 +116,14 @@ func TestReportMatchesTables(t *testing.T) {
 	if p.keys["sequences"] != strconv.Itoa(len(ids)) || p.keys["anomalies"] != strconv.Itoa(len(flagged)) {
 		t.Errorf("report says %s sequences, %s anomalies; the latents table has %d and %d", p.keys["sequences"], p.keys["anomalies"], len(ids), len(flagged))
 	}
-	if !slices.Equal(p.top, want) {
-		t.Errorf("top anomalies: report %v, table %v", p.top, want)
+	if !slices.Equal(p.top, want) || !slices.Equal(p.small, want) {
+		t.Errorf("top anomalies: report's table %v, its charts %v; latents table %v", p.top, p.small, want)
 	}
-	if p.charts != 7 {
-		t.Errorf("got %d charts, want 7 (loss, time, histogram, scatter, top anomalies, PSI, anomaly share)", p.charts)
+	if p.charts != 6+len(want) {
+		t.Errorf("got %d charts, want %d (loss, time, histogram, scatter, PSI, anomaly share and %d top anomalies)", p.charts, 6+len(want), len(want))
+	}
+	if f := []string{"feature 0", "feature 1", "feature 2"}; !slices.Equal(p.feat, f) {
+		t.Errorf("feature lines named %v, want %v (the nested layout's features have no names)", p.feat, f)
 	}
 	if !slices.Equal(p.drift, []string{day1}) {
 		t.Errorf("drift dates: got %v, want [%s]", p.drift, day1)
@@ -172,5 +187,75 @@ func TestReportFailureDoesNotFailTheRun(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day2, SuccessFile)); err != nil {
 		t.Errorf("latents not committed: %v", err)
+	}
+}
+
+// The report names the feature lines after the input's feature columns:
+// the long layout's, found in the data at training and kept in the model
+// file. An encode-only run with a model.path outside its output folder
+// takes them, and the anomaly thresholds, from the model it ran, and so
+// does seqae report from the file model.path names.
+func TestReportFeatureNames(t *testing.T) {
+	seqs := synth.Sensors(synth.Options{N: 150, MinLen: 4, MaxLen: 16, Dim: 3, Anomalies: 2, Noise: 0.05, Seed: 11})
+	in := writeLongParts(t, seqs, 1, 1)
+	res := mustRun(t, smallJob(t, in, "input.layout=long", "run=train"), Options{Date: day1})
+	mf, err := ReadModel(context.Background(), storage.Local{}, res.ModelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buckets []string
+	for _, b := range mf.Calibration.Buckets {
+		buckets = append(buckets, strconv.Itoa(b.MinLen))
+	}
+	enc := smallJob(t, in, "input.layout=long", "run=encode", "model.path="+res.ModelPath, "output.feature_losses=true", "output.anomaly_percentile=90")
+	mustRun(t, enc, Options{Date: day2})
+	var buf bytes.Buffer
+	if err := Report(context.Background(), enc.Output.Dir, "", "", &buf); err != nil {
+		t.Fatal(err)
+	}
+	cli := filepath.Join(t.TempDir(), "r.html")
+	if err := os.WriteFile(cli, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{reportPath(enc.Output.Dir, day2), cli} {
+		p := readPage(t, path)
+		if want := []string{"f0", "f1", "f2"}; !slices.Equal(p.feat, want) || len(p.small) == 0 {
+			t.Errorf("%s: feature lines named %v in %d small multiples, want %v in some", path, p.feat, len(p.small), want)
+		}
+		if !slices.Equal(p.thresh, buckets) {
+			t.Errorf("%s: thresholds for lengths from %v, want the model's buckets %v", path, p.thresh, buckets)
+		}
+	}
+}
+
+func TestFeatureNames(t *testing.T) {
+	m, err := nn.NewModel(nn.Config{InputDim: 2, LatentDim: 2, DecoderHidden: 2, Head: nn.HeadLinear}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCfg := func(features ...string) Config {
+		c := Default()
+		c.Input.Features = features
+		return c
+	}
+	model := func(meta map[string]string) *ModelFile { return &ModelFile{Path: "m", Model: m, Meta: meta} }
+	job := withCfg("p", "q")
+	job.Inputs = []string{"in"}
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		mf   *ModelFile
+		want []string
+	}{
+		{"the job's", withCfg("a", "b"), model(map[string]string{MetaFeatures: `["x","y"]`}), []string{"a", "b"}},
+		{"the model file's", withCfg(), model(map[string]string{MetaFeatures: `["x","y"]`}), []string{"x", "y"}},
+		{"the model's job's", withCfg(), model(map[string]string{MetaJobConfig: job.YAML()}), []string{"p", "q"}},
+		{"none (nested)", withCfg(), model(map[string]string{}), nil},
+		{"not the model's count", withCfg("a", "b", "c"), model(nil), nil},
+		{"no model file", withCfg("a"), nil, []string{"a"}},
+	} {
+		if got := featureNames(c.cfg, c.mf); !slices.Equal(got, c.want) {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
 	}
 }

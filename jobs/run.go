@@ -228,7 +228,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	res.ModelID = model.Model.ID()
 	// A report that cannot be made does not hold back the tables: the run
 	// logs why and removes the date's previous report instead.
-	if rp, err := r.writeReport(ctx, parts, res.ModelID, now); err != nil {
+	if rp, err := r.writeReport(ctx, parts, model, now); err != nil {
 		r.log.Error("no report: the run commits its tables without one", "error", err)
 	} else {
 		parts = append(parts, rp)
@@ -551,6 +551,10 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 		meta[MetaWarmStart] = warmFrom
 	}
 	meta[MetaCalibration] = res.Calibration.Marshal()
+	if f := in.Spec().Features; len(f) > 0 {
+		b, _ := json.Marshal(f)
+		meta[MetaFeatures] = string(b)
+	}
 	r.log.Info("calibrated", "source", res.Calibration.Source, "scores", res.Calibration.Overall.N, "buckets_by_min_length", res.Calibration.BucketCounts())
 	modelOut, err := saveModel(ctx, r.stage(TableModels), res.Model, meta)
 	if err != nil {

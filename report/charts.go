@@ -17,21 +17,28 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// The Okabe-Ito palette: distinguishable with the common colour vision
-// deficiencies.
+// The Okabe-Ito palette (Okabe and Ito, "Color Universal Design", 2002):
+// told apart with the common colour vision deficiencies (TestPalette
+// checks them under simulated protanopia, deuteranopia and tritanopia).
 var (
 	black     = color.RGBA{0x00, 0x00, 0x00, 0xff}
 	orange    = color.RGBA{0xe6, 0x9f, 0x00, 0xff}
 	skyBlue   = color.RGBA{0x56, 0xb4, 0xe9, 0xff}
 	green     = color.RGBA{0x00, 0x9e, 0x73, 0xff}
-	yellow    = color.RGBA{0xf0, 0xe4, 0x42, 0xff}
 	blue      = color.RGBA{0x00, 0x72, 0xb2, 0xff}
 	vermilion = color.RGBA{0xd5, 0x5e, 0x00, 0xff}
-	purple    = color.RGBA{0xcc, 0x79, 0xa7, 0xff}
+	purple    = color.RGBA{0xcc, 0x79, 0xa7, 0xff} // reddish purple
 )
 
-// featureColors colour per-feature lines, in order (then again).
-var featureColors = []color.Color{orange, skyBlue, green, purple, yellow, blue}
+// featureColors colour per-feature lines, in order: the palette less black
+// (the mean loss's line) and yellow (too faint a line on white).
+var featureColors = []color.RGBA{blue, orange, green, purple, skyBlue, vermilion}
+
+// featureStyle is feature j's line colour, dashed from the seventh on,
+// where the colours repeat.
+func featureStyle(j int) (c color.RGBA, dashed bool) {
+	return featureColors[j%len(featureColors)], j >= len(featureColors)
+}
 
 func init() {
 	// Sans serif reads better at small sizes than the library's default
@@ -68,26 +75,12 @@ func fixLogRange(a *plot.Axis) {
 	}
 }
 
-// svgOf renders plots, tiled in rows, as one SVG element of w x h points.
-// The text is plain SVG text in Liberation Sans, falling back on the
-// metrically equal Arial and Helvetica, so no font is fetched or embedded.
-func svgOf(w, h vg.Length, rows [][]*plot.Plot) (string, error) {
+// svgOf renders p as one SVG element of w x h points. The text is plain
+// SVG text in Liberation Sans, falling back on the metrically equal Arial
+// and Helvetica, so no font is fetched or embedded.
+func svgOf(w, h vg.Length, p *plot.Plot) (string, error) {
 	c := vgsvg.New(w, h)
-	dc := draw.New(c)
-	if len(rows) == 1 && len(rows[0]) == 1 {
-		rows[0][0].Draw(dc)
-	} else {
-		tiles := draw.Tiles{Rows: len(rows), Cols: len(rows[0]), PadX: vg.Points(8), PadY: vg.Points(8),
-			PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(4)}
-		canvases := plot.Align(rows, tiles, dc)
-		for i, row := range rows {
-			for j, p := range row {
-				if p != nil {
-					p.Draw(canvases[i][j])
-				}
-			}
-		}
-	}
+	p.Draw(draw.New(c))
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return "", err
@@ -135,16 +128,22 @@ func finite(xys plotter.XYs, logY bool) plotter.XYs {
 }
 
 // log10Ticks labels an axis that holds log10 values with the values
-// themselves: 0.001, 0.01, 0.1, 1 ...
+// themselves: 0.001, 0.01, 0.1, 1 ..., and 2 and 5 times them too when
+// the axis spans less than two powers of ten.
 var log10Ticks = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+	label := func(v float64) string { return strconv.FormatFloat(math.Pow(10, v), 'g', 3, 64) }
 	var ticks []plot.Tick
 	for e := math.Floor(lo); e <= math.Ceil(hi); e++ {
 		if e >= lo && e <= hi {
-			ticks = append(ticks, plot.Tick{Value: e, Label: strconv.FormatFloat(math.Pow(10, e), 'g', 3, 64)})
+			ticks = append(ticks, plot.Tick{Value: e, Label: label(e)})
 		}
 		for _, m := range []float64{2, 5} {
 			if v := e + math.Log10(m); v >= lo && v <= hi {
-				ticks = append(ticks, plot.Tick{Value: v})
+				t := plot.Tick{Value: v}
+				if hi-lo < 2 {
+					t.Label = label(v)
+				}
+				ticks = append(ticks, t)
 			}
 		}
 	}

@@ -20,10 +20,13 @@ type Data struct {
 	PassNames []string
 	// FeatureLosses says the top anomalies carry per-feature losses.
 	FeatureLosses bool
-	Quarantine    Quarantine
-	Drift         []DriftPoint // by date
-	WarnPSI       float64      // output.drift_warn_psi
-	Runs          []Run        // provenance, by date
+	// FeatureNames name the features (the input's feature columns), in the
+	// model's order; nil or short leaves the rest "feature 0", "feature 1"...
+	FeatureNames []string
+	Quarantine   Quarantine
+	Drift        []DriftPoint // by date
+	WarnPSI      float64      // output.drift_warn_psi
+	Runs         []Run        // provenance, by date
 }
 
 // TopN is the most anomalies a report shows.
@@ -52,7 +55,10 @@ type Scores struct {
 	Length     []int
 	Anomaly    []bool
 	Calibrated bool // percentile and anomaly are set
-	Anomalies  int  // sequences with anomaly true
+	// Source is the sequences the model's calibration scored:
+	// "validation" or "training_and_validation" ("" when unknown).
+	Source    string
+	Anomalies int // sequences with anomaly true
 	// Percentile is the anomaly threshold (output.anomaly_percentile);
 	// Thresholds the score it corresponds to in each length bucket of the
 	// model's calibration, and Overall over every length (0 when

@@ -35,7 +35,12 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .note { color: #555; font-style: italic; }
 .warn { color: #d55e00; font-weight: bold; }
 .key { margin-right: 12px; white-space: nowrap; }
-.key span { display: inline-block; width: 18px; height: 4px; margin: 0 4px 3px 0; vertical-align: middle; }
+.key span { display: inline-block; width: 22px; height: 0; margin: 0 4px 3px 0; vertical-align: middle; }
+.top { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.multiples { flex: 1 1 540px; display: grid; grid-template-columns: repeat(auto-fill, minmax(225px, 1fr)); gap: 10px 12px; }
+.multiples figcaption { font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.multiples svg { width: 100%; height: auto; }
+table.beside { flex: 0 1 auto; margin: 0; }
 pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-height: 320px; }
 .summary td { font-size: 14px; }
 </style>
@@ -62,20 +67,24 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-
 
 <h2 id="scores">Scores</h2>
 {{if .HistChart}}<p>Score: mean squared reconstruction error per step, in units of each feature's standard deviation squared.
-{{if .Scores.Calibrated}}A sequence is an anomaly when its score reaches percentile {{.Scores.Percentile}} of the model's scores at training (training and validation sequences) of its length bucket.{{else}}<span class="warn">The model has no calibration: no percentiles or anomaly flags.</span>{{end}}</p>
+{{if .Scores.Calibrated}}A sequence is an anomaly when its score reaches percentile {{.Scores.Percentile}} of the model's calibration scores of its length bucket{{if eq .Scores.Source "validation"}}: those of its validation sequences, held out from training{{else if .Scores.Source}}: those of every sequence it was trained and validated on (too few were held out for validation alone){{end}}.{{else}}<span class="warn">The model has no calibration: no percentiles or anomaly flags.</span>{{end}}</p>
 <div class="charts"><figure class="chart">{{.HistChart}}</figure><figure class="chart">{{.ScatterChart}}</figure></div>
-{{if .Scores.Calibrated}}<table><tr><th class="n">lengths from</th><th class="n">score threshold</th></tr>
-{{range .Scores.Thresholds}}<tr><td class="n">{{.MinLen}}</td><td class="n">{{f4 .Score}}</td></tr>
+{{if .Scores.Thresholds}}<table><tr><th class="n">lengths from</th><th class="n">score threshold</th></tr>
+{{range .Scores.Thresholds}}<tr data-threshold="{{.MinLen}}"><td class="n">{{.MinLen}}</td><td class="n">{{f4 .Score}}</td></tr>
 {{end}}</table>{{end}}
 {{else}}<p class="note">No sequences were scored{{if .Training}} (a training-only run){{end}}.</p>{{end}}
 
 <h2 id="anomalies">Top anomalies</h2>
-{{if .TopChart}}<p>The {{len .Top}} highest-scoring anomalies{{if .FeatureKeys}}: the loss at each step (black: the mean over features) and each feature's squared error:
-{{range .FeatureKeys}}<span class="key"><span style="background:{{.Color}}"></span>{{.Name}}</span>{{end}}</p>{{else}}: the loss at each step.</p>{{end}}
-<figure class="chart">{{.TopChart}}</figure>
-<table id="top"><tr><th class="n">#</th>{{if ne .From .To}}<th>date</th>{{end}}<th>id</th><th class="n">length</th><th class="n">score</th><th class="n">percentile</th>{{range .PassNames}}<th>{{.}}</th>{{end}}</tr>
+{{if .Top}}<p>The {{len .Top}} highest-scoring anomalies, numbered as in the table: the loss at each step{{if .FeatureKeys}} (black: the mean over features) and each feature's squared error:
+{{range .FeatureKeys}}<span class="key" data-feature="{{.Name}}"><span style="border-top: 3px {{.Line}} {{.Color}}"></span>{{.Name}}</span>{{end}}{{else}}.{{end}}</p>
+<div class="top">
+<div class="multiples">{{range $i, $c := .TopCharts}}{{with index $.Top $i}}
+<figure class="small" data-chart-id="{{.ID}}"><figcaption title="{{.ID}}">#{{add1 $i}} {{.ID}}</figcaption>{{$c}}</figure>{{end}}{{end}}
+</div>
+<table id="top" class="beside"><tr><th class="n">#</th>{{if ne .From .To}}<th>date</th>{{end}}<th>id</th><th class="n">length</th><th class="n">score</th><th class="n">percentile</th>{{range .PassNames}}<th>{{.}}</th>{{end}}</tr>
 {{range $i, $a := .Top}}<tr data-id="{{$a.ID}}"><td class="n">{{add1 $i}}</td>{{if ne $.From $.To}}<td>{{$a.Date}}</td>{{end}}<td>{{$a.ID}}</td><td class="n">{{$a.Length}}</td><td class="n">{{f4 $a.Score}}</td><td class="n">{{pct $a.Percentile}}</td>{{range $a.Pass}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
+</div>
 {{else}}<p class="note" data-key="no-anomalies">{{if .Scores}}{{if .Scores.Calibrated}}No sequence reached the anomaly threshold.{{else}}No anomaly flags: the model has no calibration.{{end}}{{else}}No sequences were scored.{{end}}</p>{{end}}
 
 <h2 id="quarantine">Quarantine</h2>
@@ -88,7 +97,7 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-
 {{else}}<p class="note">No rows were quarantined.</p>{{end}}
 
 <h2 id="drift">Drift</h2>
-{{if .PSIChart}}<p>Each encode run's scores against the previous date encoded with the same model (or the model's scores at training): the population stability index over the baseline's deciles, and the share of anomalies.</p>
+{{if .PSIChart}}<p>Each encode run's scores against the previous date encoded with the same model (or else the model's calibration scores): the population stability index over the baseline's deciles, and the share of anomalies.</p>
 <div class="charts"><figure class="chart">{{.PSIChart}}</figure><figure class="chart">{{.ShareChart}}</figure></div>
 <table><tr><th>date</th><th>baseline</th><th class="n">PSI</th><th class="n">anomalies (%)</th></tr>
 {{range .Drift}}<tr data-date="{{.Date}}"><td>{{.Date}}</td><td>{{.Baseline}}</td><td class="n{{if and .HasPSI (gt .PSI $.WarnPSI)}} warn{{end}}">{{if .HasPSI}}{{f4 .PSI}}{{else}}–{{end}}</td><td class="n">{{if .HasShare}}{{share .AnomalyShare}}{{else}}–{{end}}</td></tr>

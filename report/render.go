@@ -3,12 +3,10 @@ package report
 import (
 	"fmt"
 	"html/template"
-	"image/color"
 	"io"
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -41,8 +39,9 @@ func Render(w io.Writer, d *Data) error {
 		add(&v.HistChart, func() (string, error) { return histChart(s) })
 		add(&v.ScatterChart, func() (string, error) { return scatterChart(s) })
 	}
-	if len(d.Top) > 0 {
-		add(&v.TopChart, func() (string, error) { return topChart(d.Top, d.FeatureLosses) })
+	for i, a := range d.Top {
+		v.TopCharts = append(v.TopCharts, template.HTML(""))
+		add(&v.TopCharts[i], func() (string, error) { return topChart(a, d.FeatureLosses) })
 	}
 	if len(d.Drift) > 0 {
 		add(&v.PSIChart, func() (string, error) { return driftChart(d.Drift, true, d.WarnPSI, 0) })
@@ -55,10 +54,16 @@ func Render(w io.Writer, d *Data) error {
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	for _, a := range d.Top[:min(len(d.Top), 1)] {
-		for j := range a.Features {
-			c := featureColors[j%len(featureColors)].(color.RGBA)
-			v.FeatureKeys = append(v.FeatureKeys, featureKey{Name: fmt.Sprintf("feature %d", j), Color: fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B)})
+	if d.FeatureLosses {
+		for _, a := range d.Top[:min(len(d.Top), 1)] {
+			for j := range a.Features {
+				c, dashed := featureStyle(j)
+				key := featureKey{Name: featureName(d.FeatureNames, j), Color: fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B), Line: "solid"}
+				if dashed {
+					key.Line = "dashed"
+				}
+				v.FeatureKeys = append(v.FeatureKeys, key)
+			}
 		}
 	}
 	for _, r := range slices.Sorted(maps.Keys(d.Quarantine.ByReason)) {
@@ -75,14 +80,24 @@ type reasonCount struct {
 // view is what the template sees.
 type view struct {
 	*Data
-	LossChart, TimeChart, HistChart, ScatterChart, TopChart, PSIChart, ShareChart template.HTML
-	Reasons                                                                       []reasonCount
-	FeatureKeys                                                                   []featureKey // the top anomalies' feature colours
+	LossChart, TimeChart, HistChart, ScatterChart, PSIChart, ShareChart template.HTML
+	TopCharts                                                           []template.HTML // one per top anomaly
+	Reasons                                                             []reasonCount
+	FeatureKeys                                                         []featureKey // the top anomalies' feature lines
 }
 
 type featureKey struct {
 	Name  string
 	Color string // #rrggbb
+	Line  string // solid or dashed
+}
+
+// featureName names feature j: names[j], else "feature j".
+func featureName(names []string, j int) string {
+	if j < len(names) && names[j] != "" {
+		return names[j]
+	}
+	return fmt.Sprintf("feature %d", j)
 }
 
 func lossChart(t *Training) (string, error) {
@@ -116,13 +131,13 @@ func lossChart(t *Training) (string, error) {
 		p.Legend.Add("validation", l)
 	}
 	if best = finite(best, true); len(best) > 0 {
-		b := points(best, vermilion, 5, draw.CircleGlyph{})
-		mark := line(plotter.XYs{{X: best[0].X, Y: lo}, {X: best[0].X, Y: hi}}, vermilion, 1, true)
+		b := points(best, black, 5, draw.RingGlyph{})
+		mark := line(plotter.XYs{{X: best[0].X, Y: lo}, {X: best[0].X, Y: hi}}, black, 1, true)
 		p.Add(mark, b)
 		p.Legend.Add(fmt.Sprintf("best epoch %d (kept)", t.Best), b)
 	}
 	fixLogRange(&p.Y)
-	return svgOf(vg.Points(520), vg.Points(300), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(520), vg.Points(300), p)
 }
 
 func timeChart(t *Training) (string, error) {
@@ -137,11 +152,11 @@ func timeChart(t *Training) (string, error) {
 	if len(xys) > 0 {
 		p.Add(line(xys, green, 2, false), points(xys, green, 2, draw.CircleGlyph{}))
 	}
-	return svgOf(vg.Points(420), vg.Points(300), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(420), vg.Points(300), p)
 }
 
 func histChart(s *Scores) (string, error) {
-	p := newPlot("Scores", "score (mean loss per step, normalised units², log scale)", "sequences")
+	p := newPlot("Scores", "score (mean loss per step, normalised units², log scale)", "sequences (count)")
 	var vals plotter.Values
 	for _, x := range s.Score {
 		if x > 0 && !math.IsInf(x, 0) {
@@ -156,16 +171,20 @@ func histChart(s *Scores) (string, error) {
 		h.FillColor, h.LineStyle.Color = skyBlue, blue
 		h.LineStyle.Width = vg.Points(0.5)
 		p.Add(h)
-		p.Legend.Add("sequences", h)
 	}
 	p.X.Tick.Marker = log10Ticks
 	if s.Calibrated && s.Overall > 0 {
 		x := math.Log10(s.Overall)
+		// The threshold in view even where no score comes near it.
+		p.X.Min, p.X.Max = min(p.X.Min, x-0.05), max(p.X.Max, x+0.05)
+		// The legend on the side away from the line.
+		p.Legend.Left = x > (p.X.Min+p.X.Max)/2
+		p.Y.Max *= 1.15 // room for the legend above the bars
 		l := line(plotter.XYs{{X: x, Y: 0}, {X: x, Y: p.Y.Max}}, vermilion, 2, true)
 		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("threshold: p%g of training scores, all lengths (%.4g)", s.Percentile, s.Overall), l)
+		p.Legend.Add(fmt.Sprintf("p%g threshold, all lengths (%.3g)", s.Percentile, s.Overall), l)
 	}
-	return svgOf(vg.Points(480), vg.Points(320), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(480), vg.Points(320), p)
 }
 
 func scatterChart(s *Scores) (string, error) {
@@ -212,7 +231,7 @@ func scatterChart(s *Scores) (string, error) {
 		}
 	}
 	fixLogRange(&p.Y)
-	return svgOf(vg.Points(480), vg.Points(320), [][]*plot.Plot{{p}})
+	return svgOf(vg.Points(480), vg.Points(320), p)
 }
 
 // thin keeps at most maxScatter evenly spaced points.
@@ -227,35 +246,27 @@ func thin(xys plotter.XYs) plotter.XYs {
 	return out
 }
 
-func topChart(top []Anomaly, features bool) (string, error) {
-	const cols = 4
-	rows := (len(top) + cols - 1) / cols
-	grid := make([][]*plot.Plot, rows)
-	for i := range grid {
-		grid[i] = make([]*plot.Plot, cols)
-	}
-	for i, a := range top {
-		p := newPlot(fmt.Sprintf("#%d %s (p%s)", i+1, shorten(a.ID, 22), strconv.FormatFloat(a.Percentile, 'f', 1, 64)), "step", "loss (norm. units²)")
-		p.Title.TextStyle.Font.Size = vg.Points(10)
-		p.X.Label.TextStyle.Font.Size, p.Y.Label.TextStyle.Font.Size = vg.Points(9), vg.Points(9)
-		p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(8), vg.Points(8)
-		p.Legend.TextStyle.Font.Size = vg.Points(8)
-		p.X.Tick.Marker = integerTicks
-		p.Y.Min = 0
-		if features {
-			for j, f := range a.Features {
-				xys := stepXYs(f)
-				if len(xys) > 0 {
-					p.Add(line(xys, featureColors[j%len(featureColors)], 1, false))
-				}
+// topChart is one top anomaly's small multiple: its loss at each step
+// (black) and, with feature losses, each feature's squared error.
+func topChart(a Anomaly, features bool) (string, error) {
+	p := newPlot("", "step", "loss (normalised units²)")
+	p.X.Label.TextStyle.Font.Size, p.Y.Label.TextStyle.Font.Size = vg.Points(8.5), vg.Points(8.5)
+	p.X.Tick.Label.Font.Size, p.Y.Tick.Label.Font.Size = vg.Points(8), vg.Points(8)
+	p.X.Tick.Marker = integerTicks
+	p.Y.Min = 0
+	if features {
+		for j, f := range a.Features {
+			if xys := stepXYs(f); len(xys) > 0 {
+				c, dashed := featureStyle(j)
+				p.Add(line(xys, c, 1.2, dashed))
 			}
 		}
-		if xys := stepXYs(a.StepLoss); len(xys) > 0 {
-			p.Add(line(xys, black, 2, false))
-		}
-		grid[i/cols][i%cols] = p
 	}
-	return svgOf(vg.Points(1040), vg.Points(float64(200*rows)), grid)
+	if xys := stepXYs(a.StepLoss); len(xys) > 0 {
+		p.Add(line(xys, black, 2, false))
+	}
+	p.Y.Max *= 1.05 // the peak clear of the top edge
+	return svgOf(vg.Points(172), vg.Points(126), p)
 }
 
 func stepXYs(v []float64) plotter.XYs {
@@ -303,13 +314,5 @@ func driftChart(rows []DriftPoint, psi bool, warn, expected float64) (string, er
 		p.Add(l)
 		p.Legend.Add(label, l)
 	}
-	return svgOf(vg.Points(460), vg.Points(280), [][]*plot.Plot{{p}})
-}
-
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
+	return svgOf(vg.Points(460), vg.Points(280), p)
 }

@@ -27,23 +27,51 @@ const (
 	maxExactBuckets = 8
 )
 
-// Calibration is the distribution of a model's scores on the sequences it
-// was trained and validated on (see calibrate), overall and per length
-// bucket, stored in the model file (as JSON, see Marshal) so
-// that encoding can place each score among them.
+// Calibration is the distribution of a model's scores on its validation
+// sequences (see calibrate), overall and per length bucket, stored in the
+// model file (as JSON, see Marshal) so that encoding can place each score
+// among them.
+//
+// Why validation: the model has fitted its training sequences, so their
+// scores run lower than those of sequences it has not seen, and a threshold
+// taken from them flags too many of tonight's. The validation sequences
+// were not fitted; they did pick the kept epoch, one number chosen among
+// at most a few dozen, which biases their scores low by far less than the
+// sampling noise below.
+//
+// What a percentile means: within a bucket of n validation scores, sample
+// k (from 0, ascending) sits at percentile 100 (k+1)/(n+1), the Weibull
+// plotting position, because the k-th smallest of n exchangeable scores
+// has, on average, a fraction (k+1)/(n+1) of all scores below it. A new
+// normal sequence's score therefore reaches percentile p with probability
+// 1 - p/100 on average, whatever n: about 1 % at the default threshold of
+// 99. (The Hazen position (k+0.5)/n runs a fraction 0.5/(n+1) higher: 1.5 %
+// rather than 1 % for n = 100.) When n < 99, percentile 99 lies above the
+// highest sample, only a score above all of them is flagged, and the
+// expected rate is 1/(n+1), more than 1 %. Around that mean each bucket's
+// rate scatters: it is Beta distributed, with a standard deviation of about
+// sqrt(0.01/n), 0.7 % for n = 200 and 0.3 % for n = 1,000. Hence buckets
+// of at least 100 scores (minBucketScores) and, in exact mode, one bucket
+// per 200; and a validation share that gives them enough: with
+// val_fraction 0.1 the example's 320 validation traces (one bucket) flagged
+// 0.4 % to 2.2 % of its normal traces over training seeds 1 to 3, with 0.2
+// (612 traces, three buckets) 0.4 % to 0.8 %.
 //
 // Each bucket keeps sorted samples rather than a quantile sketch (a
 // t-digest or KLL): up to CalibrationSamples scores are kept exactly, and
 // a larger bucket keeps CalibrationSamples evenly spaced order statistics
-// (its quantiles at (k+0.5)/CalibrationSamples). That bounds the JSON at a
-// few tens of KiB per bucket, resolves percentiles to 0.1 (enough for a
-// threshold at 99 or 99.9), is deterministic and needs no library; a
-// sketch would only pay off if the scores could not be held while
-// calibrating, and they are one float per sequence.
+// (the ranks nearest (k+1)(n+1)/(CalibrationSamples+1)), which the
+// plotting positions above then treat as CalibrationSamples exchangeable
+// scores. That bounds the JSON at a few tens of KiB per bucket, resolves
+// percentiles to 0.1 (enough for a threshold at 99 or 99.9), is
+// deterministic and needs no library; a sketch would only pay off if the
+// scores could not be held while calibrating, and they are one float per
+// sequence.
 type Calibration struct {
 	Version int `json:"version"`
-	// Source says which sequences were scored: "training_and_validation"
-	// (see calibrate for why not the validation ones alone).
+	// Source says which sequences were scored: "validation", or
+	// "training_and_validation" when fewer than 100 were held out (see
+	// calibrate).
 	Source string `json:"source"`
 	// BucketsFrom says where the buckets' lengths came from: "padded" (the
 	// padded mode's boundaries) or "length_quantiles" (exact mode), before
@@ -102,10 +130,11 @@ func (c *Calibration) Bucket(n int) int {
 }
 
 // Percentile places score among the calibration scores of its length's
-// bucket, from 0 to 100: the samples sit at plotting positions
-// 100 (i+0.5)/n and a score between two is interpolated; below the lowest
-// is 0 and above the highest is 100. An exchangeable score then reaches
-// percentile p with probability about 1 - p/100.
+// bucket, from 0 to 100: sample k of n sits at 100 (k+1)/(n+1) (see
+// Calibration) and a score between two is interpolated; below the lowest
+// is 0 and at or above the highest is 100. A new score from the same
+// distribution then reaches percentile p < 100 n/(n+1) with probability
+// 1 - p/100 on average.
 func (c *Calibration) Percentile(score float32, length int) float32 {
 	return c.Buckets[c.Bucket(length)].percentile(score)
 }
@@ -127,15 +156,16 @@ func (b CalibrationScores) percentile(score float32) float32 {
 		i++
 	}
 	lo, hi := float64(s[i-1]), float64(s[i])
-	pos := float64(i-1) + 0.5
+	pos := float64(i)
 	if hi > lo {
 		pos += (float64(score) - lo) / (hi - lo)
 	}
-	return float32(100 * pos / float64(n))
+	return float32(100 * pos / float64(n+1))
 }
 
 // keepSamples returns the sorted scores, or CalibrationSamples evenly
-// spaced order statistics of them.
+// spaced order statistics of them: those of rank (k+1)(n+1)/(m+1), k < m,
+// rounded, for m = CalibrationSamples (ranks from 1).
 func keepSamples(sorted []float32) []float32 {
 	n := len(sorted)
 	if n <= CalibrationSamples {
@@ -143,7 +173,7 @@ func keepSamples(sorted []float32) []float32 {
 	}
 	out := make([]float32, CalibrationSamples)
 	for k := range out {
-		i := int(math.Round((float64(k)+0.5)*float64(n)/CalibrationSamples - 0.5))
+		i := int(math.Round(float64(k+1)*float64(n+1)/(CalibrationSamples+1))) - 1
 		out[k] = sorted[min(max(i, 0), n-1)]
 	}
 	return out
@@ -210,17 +240,18 @@ func NewCalibration(scores []float32, lengths []int, candidates []int, source st
 	return c
 }
 
-// calibrate scores every sequence training read, training and validation
-// alike, with the kept model and returns their distribution. Cached data
-// is scored in memory; streamed data is read again.
-//
-// Not the validation sequences alone: they chose the kept epoch (the one
-// with the lowest validation loss), so their scores are biased low, and
-// with a tenth of the data held out a bucket's 99th percentile rests on a
-// handful of them. On the example (320 validation sequences) the validation
-// scores' 99th percentile flagged 84 of 2992 normal traces (2.8 %) rather
-// than about 30; all 3000 sequences flag about 1 % by construction.
+// calibrate scores the validation sequences with the kept model and
+// returns their distribution (see Calibration for why them). When fewer
+// than minBucketScores were held out (val_fraction 0 or a small input), a
+// 99th percentile of so few would flag far more than 1 %, so it scores
+// every sequence training read instead, training and validation alike:
+// their scores run low, and the flags run above 1 %. Cached data is scored
+// in memory; streamed data is read again.
 func calibrate(ctx context.Context, job TrainJob, res *TrainResult, batching BatchConfig, train, val []*schemas.Sequence) (*Calibration, error) {
+	source := "validation"
+	if res.ValSeqs < minBucketScores {
+		source = "training_and_validation"
+	}
 	enc := NewEncoder(res.Model)
 	var scores []float32
 	var lengths []int
@@ -237,13 +268,19 @@ func calibrate(ctx context.Context, job TrainJob, res *TrainResult, batching Bat
 		if err != nil {
 			return nil, err
 		}
-		err = streamPass(ctx, job.ReadSpec, res.Norm, func(*schemas.Sequence) bool { return true },
+		split := Split{Fraction: job.Train.withDefaults().ValFraction, IDKind: job.Input.IDField().Kind}
+		keep := func(s *schemas.Sequence) bool { return source != "validation" || split.Validation(s.ID) }
+		err = streamPass(ctx, job.ReadSpec, res.Norm, keep,
 			func(s *schemas.Sequence) error { return bt.Add(s, score) }, func() error { return bt.Flush(score) })
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		batches, err := BatchAll(batching, append(train[:len(train):len(train)], val...))
+		seqs := val
+		if source != "validation" {
+			seqs = append(train[:len(train):len(train)], val...)
+		}
+		batches, err := BatchAll(batching, seqs)
 		if err != nil {
 			return nil, err
 		}
@@ -256,7 +293,7 @@ func calibrate(ctx context.Context, job TrainJob, res *TrainResult, batching Bat
 	if len(scores) == 0 {
 		return nil, fmt.Errorf("calibration: no sequences to score")
 	}
-	return NewCalibration(scores, lengths, res.Boundaries, "training_and_validation"), nil
+	return NewCalibration(scores, lengths, res.Boundaries, source), nil
 }
 
 // BucketCounts returns the scores each bucket was made from, by the
@@ -276,10 +313,11 @@ func (c *Calibration) ScoreAt(p float64, n int) float32 {
 	return c.Buckets[c.Bucket(n)].ScoreAt(p)
 }
 
-// ScoreAt is the score at percentile p of the bucket.
+// ScoreAt is the score at percentile p of the bucket: the inverse of its
+// percentile, interpolating between the samples' plotting positions.
 func (b CalibrationScores) ScoreAt(p float64) float32 {
 	s := b.Samples
-	pos := p/100*float64(len(s)) - 0.5
+	pos := p/100*float64(len(s)+1) - 1
 	switch {
 	case pos <= 0:
 		return s[0]

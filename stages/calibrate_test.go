@@ -17,7 +17,7 @@ func TestPercentile(t *testing.T) {
 		score float32
 		want  float32
 	}{
-		{0.5, 0}, {1, 12.5}, {1.5, 25}, {2, 37.5}, {3.5, 75}, {4, 100}, {9, 100}, {float32(math.NaN()), 100},
+		{0.5, 0}, {1, 20}, {1.5, 30}, {2, 40}, {3.5, 70}, {3.99, 79.8}, {4, 100}, {9, 100}, {float32(math.NaN()), 100},
 	} {
 		if got := b.percentile(c.score); math.Abs(float64(got-c.want)) > 1e-4 {
 			t.Errorf("percentile(%v) = %v, want %v", c.score, got, c.want)
@@ -69,8 +69,9 @@ func TestCalibrationSamplesCapped(t *testing.T) {
 		t.Fatalf("got %q with %d buckets, want length_quantiles with 1 (one length)", c.BucketsFrom, len(c.Buckets))
 	}
 	s := c.Buckets[0].Samples
-	if len(s) != CalibrationSamples || s[0] != 3 || s[len(s)-1] != 4998 {
-		t.Errorf("got %d samples from %v to %v, want %d from 3 to 4998", len(s), s[0], s[len(s)-1], CalibrationSamples)
+	// Ranks round((k+1) 5001/1001): 5 (4.996) to 4996 (4996.0).
+	if len(s) != CalibrationSamples || s[0] != 5 || s[len(s)-1] != 4996 {
+		t.Errorf("got %d samples from %v to %v, want %d from 5 to 4996", len(s), s[0], s[len(s)-1], CalibrationSamples)
 	}
 	if p := c.Percentile(4500, 10); math.Abs(float64(p)-90) > 0.1 {
 		t.Errorf("percentile of 4500 among 1..5000: got %v, want 90", p)
@@ -101,7 +102,8 @@ func TestParseCalibrationErrors(t *testing.T) {
 
 func TestScoreAtInvertsPercentile(t *testing.T) {
 	b := CalibrationScores{Samples: []float32{1, 2, 4, 8}}
-	for _, p := range []float64{12.5, 20, 50, 80} {
+	// Plotting positions 20, 40, 60, 80; from 80 up, the highest sample.
+	for _, p := range []float64{20, 30, 50, 70, 79} {
 		s := b.ScoreAt(p)
 		if got := b.percentile(s); math.Abs(float64(got)-p) > 1e-4 {
 			t.Errorf("percentile(scoreAt(%v) = %v) = %v, want %v", p, s, got, p)
@@ -113,41 +115,58 @@ func TestScoreAtInvertsPercentile(t *testing.T) {
 }
 
 // Calibrating from the files (streamed) gives what calibrating in memory
-// gives, over the training and validation sequences alike.
+// gives: over the validation sequences when at least 100 were held out,
+// else over all of them.
 func TestCalibrateStreamedMatchesCached(t *testing.T) {
-	in, _ := nestedInput(t, synth.Sensors(synth.Options{N: 300, MinLen: 4, MaxLen: 20, Dim: 3, Seed: 5}), 16)
-	job := trainJob(in, 2)
-	m, err := nn.NewModel(smallModel, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	split := Split{Fraction: 0.2, IDKind: in.IDField().Kind}
-	var train, val []*schemas.Sequence
-	err = streamPass(context.Background(), job.ReadSpec, Identity(3), func(*schemas.Sequence) bool { return true }, func(s *schemas.Sequence) error {
-		if split.Validation(s.ID) {
-			val = append(val, s)
-		} else {
-			train = append(train, s)
+	for _, c := range []struct {
+		n        int
+		fraction float64
+		want     string
+	}{
+		{700, 0.2, "validation"},
+		{300, 0.2, "training_and_validation"},
+		{300, 0, "training_and_validation"},
+	} {
+		in, _ := nestedInput(t, synth.Sensors(synth.Options{N: c.n, MinLen: 4, MaxLen: 20, Dim: 3, Seed: 5}), 16)
+		job := trainJob(in, 2)
+		job.Train.ValFraction = c.fraction
+		m, err := nn.NewModel(smallModel, 1)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}, func() error { return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := &TrainResult{Model: m, Norm: Identity(3)}
-	cached, err := calibrate(context.Background(), job, res, job.Batching, train, val)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Streamed = true
-	streamed, err := calibrate(context.Background(), job, res, job.Batching, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cached.Marshal() != streamed.Marshal() {
-		t.Errorf("cached and streamed calibrations differ:\n%s\n%s", cached.Marshal(), streamed.Marshal())
-	}
-	if n := len(train) + len(val); cached.Source != "training_and_validation" || cached.Overall.N != int64(n) || len(val) == 0 {
-		t.Errorf("got source %q from %d scores (%d validation), want training_and_validation from %d", cached.Source, cached.Overall.N, len(val), n)
+		split := Split{Fraction: c.fraction, IDKind: in.IDField().Kind}
+		var train, val []*schemas.Sequence
+		err = streamPass(context.Background(), job.ReadSpec, Identity(3), func(*schemas.Sequence) bool { return true }, func(s *schemas.Sequence) error {
+			if split.Validation(s.ID) {
+				val = append(val, s)
+			} else {
+				train = append(train, s)
+			}
+			return nil
+		}, func() error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := &TrainResult{Model: m, Norm: Identity(3), ValSeqs: int64(len(val))}
+		cached, err := calibrate(context.Background(), job, res, job.Batching, train, val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Streamed = true
+		streamed, err := calibrate(context.Background(), job, res, job.Batching, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cached.Marshal() != streamed.Marshal() {
+			t.Errorf("%d sequences, fraction %v: cached and streamed calibrations differ:\n%s\n%s", c.n, c.fraction, cached.Marshal(), streamed.Marshal())
+		}
+		n := len(val)
+		if c.want != "validation" {
+			n += len(train)
+		}
+		if cached.Source != c.want || cached.Overall.N != int64(n) {
+			t.Errorf("%d sequences (%d validation), fraction %v: got source %q from %d scores, want %q from %d",
+				c.n, len(val), c.fraction, cached.Source, cached.Overall.N, c.want, n)
+		}
 	}
 }

@@ -571,8 +571,9 @@ func TestReportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(data), "<svg"); n != 7 || !strings.Contains(string(data), `data-key="sequences">6000<`) {
-		t.Errorf("the report has %d charts, want 7, and should count 6000 sequences over two dates", n)
+	// Six charts and a small multiple for each of the 12 top anomalies.
+	if n := strings.Count(string(data), "<svg"); n != 18 || !strings.Contains(string(data), `data-key="sequences">6000<`) {
+		t.Errorf("the report has %d charts, want 18, and should count 6000 sequences over two dates", n)
 	}
 	if code, _, _ := cli(t, context.Background(), nil, "report", out, "--from", "2026-11-26", "--to", "2026-11-25"); code != 2 {
 		t.Errorf("report --from after --to: exit %d, want 2", code)
