@@ -201,33 +201,20 @@ func (l *tableLock) close() { l.f.Close() }
 // it goes with its staging folder.
 func lockByDir(name, scratch string, h holder) (unlock func(), err error) {
 	deadline := time.Now().Add(lockWait)
-	aside := func(what string) string {
-		return filepath.Join(scratch, fmt.Sprintf("%s-%s-%d", filepath.Base(name), what, time.Now().UnixNano()))
-	}
+	d := dirLock{scratch: scratch, h: h}
 	for {
-		mine := aside("new")
-		if err := fsys.MkdirAll(mine); err != nil {
-			return nil, fmt.Errorf("commit lock %s: %w", name, err)
-		}
-		if err := writeJSON(context.Background(), filepath.Join(mine, holderName), h); err != nil {
-			fsys.RemoveAll(mine)
-			return nil, fmt.Errorf("commit lock %s: %w", name, err)
-		}
-		err := fsys.Rename(mine, name)
+		err := d.place(name)
 		if err == nil {
-			return func() {
-				gone := aside("released")
-				if fsys.Rename(name, gone) == nil {
-					fsys.RemoveAll(gone)
-				}
-			}, nil
+			if _, dead := lockHolder(name + ".break"); dead {
+				d.remove(name+".break", "expired") // left by a run killed taking over
+			}
+			return func() { d.remove(name, "released") }, nil
 		}
-		fsys.RemoveAll(mine)
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("commit lock %s: %w", name, err)
 		}
 		other, dead := lockHolder(name)
-		if dead && takeOver(name, aside("expired")) {
+		if dead && d.takeOver(name) {
 			continue
 		}
 		if time.Now().After(deadline) {
@@ -238,23 +225,65 @@ func lockByDir(name, scratch string, h holder) (unlock func(), err error) {
 	}
 }
 
-// takeOver takes the lock folder name, whose holder was judged dead, away
-// to gone. Runs that find the same dead lock take it over one at a time,
-// each holding name+".break" (a folder made with mkdir, for as long as a
+// dirLock makes and removes the folders of lockByDir for holder h, in
+// scratch.
+type dirLock struct {
+	scratch string
+	h       holder
+}
+
+// aside names a new folder in scratch.
+func (d dirLock) aside(name, what string) string {
+	return filepath.Join(d.scratch, fmt.Sprintf("%s-%s-%d", filepath.Base(name), what, time.Now().UnixNano()))
+}
+
+// place makes the folder name holding h's record, in one step; it fails
+// with fs.ErrExist while name exists.
+func (d dirLock) place(name string) error {
+	mine := d.aside(name, "new")
+	if err := fsys.MkdirAll(mine); err != nil {
+		return err
+	}
+	if err := writeJSON(context.Background(), filepath.Join(mine, holderName), d.h); err != nil {
+		fsys.RemoveAll(mine)
+		return err
+	}
+	err := fsys.Rename(mine, name)
+	if err != nil {
+		fsys.RemoveAll(mine)
+	}
+	return err
+}
+
+// remove takes the folder name away in one step (renamed into scratch,
+// then deleted), reporting whether it was there to take.
+func (d dirLock) remove(name, why string) bool {
+	gone := d.aside(name, why)
+	if fsys.Rename(name, gone) != nil {
+		return false
+	}
+	fsys.RemoveAll(gone)
+	return true
+}
+
+// takeOver takes away the lock folder name, whose holder was judged dead.
+// Runs that find the same dead lock take it over one at a time, each
+// holding name+".break" (a folder placed like the lock, for as long as a
 // rename takes) and judging the holder again under it: otherwise a run
 // that judged the old holder dead could take away the lock another run
 // had just taken over. A .break folder left by a run killed in that
-// moment is removed once it is older than lockExpiry. takeOver reports
-// whether it is worth trying to lock again at once.
-func takeOver(name, gone string) bool {
+// moment is taken away once its holder is dead, as a lock is, by the next
+// run that needs it or takes the lock. takeOver
+// reports whether it is worth trying to lock again at once.
+func (d dirLock) takeOver(name string) bool {
 	brk := name + ".break"
-	if err := fsys.Mkdir(brk); err != nil {
-		st, err := os.Stat(brk)
-		return err == nil && time.Since(st.ModTime()) > lockExpiry && fsys.Remove(brk) == nil
+	if err := d.place(brk); err != nil {
+		_, dead := lockHolder(brk)
+		return dead && d.remove(brk, "expired")
 	}
-	defer fsys.Remove(brk)
-	if _, dead := lockHolder(name); dead && fsys.Rename(name, gone) == nil {
-		fsys.RemoveAll(gone)
+	defer d.remove(brk, "released")
+	if _, dead := lockHolder(name); dead {
+		d.remove(name, "expired")
 	}
 	return true
 }

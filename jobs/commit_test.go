@@ -1496,33 +1496,39 @@ func (f slowTakeover) Rename(from, to string) error {
 	return f.osOps.Rename(from, to)
 }
 
-// A .break folder left by a run killed while taking a lock over is removed
-// once it is older than lockExpiry, and the dead lock is then taken over.
+// A .break folder left by a run killed while taking a lock over is taken
+// away once its holder is dead, as a lock is, and the dead lock is then
+// taken over; a live one's makes the run wait.
 func TestLockFolderStaleBreak(t *testing.T) {
-	lockWait, lockExpiry = 2*time.Second, time.Hour
+	lockWait, lockExpiry = time.Second, time.Hour
 	t.Cleanup(func() { lockExpiry = 5 * time.Minute; lockWait = lockExpiry + time.Minute })
-	for _, age := range []time.Duration{2 * time.Hour, 0} {
+	now := time.Now()
+	for _, c := range []struct {
+		breaker holder
+		taken   bool
+	}{
+		{holder{Run: "killed", PID: deadPID(t), Host: selfHost, Time: now}, true},
+		{holder{Run: "killed", PID: 1, Host: "elsewhere", Time: now.Add(-2 * time.Hour)}, true},
+		{holder{Run: "taking over", PID: selfPID, Host: selfHost, Time: now}, false},
+	} {
 		dir := t.TempDir()
 		name := filepath.Join(dir, lockName+".d")
-		for _, d := range []string{name, name + ".break"} {
+		for d, h := range map[string]holder{name: {Run: "killed", PID: 1, Host: "elsewhere", Time: now.Add(-2 * time.Hour)}, name + ".break": c.breaker} {
 			if err := os.Mkdir(d, 0o755); err != nil {
 				t.Fatal(err)
 			}
+			if err := writeJSON(context.Background(), filepath.Join(d, holderName), h); err != nil {
+				t.Fatal(err)
+			}
 		}
-		old := time.Now().Add(-2 * time.Hour)
-		if err := writeJSON(context.Background(), filepath.Join(name, holderName), holder{Run: "killed", PID: 1, Host: "elsewhere", Time: old}); err != nil {
-			t.Fatal(err)
-		}
-		mt := time.Now().Add(-age)
-		os.Chtimes(name+".break", mt, mt)
-		unlock, err := lockByDir(name, filepath.Join(dir, "scratch"), holder{Run: "next", PID: selfPID, Host: selfHost, Time: time.Now()})
-		if got, want := err == nil, age > lockExpiry; got != want {
-			t.Fatalf(".break %v old: taken over %v (%v), want %v", age, got, err, want)
+		unlock, err := lockByDir(name, filepath.Join(dir, "scratch"), holder{Run: "next", PID: selfPID, Host: selfHost, Time: now})
+		if got := err == nil; got != c.taken {
+			t.Fatalf(".break held by %v: taken over %v (%v), want %v", c.breaker, got, err, c.taken)
 		}
 		if err == nil {
 			unlock()
 			if _, err := os.Stat(name + ".break"); !os.IsNotExist(err) {
-				t.Errorf(".break still there (%v), want it removed", err)
+				t.Errorf(".break still there (%v), want it taken away", err)
 			}
 		}
 	}
