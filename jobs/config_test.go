@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -259,5 +260,42 @@ func TestParseShard(t *testing.T) {
 		if _, err := ParseShard(bad); err == nil {
 			t.Errorf("ParseShard(%q) succeeded, want an error", bad)
 		}
+	}
+}
+
+// Every choice setting takes exactly its type's words, and its errors and
+// help list them.
+func TestChoices(t *testing.T) {
+	cases := []struct {
+		name  string
+		v     interface{ UnmarshalText([]byte) error }
+		list  string   // Choices
+		words []string // accepted
+		oneOf string   // the error's list
+	}{
+		{"run", new(RunMode), Choices[RunMode](), []string{"train", "encode", "train-then-encode"}, "train, encode, train-then-encode"},
+		{"layout", new(Layout), Choices[Layout](), []string{"nested", "columns", "long", ""}, "nested, columns, long"},
+		{"duplicates", new(Duplicates), Choices[Duplicates](), []string{"quarantine", "keep"}, "quarantine, keep"},
+		{"head", new(Head), Choices[Head](), []string{"linear", "none"}, "linear, none"},
+		{"batch mode", new(BatchMode), Choices[BatchMode](), []string{"exact", "padded"}, "exact, padded"},
+		{"format", new(Format), Choices[Format](), []string{"parquet", "arrow"}, "parquet, arrow"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, w := range c.words {
+				if err := c.v.UnmarshalText([]byte(w)); err != nil {
+					t.Errorf("UnmarshalText(%q): %v, want it accepted", w, err)
+				}
+			}
+			if got, want := c.list, c.oneOf[:strings.LastIndex(c.oneOf, ", ")]+" or "+c.oneOf[strings.LastIndex(c.oneOf, ", ")+2:]; got != want {
+				t.Errorf("Choices: got %q, want %q", got, want)
+			}
+			for _, bad := range []string{"bogus", "Parquet", " exact"} {
+				err := c.v.UnmarshalText([]byte(bad))
+				if want := "must be one of " + c.oneOf + ", got " + strconv.Quote(bad); err == nil || err.Error() != want {
+					t.Errorf("UnmarshalText(%q): got %v, want %q", bad, err, want)
+				}
+			}
+		})
 	}
 }

@@ -156,11 +156,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	if err := opt.Validate(cfg); err != nil {
 		return nil, err
 	}
-	format, err := schemas.ParseFormat(cfg.Output.Format)
-	if err != nil {
-		return nil, &ConfigError{Origin: cfg.origin("output.format"), Key: "output.format", Msg: err.Error()}
-	}
-	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: format, cfgYAML: cfg.YAML()}
+	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: schemas.Format(cfg.Output.Format), cfgYAML: cfg.YAML()}
 	if r.store == nil {
 		res := storage.NewResolver()
 		defer res.Close()
@@ -447,7 +443,7 @@ func (r *runner) batching(boundaries []int) stages.BatchConfig {
 	if len(b.Boundaries) > 0 {
 		boundaries = b.Boundaries
 	}
-	if b.Mode != string(stages.Padded) {
+	if b.Mode != BatchMode(stages.Padded) {
 		boundaries = nil
 	}
 	return stages.BatchConfig{Mode: stages.Mode(b.Mode), BatchSize: b.BatchSize, MaxSteps: b.MaxSteps, Boundaries: boundaries}

@@ -54,7 +54,7 @@ type Source struct {
 	Input      *schemas.Input
 	Units      []schemas.Unit          // the units to read, e.g. a shard of Input.Units()
 	Duplicates schemas.DuplicatePolicy // quarantine (default) or keep repeated ids
-	Readers    int                     // decoding goroutines; default 2; the output does not depend on it
+	Readers    int                     // decoding goroutines; default DefaultReaders; the output does not depend on it
 }
 
 // EncodeJob is everything Encode needs.
@@ -63,7 +63,7 @@ type EncodeJob struct {
 	Model    *nn.Model
 	Norm     Normalizer
 	Batching BatchConfig
-	Workers  int // encoding goroutines, each with its own workspace; default 1
+	Workers  int // encoding goroutines, each with its own workspace; default DefaultWorkers
 
 	Latents    *schemas.LatentsWriter
 	StepLosses *schemas.StepLossesWriter // nil: no step_losses table
@@ -72,7 +72,7 @@ type EncodeJob struct {
 	// Calibration places each score among the model's validation scores
 	// (LatentRow.Percentile); nil leaves percentile and anomaly null.
 	// AnomalyPercentile is the percentile from which a sequence is an
-	// anomaly; default 99.
+	// anomaly; default DefaultAnomalyPercentile.
 	Calibration       *Calibration
 	AnomalyPercentile float64
 	// Observe, when set, sees every latents row as it is written, in
@@ -97,7 +97,7 @@ type EncodeJob struct {
 func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, counts *Counts, held *atomic.Int64) *pipeline.Stream[*schemas.Sequence] {
 	readers := src.Readers
 	if readers <= 0 {
-		readers = 2
+		readers = DefaultReaders
 	}
 	rows := pipeline.AddSource(p, "read", 1, pipeline.Generate(func(ctx context.Context, emit func(Row) error) error {
 		return ReadOrdered(ctx, src.Input, src.Units, readers, func(c Chunk) error {
@@ -201,7 +201,10 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 	// Batches leaving the bucket stage take a token, in batch order, that the
 	// writer returns, so that the writer's reordering holds a bounded number
 	// of batches however unequal their costs.
-	workers := max(job.Workers, 1)
+	workers := job.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
 	tokens := make(chan struct{}, 4*workers)
 	batches := bucketStage(p, normaliseStage(p, seqs, job.Norm), batcher, tokens)
 	encoded := pipeline.AddStage(p, "encode", workers, batches, func(ctx context.Context, in <-chan *Batch, out chan<- *Encoded) error {
@@ -217,7 +220,7 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 	idKind := job.Input.IDField().Kind
 	threshold := job.AnomalyPercentile
 	if threshold <= 0 {
-		threshold = 99
+		threshold = DefaultAnomalyPercentile
 	}
 	pending := map[int64]*Encoded{}
 	var next int64

@@ -15,11 +15,12 @@ import (
 
 // jobFlags are the flags of run, train and encode.
 type jobFlags struct {
-	date, shard, out, format, model string
-	inputs, sets                    []string
-	epochs                          int
-	seed                            uint64
-	warmStart, printConfig          bool
+	date, shard, out, model string
+	format                  jobs.Format
+	inputs, sets            []string
+	epochs                  int
+	seed                    uint64
+	warmStart, printConfig  bool
 }
 
 const jobHelpTail = `
@@ -93,7 +94,7 @@ date up to the run's date.
 		fl.StringVar(&f.shard, "shard", "", "encode only share I of N (N <= 99999) of the input units and write part I of N\n(env SEQAE_SHARD), e.g. --shard 3/8")
 	}
 	fl.StringVar(&f.out, "out", "", "the output folder (output.dir), e.g. --out /data/seqae")
-	fl.StringVar(&f.format, "format", "", "the output tables' format, parquet or arrow (output.format), e.g. --format arrow")
+	fl.Var(textFlag{&f.format}, "format", "the output tables' format, "+jobs.Choices[jobs.Format]()+" (output.format), e.g. --format arrow")
 	fl.StringArrayVar(&f.inputs, "input", nil, "an input file, folder or glob, replacing the job's inputs; repeat for more\n(inputs), e.g. --input 'data/dt={date}/*.parquet'")
 	if encodes {
 		fl.StringVar(&f.model, "model", "", "the model file to encode with (model.path), e.g. --model out/models/dt=2026-11-24/model.safetensors")
@@ -123,7 +124,7 @@ func (f *jobFlags) settings(cmd *cobra.Command, name string) []string {
 		sets = append(sets, "output.dir="+f.out)
 	}
 	if changed("format") {
-		sets = append(sets, "output.format="+f.format)
+		sets = append(sets, "output.format="+string(f.format))
 	}
 	if changed("input") {
 		b, _ := json.Marshal(f.inputs)
@@ -193,7 +194,7 @@ func (a *app) runJob(cmd *cobra.Command, name, path string, f *jobFlags) error {
 // summary is what a run prints on stdout with --log-format json.
 type summary struct {
 	Job        string         `json:"job"`
-	Run        string         `json:"run"`
+	Run        jobs.RunMode   `json:"run"`
 	Date       string         `json:"date"`
 	RunID      string         `json:"run_id"`
 	ModelID    string         `json:"model_id"`

@@ -173,6 +173,8 @@ func TestExitStatus(t *testing.T) {
 		{"unknown variable", []string{"SEQAE_EPOCHS=3"}, []string{"run", good}, 2, "SEQAE_EPOCHS: no such setting"},
 		{"bad variable", []string{"SEQAE_BATCHING_MODE=bucketed"}, []string{"run", good}, 2, `SEQAE_BATCHING_MODE: batching.mode: must be one of exact, padded, got "bucketed"`},
 		{"bad --set", nil, []string{"run", good, "--set", "model.head=mlp"}, 2, `--set model.head=mlp: model.head: must be one of linear, none`},
+		{"bad --format", nil, []string{"run", good, "--format", "csv"}, 2, `invalid argument "csv" for "--format" flag: must be one of parquet, arrow, got "csv"`},
+		{"bad inspect --layout", nil, []string{"inspect", good, "--layout", "wide"}, 2, `invalid argument "wide" for "--layout" flag: must be one of nested, columns, long, got "wide"`},
 		{"bad log format", nil, []string{"version", "--log-format", "xml"}, 2, `--log-format: want text or json, got "xml"`},
 		{"train without inputs", nil, []string{"train"}, 2, "name a job file or the inputs"},
 		{"missing input", nil, []string{"run", good, "--input", missing}, 1, missing},

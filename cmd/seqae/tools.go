@@ -117,7 +117,7 @@ func (a *app) runPeer(ctx context.Context, python string, o stages.BenchOptions,
 
 func (a *app) inspectCmd() *cobra.Command {
 	var opt jobs.InspectOptions
-	var layout string
+	var layout jobs.Layout
 	cmd := &cobra.Command{
 		Use:   "inspect PATH",
 		Short: "Describe a Parquet table, a model file or a committed partition",
@@ -137,12 +137,7 @@ func (a *app) inspectCmd() *cobra.Command {
   seqae inspect out/latents/dt=2026-11-25`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch layout {
-			case "", "nested", "columns", "long":
-				opt.Spec.Layout = schemas.Layout(layout)
-			default:
-				return usagef("--layout: want nested, columns or long, got %q", layout)
-			}
+			opt.Spec.Layout = schemas.Layout(layout)
 			store := storage.NewResolver()
 			defer store.Close()
 			return jobs.Inspect(cmd.Context(), store, args[0], a.stdout, opt)
@@ -151,7 +146,7 @@ func (a *app) inspectCmd() *cobra.Command {
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.IntVar(&opt.Rows, "rows", 3, "rows to show, e.g. --rows 10")
-	fl.StringVar(&layout, "layout", "", "an input table's layout, nested, columns or long (default: detect), e.g. --layout long")
+	fl.Var(textFlag{&layout}, "layout", "an input table's layout, "+jobs.Choices[jobs.Layout]()+" (default: detect), e.g. --layout long")
 	fl.StringVar(&opt.Spec.ID, "id", "", "an input table's id column (default id), e.g. --id trace_id")
 	return cmd
 }
