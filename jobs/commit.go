@@ -148,13 +148,6 @@ type partition struct {
 
 func (p *partition) removes() bool { return p.manifest == nil }
 
-// partName is the file name of shard i of n of a table.
-func partName(s Shard, ext string) string {
-	return fmt.Sprintf("part-%05d-of-%05d%s", s.I, s.count(), ext)
-}
-
-var partRE = regexp.MustCompile(`^part-(\d{5})-of-(\d{5})(\.[a-z]+)$`)
-
 // tableLock serialises commits to one table's partitions, across processes:
 // an flock on the table folder's _commit.lock, or, where the file system
 // has no flock, lockByDir.

@@ -575,15 +575,6 @@ func decodeLeaf(n *yaml.Node, v reflect.Value) error {
 			value = ""
 		}
 		return p.UnmarshalText([]byte(value))
-	case *ByteSize:
-		if err := scalar(); err != nil {
-			return err
-		}
-		b, err := ParseByteSize(n.Value)
-		if err != nil {
-			return err
-		}
-		*p = b
 	case *[]string:
 		if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 			*p = []string{n.Value}

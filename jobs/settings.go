@@ -3,6 +3,7 @@ package jobs
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/seqae/seqae/nn"
@@ -10,11 +11,12 @@ import (
 	"github.com/seqae/seqae/stages"
 )
 
-// The settings that take one word from a fixed list are types that parse
-// and check themselves (encoding.TextUnmarshaler): the job file, the
-// SEQAE_* variables, --set, the dedicated flags (pflag's TextVar) and
-// every error message take the list from the type, and the list is made
-// of the constants of the package that uses the value.
+// The types of settings that parse and check themselves
+// (encoding.TextUnmarshaler): ByteSize, and those that take one word from a
+// fixed list. The job file, the SEQAE_* variables, --set, the dedicated
+// flags (cmd/seqae's textFlag) and every error message take the list from
+// the type, and the list is made of the constants of the package that uses
+// the value (schemas, nn, stages).
 
 // RunMode is what a job runs (the key run).
 type RunMode string
@@ -141,3 +143,59 @@ func words[T ~string](list []T) []string {
 	}
 	return out
 }
+
+// ByteSize is a number of bytes, written in job files as an integer or
+// with a unit: 512MiB, 2GiB, 800MB (KB, MB, GB are powers of 1000; KiB,
+// MiB, GiB powers of 1024).
+type ByteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	factor int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+// ParseByteSize reads a ByteSize.
+func ParseByteSize(s string) (ByteSize, error) {
+	t := strings.TrimSpace(s)
+	factor := int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(t, u.suffix) {
+			t, factor = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n < 0 || n*float64(factor) > 1<<62 {
+		return 0, fmt.Errorf("must be a size such as 512MiB, 2GiB or 1000000, got %q", s)
+	}
+	return ByteSize(n * float64(factor)), nil
+}
+
+// String writes b with the largest binary unit that divides it.
+func (b ByteSize) String() string {
+	for _, u := range []struct {
+		suffix string
+		factor int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if b != 0 && int64(b)%u.factor == 0 {
+			return fmt.Sprintf("%d%s", int64(b)/u.factor, u.suffix)
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+// UnmarshalText reads b as ParseByteSize does.
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	v, err := ParseByteSize(string(text))
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// MarshalYAML writes b as String does.
+func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
