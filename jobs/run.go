@@ -109,6 +109,11 @@ type Result struct {
 	// them) of tables the run replaces but does not write, which it
 	// removed.
 	Removed []string
+	// ShardsIn is, for a sharded run (Options.Shard), how many of the
+	// date's Shard.N shards each of Partitions holds now that this one has
+	// landed; the date is complete, with _SUCCESS, once that is N. Nil for
+	// a run that is not sharded.
+	ShardsIn []int
 }
 
 // runner is one run's state.
@@ -240,6 +245,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	}
 	res.Partitions, res.Removed, err = commit(context.WithoutCancel(ctx), r.withRemovals(parts))
 	if err != nil {
+		return nil, err
+	}
+	if res.ShardsIn, err = r.shardsIn(ctx, res.Partitions); err != nil {
 		return nil, err
 	}
 	r.log.Info("run finished", "run_id", r.runID, "model_id", res.ModelID)

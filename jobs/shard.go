@@ -1,10 +1,15 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
+	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/seqae/seqae/storage"
 )
 
 // Shard is one of N copies of a job that split the input units between
@@ -40,3 +45,31 @@ func partName(s Shard, ext string) string {
 }
 
 var partRE = regexp.MustCompile(`^part-(\d{5})-of-(\d{5})(\.[a-z]+)$`)
+
+// shardsIn counts, for a sharded run, the shard manifests in each of the
+// committed partitions live: the shards of the date that have landed.
+func (r *runner) shardsIn(ctx context.Context, live []string) ([]int, error) {
+	if !r.opt.Shard.Sharded() {
+		return nil, nil
+	}
+	out := make([]int, len(live))
+	for i, l := range live {
+		var names []string
+		var err error
+		if r.blobOut() {
+			names, err = r.store.(objectStore).ListAll(ctx, storage.Join(l, shardsDir))
+		} else {
+			names, err = storage.Local{}.List(ctx, filepath.Join(l, shardsDir))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("counting the shards of %s: %w", storage.Redact(l), err)
+		}
+		for _, n := range names {
+			n, _, _ = strings.Cut(n, "?")
+			if m := partRE.FindStringSubmatch(path.Base(filepath.ToSlash(n))); m != nil && m[3] == ".json" {
+				out[i]++
+			}
+		}
+	}
+	return out, nil
+}

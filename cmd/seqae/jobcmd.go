@@ -185,9 +185,9 @@ func (a *app) runJob(cmd *cobra.Command, name, path string, f *jobFlags) error {
 		return err
 	}
 	if a.logFormat == "json" {
-		return json.NewEncoder(a.stdout).Encode(summaryOf(cfg, res))
+		return json.NewEncoder(a.stdout).Encode(summaryOf(cfg, res, opt.Shard))
 	}
-	writeSummary(a.stdout, cfg, res)
+	writeSummary(a.stdout, cfg, res, opt.Shard)
 	return nil
 }
 
@@ -203,9 +203,11 @@ type summary struct {
 	Encode     *jobs.Manifest `json:"encode,omitempty"`
 	Partitions []string       `json:"partitions"`
 	Removed    []string       `json:"removed,omitempty"`
+	Shard      string         `json:"shard,omitempty"`     // I/N of a sharded run
+	ShardsIn   []int          `json:"shards_in,omitempty"` // by partition: the date's shards landed so far
 }
 
-func summaryOf(cfg *jobs.Config, res *jobs.Result) summary {
+func summaryOf(cfg *jobs.Config, res *jobs.Result, shard jobs.Shard) summary {
 	strip := func(m *jobs.Manifest) *jobs.Manifest {
 		if m == nil {
 			return nil
@@ -214,11 +216,18 @@ func summaryOf(cfg *jobs.Config, res *jobs.Result) summary {
 		c.Config, c.Inputs = "", nil
 		return &c
 	}
-	return summary{Job: cfg.Name, Run: cfg.Run, Date: res.Date, RunID: res.RunID, ModelID: res.ModelID, Model: res.ModelPath,
-		Train: strip(res.Train), Encode: strip(res.Encode), Partitions: res.Partitions, Removed: res.Removed}
+	s := summary{Job: cfg.Name, Run: cfg.Run, Date: res.Date, RunID: res.RunID, ModelID: res.ModelID, Model: res.ModelPath,
+		Train: strip(res.Train), Encode: strip(res.Encode), Partitions: res.Partitions, Removed: res.Removed, ShardsIn: res.ShardsIn}
+	if shard.Sharded() {
+		s.Shard = shard.String()
+	}
+	return s
 }
 
-func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
+// writeSummary writes what the run did. A shard's partitions have landed,
+// not necessarily committed: the date is complete, with _SUCCESS, only
+// once every shard has landed, and the summary says how many have.
+func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result, shard jobs.Shard) {
 	fmt.Fprintf(w, "seqae %s: %s for %s (run %s)\n", cfg.Name, cfg.Run, res.Date, res.RunID)
 	fmt.Fprintf(w, "  model      %s  %s\n", res.ModelID, res.ModelPath)
 	if m := res.Train; m != nil {
@@ -237,10 +246,23 @@ func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
 			writeDrift(w, d)
 		}
 	}
+	committed := slices.Clone(res.Partitions)
+	label := "committed"
+	if shard.Sharded() {
+		label = "landed"
+		for i, p := range committed {
+			in := res.ShardsIn[i]
+			state := fmt.Sprintf("_SUCCESS once all %d are", shard.N)
+			if in == shard.N {
+				state = "complete: _SUCCESS written"
+			}
+			committed[i] = fmt.Sprintf("%s (shard %s; %d of %d shards in, %s)", p, shard, in, shard.N, state)
+		}
+	}
 	for _, list := range []struct {
 		label string
 		paths []string
-	}{{"committed", res.Partitions}, {"removed", res.Removed}} {
+	}{{label, committed}, {"removed", res.Removed}} {
 		for i, p := range list.paths {
 			label := ""
 			if i == 0 {

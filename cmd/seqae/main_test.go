@@ -367,6 +367,36 @@ func TestSummaryListsRemovedTables(t *testing.T) {
 	}
 }
 
+// A shard's summary says its partitions landed and how many of the date's
+// shards are in, _SUCCESS only once all are; never that it committed.
+func TestShardSummary(t *testing.T) {
+	job, out := writeJob(t, quick)
+	if code, _, stderr := cli(t, context.Background(), nil, "train", job, "--date", "2026-11-25"); code != 0 {
+		t.Fatalf("training: exit %d: %s", code, stderr)
+	}
+	latents := filepath.Join(out, "latents", "dt=2026-11-25")
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--shard", "1/2"}, []string{"  landed     " + filepath.Join(out, "quarantine", "dt=2026-11-25") + " (shard 1/2; 1 of 2 shards in, _SUCCESS once all 2 are)\n",
+			latents + " (shard 1/2; 1 of 2 shards in, _SUCCESS once all 2 are)\n"}},
+		{[]string{"--shard", "0/2"}, []string{latents + " (shard 0/2; 2 of 2 shards in, complete: _SUCCESS written)\n"}},
+		{[]string{"--shard", "0/2", "--log-format", "json"}, []string{`"shard":"0/2","shards_in":[2,2,2,2,2]`}},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := cli(t, context.Background(), nil, append([]string{"encode", job, "--date", "2026-11-25"}, c.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(stdout, w) || strings.Contains(stdout, "committed") {
+				t.Errorf("%v: stdout:\n%s\nwant %q and no \"committed\"", c.args, stdout, w)
+			}
+		}
+	}
+}
+
 // bench prints one JSON line with torch_peer.py's fields.
 func TestBenchJSON(t *testing.T) {
 	code, stdout, stderr := cli(t, context.Background(), nil, "bench", "--n", "64", "--min-len", "3", "--max-len", "20", "--latent", "8", "--hidden", "8", "--threads", "1", "--mode", "padded", "--peak-n", "64")
