@@ -314,7 +314,7 @@ func (c *Config) Encodes() bool { return c.Run == RunEncode || c.Run == RunTrain
 // Validate reports the first bad value, naming its key and where it was set.
 func (c *Config) Validate() error {
 	bad := func(key, format string, args ...any) error {
-		return &ConfigError{Origin: c.origin(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+		return &ConfigError{Origin: c.Origin(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
 	oneOf := func(key string, err error) error {
 		if err != nil {
@@ -443,8 +443,14 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// origin says where key was set, for error messages.
-func (c *Config) origin(key string) string {
+// Origin says where key's value came from, for error messages about it:
+// "FILE:LINE" for a job file (the line of the value's YAML node), the
+// SEQAE_* variable, "--set KEY=VALUE", or "default". Validate's errors
+// and the run's errors about a setting (ConfigError) start with it and
+// the key: "job.yaml:12: input.layout: must be one of ...". An error about
+// what an input.* key names in the data (a column that is not there) is
+// to be told the same way.
+func (c *Config) Origin(key string) string {
 	if o, ok := c.origins[key]; ok {
 		return o
 	}

@@ -299,3 +299,58 @@ func TestChoices(t *testing.T) {
 		})
 	}
 }
+
+// Origin names where each key's value came from: the job file's line of
+// the value (a scalar, a block or flow list, a key in a section), the
+// variable, the flag, or the default; Validate's errors start with it.
+func TestOrigin(t *testing.T) {
+	dir := t.TempDir()
+	job := filepath.Join(dir, "job.yaml")
+	text := `name: nightly
+run: encode
+inputs:
+  - data/a.parquet
+  - data/b.parquet
+model:
+  latent: 8
+  path: m.safetensors
+batching: {mode: padded, boundaries: [4, 8]}
+input:
+  id: trace_id
+  layout: wide
+training:
+  epochs: 3
+`
+	if err := os.WriteFile(job, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(job, nil, nil, nil)
+	if want := job + ":12: input.layout: must be one of nested, columns, long, got \"wide\""; err == nil || err.Error() != want {
+		t.Errorf("Load: got %v, want %q", err, want)
+	}
+	if err := os.WriteFile(job, []byte(strings.Replace(text, "wide", "nested", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(job, []string{"SEQAE_TRAINING_EPOCHS=5"}, []string{"input.layout=long", "model.hidden=4"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"name":                job + ":1",
+		"run":                 job + ":2",
+		"inputs":              job + ":4",
+		"model.latent":        job + ":7",
+		"model.path":          job + ":8",
+		"batching.mode":       job + ":9",
+		"batching.boundaries": job + ":9",
+		"input.id":            job + ":11",
+		"input.layout":        "--set input.layout=long",
+		"model.hidden":        "--set model.hidden=4",
+		"training.epochs":     "SEQAE_TRAINING_EPOCHS",
+		"training.lr":         "default",
+	} {
+		if got := cfg.Origin(key); got != want {
+			t.Errorf("Origin(%s): got %q, want %q", key, got, want)
+		}
+	}
+}

@@ -489,7 +489,7 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	}
 	mc := nn.Config{InputDim: in.Dim(), LatentDim: cfg.Model.Latent, DecoderHidden: cfg.Model.Hidden, Head: nn.Head(cfg.Model.Head)}
 	if mc.Head == nn.HeadNone && mc.DecoderHidden != mc.InputDim {
-		return nil, nil, &ConfigError{Origin: r.cfg.origin("model.hidden"), Key: "model.hidden", Msg: fmt.Sprintf(
+		return nil, nil, &ConfigError{Origin: r.cfg.Origin("model.hidden"), Key: "model.hidden", Msg: fmt.Sprintf(
 			"head none outputs the decoder's hidden state, so hidden must equal the input's %d features, got %d", mc.InputDim, mc.DecoderHidden)}
 	}
 	job := stages.TrainJob{
