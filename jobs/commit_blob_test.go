@@ -411,7 +411,7 @@ func TestBlobCrashAtEachStep(t *testing.T) {
 	defer func() { blobLockTTL, blobLockWait = ttl, wait }()
 	// A dead run's lock expires at once; a live one is never waited for.
 	blobLockTTL, blobLockWait = 0, 5*time.Second
-	in, _ := smallData(t)
+	in := tinyData(t) // each crash point runs three encodes: the fewer rows, the sooner
 	model := smallJob(t, in, "run=train")
 	mustRun(t, model, Options{Date: day1})
 	modelPath := filepath.Join(model.Output.Dir, TableModels, "dt="+day1, ModelFileName)
