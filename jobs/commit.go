@@ -148,13 +148,6 @@ type partition struct {
 
 func (p *partition) removes() bool { return p.manifest == nil }
 
-// partName is the file name of shard i of n of a table.
-func partName(s Shard, ext string) string {
-	return fmt.Sprintf("part-%05d-of-%05d%s", s.I, s.count(), ext)
-}
-
-var partRE = regexp.MustCompile(`^part-(\d{5})-of-(\d{5})(\.[a-z]+)$`)
-
 // tableLock serialises commits to one table's partitions, across processes:
 // an flock on the table folder's _commit.lock, or, where the file system
 // has no flock, lockByDir.
@@ -1298,14 +1291,14 @@ func syncDir(dir string) {
 	}
 }
 
-// dateStatus describes whether the date of the partition folder live
+// DateStatus describes whether the date of the partition folder live
 // (OUT/TABLE/dt=DATE) is consistent across the output folder's tables:
 // the training tables (models, metrics) come from one run, the encoding
 // tables (quarantine, step_losses, latents; quarantine with the training
 // tables when a train-only run wrote it) from one run, and no commit to
 // the date is pending. pending names a commit record for the date ("" for
 // none). ok is false where live is not a table's partition.
-func dateStatus(live string) (consistency, pending string, ok bool) {
+func DateStatus(live string) (consistency, pending string, ok bool) {
 	live = filepath.Clean(live)
 	table, date := filepath.Base(filepath.Dir(live)), filepath.Base(live)
 	if !slices.Contains(tables, table) || !strings.HasPrefix(date, "dt=") {

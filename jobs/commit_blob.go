@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/seqae/seqae/storage"
@@ -247,7 +246,7 @@ func (b *blobPartition) commitShard(ctx context.Context) (bool, error) {
 	shard := b.r.opt.Shard
 	n := shard.count()
 	own := b.name(shardsDir, partName(shard, ".json"))
-	cur, err := readManifestFrom(ctx, b.s, b.name(ManifestFile))
+	cur, err := ReadManifestFrom(ctx, b.s, b.name(ManifestFile))
 	if err != nil {
 		return false, err
 	}
@@ -309,7 +308,7 @@ func (b *blobPartition) shardManifests(ctx context.Context, n int) ([]*Manifest,
 	shards := make([]*Manifest, n)
 	complete := true
 	for i := range n {
-		m, err := readManifestFrom(ctx, b.s, b.name(shardsDir, partName(Shard{I: i, N: n}, ".json")))
+		m, err := ReadManifestFrom(ctx, b.s, b.name(shardsDir, partName(Shard{I: i, N: n}, ".json")))
 		if err != nil {
 			return nil, false, err
 		}
@@ -384,9 +383,9 @@ func readObject(ctx context.Context, s storage.Store, name string) ([]byte, erro
 	return b, nil
 }
 
-// readManifestFrom reads a manifest from a store; nil, nil when there is
-// none.
-func readManifestFrom(ctx context.Context, s storage.Store, name string) (*Manifest, error) {
+// ReadManifestFrom reads a manifest from a store (ReadManifest reads a
+// local one); nil, nil when there is none.
+func ReadManifestFrom(ctx context.Context, s storage.Store, name string) (*Manifest, error) {
 	b, err := readObject(ctx, s, name)
 	if b == nil || err != nil {
 		return nil, err
@@ -517,7 +516,7 @@ func latestModelBlob(ctx context.Context, s objectStore, out, date string, orSam
 		if _, err := ParseDate(d); err != nil || d > date || (d == date && !orSame) {
 			continue
 		}
-		m, err := readManifestFrom(ctx, s, storage.Join(dir, ManifestFile))
+		m, err := ReadManifestFrom(ctx, s, storage.Join(dir, ManifestFile))
 		if err != nil {
 			return "", err
 		}
@@ -527,37 +526,6 @@ func latestModelBlob(ctx context.Context, s objectStore, out, date string, orSam
 		return storage.Join(dir, m.Files[0].Name), nil
 	}
 	return "", nil
-}
-
-// inspectBlobPartition describes a partition on an object store from its
-// manifest. It reports false when path holds no manifest.
-func inspectBlobPartition(ctx context.Context, s storage.Store, path string, w io.Writer) (bool, error) {
-	m, err := readManifestFrom(ctx, s, storage.Join(path, ManifestFile))
-	if m == nil || err != nil {
-		return false, err
-	}
-	success, err := readObject(ctx, s, storage.Join(path, SuccessFile))
-	if err != nil {
-		return true, err
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "folder\t%s\n", storage.Redact(path))
-	fmt.Fprintf(tw, "complete (_SUCCESS)\t%v\n", success != nil)
-	fmt.Fprintf(tw, "table\t%s, date %s, phase %s\n", m.Table, m.Date, m.Phase)
-	fmt.Fprintf(tw, "run\t%s (seqae %s), shards %d\n", m.RunID, m.Version, m.ShardCount)
-	fmt.Fprintf(tw, "model id\t%s\n", m.ModelID)
-	c := m.Counts
-	fmt.Fprintf(tw, "counts\t%d sequences in, %d out, %d quarantined%s\n", c.Sequences, c.Encoded, c.Quarantined, ReasonList(c.Reasons))
-	var in, requests int64
-	for _, f := range m.Inputs {
-		in, requests = in+f.Bytes, requests+f.Requests
-	}
-	fmt.Fprintf(tw, "inputs\t%d files, %d bytes, %d requests\n", len(m.Inputs), in, requests)
-	fmt.Fprintf(tw, "files (from the manifest)\t\n")
-	for _, f := range m.Files {
-		fmt.Fprintf(tw, "  %s\t%d bytes, %d rows\n", f.Name, f.Bytes, f.Rows)
-	}
-	return true, tw.Flush()
 }
 
 // latestModel is the newest model committed under the output folder for

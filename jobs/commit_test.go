@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +24,6 @@ import (
 
 	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/stages"
-	"github.com/seqae/seqae/storage"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -905,10 +905,25 @@ func (k *killer) step(op, name string) error {
 
 func (k *killer) fired() bool { return k.n >= k.at }
 
-// copyTree copies the folder from to to.
+// copyTree copies the folder from to to, its files as hard links: seqae
+// never writes a file in place (it writes aside and renames), so a link
+// is as good as a copy and costs one system call.
 func copyTree(t *testing.T, from, to string) {
 	t.Helper()
-	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+	err := filepath.WalkDir(from, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, name)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.Mkdir(filepath.Join(to, rel), 0o755)
+		}
+		return os.Link(name, filepath.Join(to, rel))
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
@@ -1027,15 +1042,54 @@ func stranded(out string) []string {
 	return left
 }
 
+// killPoints are the steps (from 1) of a run, whose steps in the output
+// folder out were steps, that TestCommitKilledAtEveryStep kills it at:
+// every step from writing the commit record to removing it (each one
+// leaves the tables in another state), and elsewhere (staging the tables,
+// the lock folders, the cleanup) the first step of each kind, a kind being
+// the operation and path with the run, the table and the numbers in names
+// erased: a kill at staging the metrics table's manifest tests nothing
+// that one at staging the models table's does not.
+func killPoints(out string, steps []string) []int {
+	numbers := regexp.MustCompile(`[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}|[0-9]{6,}`)
+	kind := func(step string) string {
+		fields := strings.Fields(strings.ReplaceAll(step, out+string(filepath.Separator), ""))
+		for i, f := range fields {
+			parts := strings.Split(numbers.ReplaceAllString(f, "N"), "/")
+			for j, p := range parts {
+				if slices.Contains(tables, p) {
+					parts[j] = "TABLE"
+				}
+			}
+			fields[i] = strings.Join(parts, "/")
+		}
+		return strings.Join(fields, " ")
+	}
+	var points []int
+	seen := map[string]bool{}
+	inCommit := false
+	for i, step := range steps {
+		record := strings.HasSuffix(step, string(filepath.Separator)+intentName)
+		inCommit = inCommit || record && strings.HasPrefix(step, "write ")
+		if k := kind(step); inCommit || !seen[k] {
+			seen[k] = true
+			points = append(points, i+1)
+		}
+		inCommit = inCommit && !(record && strings.HasPrefix(step, "remove "))
+	}
+	return points
+}
+
 // A run killed at any step of its commit (the intent record, each table's
-// exchange or removal, each of the fallback's two renames, the lock
-// folders, the cleanup) leaves a date that the next run makes all old or
-// all new across its tables, with nothing stranded; and so does a
-// recovery itself killed at any of its steps (tried on the first kill that
-// leaves the date mixed), once a later run finishes it. With the exchange,
-// with the fallback (no exchange, no flock: lock folders and holder
-// records), in a train-only rerun that removes tables, and for one shard
-// of a sharded date.
+// exchange or removal, each of the fallback's two renames), and at every
+// kind of step around it (staging, the lock folders, the cleanup: see
+// killPoints), leaves a date that the next run makes all old or all new
+// across its tables, with nothing stranded; and so does a recovery itself
+// killed at any of its steps (tried on the first kill that leaves the date
+// mixed), once a later run finishes it. With the exchange, with the
+// fallback (no exchange, no flock: lock folders and holder records), in a
+// train-only rerun that removes tables, and for one shard of a sharded
+// date.
 func TestCommitKilledAtEveryStep(t *testing.T) {
 	type scenario struct {
 		name     string
@@ -1111,10 +1165,9 @@ func TestCommitKilledAtEveryStep(t *testing.T) {
 				fsys, selfPID = osOps{}, os.Getpid()
 				return k, err
 			}
-			counts := map[string]int{}
-			doubled := false
-			for at := 1; ; at++ {
-				out := filepath.Join(base, fmt.Sprint(at))
+			// killedRun plays the second run killed at step at (never: the
+			// whole run) on a copy of the template in out.
+			killedRun := func(out string, at int) *killer {
 				copyTree(t, tmpl, out)
 				k := &killer{at: at}
 				useFS(t, &stepFS{step: k.step, exchange: map[bool]func(a, b string) error{true: noExchange}[sc.fallback]})
@@ -1122,9 +1175,21 @@ func TestCommitKilledAtEveryStep(t *testing.T) {
 				Run(context.Background(), tinyJob(t, in, out, sc.second...), opt)
 				selfPID = os.Getpid()
 				fsys = osOps{}
+				return k
+			}
+			whole := filepath.Join(base, "whole")
+			points := killPoints(whole, killedRun(whole, math.MaxInt).steps)
+			if s := dateState(t, whole, oldState, sc.newTables, sc.shard); s != "new" {
+				t.Fatalf("the second run, not killed: %s", s)
+			}
+			t.Logf("%d kill points", len(points))
+			counts := map[string]int{}
+			doubled := false
+			for _, at := range points {
+				out := filepath.Join(base, fmt.Sprint(at))
+				k := killedRun(out, at)
 				if !k.fired() {
-					t.Logf("%d kill points", at-1)
-					break
+					t.Fatalf("the run took fewer than %d steps; not killed, it took more", at)
 				}
 				kills++
 				last := "before the first step"
@@ -1178,20 +1243,18 @@ func TestCommitKilledAtEveryStep(t *testing.T) {
 		kills, len(scenarios), allOld, allNew, recoveryKills)
 }
 
-// inspectDate returns what `seqae inspect` says of a partition's date.
+// inspectDate returns what `seqae inspect` says of a partition's date
+// (DateStatus).
 func inspectDate(t *testing.T, live string) string {
 	t.Helper()
-	var b bytes.Buffer
-	if err := Inspect(context.Background(), storage.Local{}, live, &b, InspectOptions{}); err != nil {
-		t.Fatal(err)
+	consistency, pending, ok := DateStatus(live)
+	if !ok {
+		t.Fatalf("DateStatus(%s): not a partition", live)
 	}
-	var lines []string
-	for _, line := range strings.Split(b.String(), "\n") {
-		if strings.HasPrefix(line, "date ") || strings.HasPrefix(line, "pending commit ") {
-			lines = append(lines, strings.Join(strings.Fields(line), " "))
-		}
+	if pending != "" {
+		return "date " + consistency + "\npending commit " + pending
 	}
-	return strings.Join(lines, "\n")
+	return "date " + consistency
 }
 
 // A run killed between two tables' exchanges leaves the date mixed, as

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"encoding"
 	"fmt"
 	"math"
 	"os"
@@ -10,13 +11,10 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-)
 
-// What a job runs.
-const (
-	RunTrain          = "train"             // fit a model, write models and metrics
-	RunEncode         = "encode"            // encode with an existing model
-	RunTrainAndEncode = "train-then-encode" // both, encoding with the model just trained
+	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/stages"
 )
 
 // Config is a job file (YAML). Every key has a default (see Default); a job
@@ -25,7 +23,7 @@ type Config struct {
 	// Name labels the job in logs and manifests.
 	Name string `yaml:"name"`
 	// Run is train, encode or train-then-encode.
-	Run string `yaml:"run"`
+	Run RunMode `yaml:"run"`
 	// Inputs are Parquet files, folders (read recursively, skipping names
 	// that start with "." or "_") or globs. "{date}" is replaced by the
 	// run's date (YYYY-MM-DD). Relative paths are relative to the working
@@ -45,15 +43,15 @@ type Config struct {
 
 // InputConfig says how to read the input tables (schemas.Spec).
 type InputConfig struct {
-	Layout     string   `yaml:"layout"`     // nested, columns or long; empty detects it
-	ID         string   `yaml:"id"`         // the id column
-	Sequence   string   `yaml:"sequence"`   // nested: the list<list<float>> column; empty finds it
-	Features   []string `yaml:"features"`   // columns/long: the feature columns; empty takes every float one
-	Order      string   `yaml:"order"`      // long: the order column; empty finds it
-	Pass       []string `yaml:"pass"`       // pass-through columns copied to every output row
-	Dim        int      `yaml:"dim"`        // nested: features per step; 0 takes it from the data
-	MaxLen     int      `yaml:"max_len"`    // quarantine longer sequences as too_long; 0 derives it from the memory limit (DefaultMaxLen), -1 is no limit
-	Duplicates string   `yaml:"duplicates"` // quarantine or keep repeated ids
+	Layout     Layout     `yaml:"layout"`     // nested, columns or long; empty detects it
+	ID         string     `yaml:"id"`         // the id column
+	Sequence   string     `yaml:"sequence"`   // nested: the list<list<float>> column; empty finds it
+	Features   []string   `yaml:"features"`   // columns/long: the feature columns; empty takes every float one
+	Order      string     `yaml:"order"`      // long: the order column; empty finds it
+	Pass       []string   `yaml:"pass"`       // pass-through columns copied to every output row
+	Dim        int        `yaml:"dim"`        // nested: features per step; 0 takes it from the data
+	MaxLen     int        `yaml:"max_len"`    // quarantine longer sequences as too_long; 0 derives it from the memory limit (DefaultMaxLen), -1 is no limit
+	Duplicates Duplicates `yaml:"duplicates"` // quarantine or keep repeated ids
 	// MemoryBudget bounds the memory that grouping the long layout's rows
 	// by id holds (schemas.Spec.GroupBudget); past it they spill to
 	// SpillDir, sorted, and are merged. 0 derives it from the memory limit
@@ -67,9 +65,9 @@ type InputConfig struct {
 
 // ModelConfig holds the model's sizes; its input size comes from the data.
 type ModelConfig struct {
-	Latent int    `yaml:"latent"` // L, the latent size
-	Hidden int    `yaml:"hidden"` // H, the decoder's hidden size
-	Head   string `yaml:"head"`   // linear or none (needs hidden == the input's features)
+	Latent int  `yaml:"latent"` // L, the latent size
+	Hidden int  `yaml:"hidden"` // H, the decoder's hidden size
+	Head   Head `yaml:"head"`   // linear or none (needs hidden == the input's features)
 	// Path is the model file encode uses. Empty takes the newest model
 	// committed under OUTPUT/models/ for a date up to the run's date.
 	Path string `yaml:"path"`
@@ -77,10 +75,10 @@ type ModelConfig struct {
 
 // BatchingConfig says how sequences are cut into batches (stages.BatchConfig).
 type BatchingConfig struct {
-	Mode       string `yaml:"mode"`       // exact or padded
-	BatchSize  int    `yaml:"batch_size"` // most sequences in a batch
-	MaxSteps   int    `yaml:"max_steps"`  // most real steps in a batch; 0 is no cap
-	Boundaries []int  `yaml:"boundaries"` // padded: bucket starts; empty derives them from the data
+	Mode       BatchMode `yaml:"mode"`       // exact or padded
+	BatchSize  int       `yaml:"batch_size"` // most sequences in a batch
+	MaxSteps   int       `yaml:"max_steps"`  // most real steps in a batch; 0 is no cap
+	Boundaries []int     `yaml:"boundaries"` // padded: bucket starts; empty derives them from the data
 }
 
 // TrainingConfig holds the training loop's settings (stages.TrainConfig).
@@ -100,7 +98,7 @@ type TrainingConfig struct {
 // OutputConfig says where and how the outputs are written.
 type OutputConfig struct {
 	Dir        string `yaml:"dir"`         // the output folder: DIR/<table>/dt=YYYY-MM-DD/
-	Format     string `yaml:"format"`      // parquet or arrow
+	Format     Format `yaml:"format"`      // parquet or arrow
 	StepLosses bool   `yaml:"step_losses"` // write the step_losses table
 	// AnomalyPercentile flags latents whose percentile (among the model's
 	// scores at training, of their length) reaches it.
@@ -119,17 +117,23 @@ type WorkersConfig struct {
 	Trainers int `yaml:"trainers"` // goroutines computing a training batch's two gradient parts; the model does not depend on it
 }
 
-// Default returns the configuration a job file starts from.
+// Default returns the configuration a job file starts from: the one home
+// of every setting's default. Where stages gives a zero field a value
+// (the batch size, epochs, learning rate, anomaly percentile, worker
+// counts), the default is stages' constant, so a job and a direct caller of
+// stages agree; the rest are the job's own choices (stages takes a zero
+// val_fraction, clip_norm or patience as "none", not as "default").
 func Default() Config {
 	return Config{
 		Name:     "seqae",
 		Run:      RunTrainAndEncode,
-		Input:    InputConfig{ID: "id", Duplicates: "quarantine"},
-		Model:    ModelConfig{Latent: 16, Hidden: 16, Head: "linear"},
-		Batching: BatchingConfig{Mode: "exact", BatchSize: 64},
-		Training: TrainingConfig{Epochs: 10, LR: 1e-3, ClipNorm: 1, Patience: 3, Seed: 1, ValFraction: 0.1},
-		Output:   OutputConfig{Dir: "out", Format: "parquet", StepLosses: true, AnomalyPercentile: 99, DriftWarnPSI: 0.2},
-		Workers:  WorkersConfig{Readers: 2, Encoders: 2, Trainers: 2},
+		Input:    InputConfig{ID: "id", Duplicates: Duplicates(schemas.QuarantineDuplicates)},
+		Model:    ModelConfig{Latent: 16, Hidden: 16, Head: Head(nn.HeadLinear)},
+		Batching: BatchingConfig{Mode: BatchMode(stages.Exact), BatchSize: stages.DefaultBatchSize},
+		Training: TrainingConfig{Epochs: stages.DefaultEpochs, LR: stages.DefaultLR, ClipNorm: 1, Patience: 3, Seed: 1, ValFraction: 0.1},
+		Output: OutputConfig{Dir: "out", Format: Format(schemas.Parquet), StepLosses: true,
+			AnomalyPercentile: stages.DefaultAnomalyPercentile, DriftWarnPSI: 0.2},
+		Workers: WorkersConfig{Readers: stages.DefaultReaders, Encoders: stages.DefaultWorkers, Trainers: stages.DefaultWorkers},
 	}
 }
 
@@ -310,13 +314,13 @@ func (c *Config) Encodes() bool { return c.Run == RunEncode || c.Run == RunTrain
 // Validate reports the first bad value, naming its key and where it was set.
 func (c *Config) Validate() error {
 	bad := func(key, format string, args ...any) error {
-		return &ConfigError{Origin: c.origin(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+		return &ConfigError{Origin: c.Origin(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
-	oneOf := func(key, got string, want ...string) error {
-		if slices.Contains(want, got) {
-			return nil
+	oneOf := func(key string, err error) error {
+		if err != nil {
+			return bad(key, "%v", err)
 		}
-		return bad(key, "must be one of %s, got %q", strings.Join(want, ", "), got)
+		return nil
 	}
 	atLeast := func(key string, got, least int) error {
 		if got < least {
@@ -325,7 +329,7 @@ func (c *Config) Validate() error {
 		return nil
 	}
 	checks := []func() error{
-		func() error { return oneOf("run", c.Run, RunTrain, RunEncode, RunTrainAndEncode) },
+		func() error { return oneOf("run", checkChoice(c.Run)) },
 		func() error {
 			if len(c.Inputs) == 0 {
 				return bad("inputs", "must name at least one file, folder or glob")
@@ -341,7 +345,7 @@ func (c *Config) Validate() error {
 			if c.Input.Layout == "" { // detected from the files
 				return nil
 			}
-			return oneOf("input.layout", c.Input.Layout, "nested", "columns", "long")
+			return oneOf("input.layout", checkChoice(c.Input.Layout))
 		},
 		func() error {
 			if c.Input.ID == "" {
@@ -351,16 +355,16 @@ func (c *Config) Validate() error {
 		},
 		func() error { return atLeast("input.dim", c.Input.Dim, 0) },
 		func() error { return atLeast("input.max_len", c.Input.MaxLen, -1) },
-		func() error { return oneOf("input.duplicates", c.Input.Duplicates, "quarantine", "keep") },
+		func() error { return oneOf("input.duplicates", checkChoice(c.Input.Duplicates)) },
 		func() error { return atLeast("model.latent", c.Model.Latent, 1) },
 		func() error { return atLeast("model.hidden", c.Model.Hidden, 1) },
-		func() error { return oneOf("model.head", c.Model.Head, "linear", "none") },
-		func() error { return oneOf("batching.mode", c.Batching.Mode, "exact", "padded") },
+		func() error { return oneOf("model.head", checkChoice(c.Model.Head)) },
+		func() error { return oneOf("batching.mode", checkChoice(c.Batching.Mode)) },
 		func() error { return atLeast("batching.batch_size", c.Batching.BatchSize, 1) },
 		func() error { return atLeast("batching.max_steps", c.Batching.MaxSteps, 0) },
 		func() error {
 			b := c.Batching.Boundaries
-			if len(b) > 0 && c.Batching.Mode != "padded" {
+			if len(b) > 0 && c.Batching.Mode != BatchMode(stages.Padded) {
 				return bad("batching.boundaries", "only padded mode uses boundaries (batching.mode is %q)", c.Batching.Mode)
 			}
 			for i, x := range b {
@@ -408,7 +412,7 @@ func (c *Config) Validate() error {
 			}
 			return nil
 		},
-		func() error { return oneOf("output.format", c.Output.Format, "parquet", "arrow") },
+		func() error { return oneOf("output.format", checkChoice(c.Output.Format)) },
 		func() error {
 			if p := c.Output.AnomalyPercentile; !(p > 0 && p <= 100) {
 				return bad("output.anomaly_percentile", "must be in (0, 100], got %v", p)
@@ -439,8 +443,14 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// origin says where key was set, for error messages.
-func (c *Config) origin(key string) string {
+// Origin says where key's value came from, for error messages about it:
+// "FILE:LINE" for a job file (the line of the value's YAML node), the
+// SEQAE_* variable, "--set KEY=VALUE", or "default". Validate's errors
+// and the run's errors about a setting (ConfigError) start with it and
+// the key: "job.yaml:12: input.layout: must be one of ...". An error about
+// what an input.* key names in the data (a column that is not there) is
+// to be told the same way.
+func (c *Config) Origin(key string) string {
 	if o, ok := c.origins[key]; ok {
 		return o
 	}
@@ -562,15 +572,15 @@ func decodeLeaf(n *yaml.Node, v reflect.Value) error {
 		if n.Decode(p) != nil {
 			return fmt.Errorf("must be true or false, got %q", n.Value)
 		}
-	case *ByteSize:
+	case encoding.TextUnmarshaler:
 		if err := scalar(); err != nil {
 			return err
 		}
-		b, err := ParseByteSize(n.Value)
-		if err != nil {
-			return err
+		value := n.Value
+		if n.Tag == "!!null" {
+			value = ""
 		}
-		*p = b
+		return p.UnmarshalText([]byte(value))
 	case *[]string:
 		if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
 			*p = []string{n.Value}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -258,6 +259,98 @@ func TestParseShard(t *testing.T) {
 	for _, bad := range []string{"", "3", "8/8", "-1/2", "1/0", "a/b", "0/100000"} {
 		if _, err := ParseShard(bad); err == nil {
 			t.Errorf("ParseShard(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+// Every choice setting takes exactly its type's words, and its errors and
+// help list them.
+func TestChoices(t *testing.T) {
+	cases := []struct {
+		name  string
+		v     interface{ UnmarshalText([]byte) error }
+		list  string   // Choices
+		words []string // accepted
+		oneOf string   // the error's list
+	}{
+		{"run", new(RunMode), Choices[RunMode](), []string{"train", "encode", "train-then-encode"}, "train, encode, train-then-encode"},
+		{"layout", new(Layout), Choices[Layout](), []string{"nested", "columns", "long", ""}, "nested, columns, long"},
+		{"duplicates", new(Duplicates), Choices[Duplicates](), []string{"quarantine", "keep"}, "quarantine, keep"},
+		{"head", new(Head), Choices[Head](), []string{"linear", "none"}, "linear, none"},
+		{"batch mode", new(BatchMode), Choices[BatchMode](), []string{"exact", "padded"}, "exact, padded"},
+		{"format", new(Format), Choices[Format](), []string{"parquet", "arrow"}, "parquet, arrow"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, w := range c.words {
+				if err := c.v.UnmarshalText([]byte(w)); err != nil {
+					t.Errorf("UnmarshalText(%q): %v, want it accepted", w, err)
+				}
+			}
+			if got, want := c.list, c.oneOf[:strings.LastIndex(c.oneOf, ", ")]+" or "+c.oneOf[strings.LastIndex(c.oneOf, ", ")+2:]; got != want {
+				t.Errorf("Choices: got %q, want %q", got, want)
+			}
+			for _, bad := range []string{"bogus", "Parquet", " exact"} {
+				err := c.v.UnmarshalText([]byte(bad))
+				if want := "must be one of " + c.oneOf + ", got " + strconv.Quote(bad); err == nil || err.Error() != want {
+					t.Errorf("UnmarshalText(%q): got %v, want %q", bad, err, want)
+				}
+			}
+		})
+	}
+}
+
+// Origin names where each key's value came from: the job file's line of
+// the value (a scalar, a block or flow list, a key in a section), the
+// variable, the flag, or the default; Validate's errors start with it.
+func TestOrigin(t *testing.T) {
+	dir := t.TempDir()
+	job := filepath.Join(dir, "job.yaml")
+	text := `name: nightly
+run: encode
+inputs:
+  - data/a.parquet
+  - data/b.parquet
+model:
+  latent: 8
+  path: m.safetensors
+batching: {mode: padded, boundaries: [4, 8]}
+input:
+  id: trace_id
+  layout: wide
+training:
+  epochs: 3
+`
+	if err := os.WriteFile(job, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(job, nil, nil, nil)
+	if want := job + ":12: input.layout: must be one of nested, columns, long, got \"wide\""; err == nil || err.Error() != want {
+		t.Errorf("Load: got %v, want %q", err, want)
+	}
+	if err := os.WriteFile(job, []byte(strings.Replace(text, "wide", "nested", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(job, []string{"SEQAE_TRAINING_EPOCHS=5"}, []string{"input.layout=long", "model.hidden=4"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"name":                job + ":1",
+		"run":                 job + ":2",
+		"inputs":              job + ":4",
+		"model.latent":        job + ":7",
+		"model.path":          job + ":8",
+		"batching.mode":       job + ":9",
+		"batching.boundaries": job + ":9",
+		"input.id":            job + ":11",
+		"input.layout":        "--set input.layout=long",
+		"model.hidden":        "--set model.hidden=4",
+		"training.epochs":     "SEQAE_TRAINING_EPOCHS",
+		"training.lr":         "default",
+	} {
+		if got := cfg.Origin(key); got != want {
+			t.Errorf("Origin(%s): got %q, want %q", key, got, want)
 		}
 	}
 }

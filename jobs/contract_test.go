@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"maps"
 	"math"
@@ -20,6 +21,8 @@ import (
 	"github.com/seqae/seqae/stages"
 	"github.com/seqae/seqae/storage"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // parquetRows is the number of rows in a Parquet file's footer.
 func parquetRows(t *testing.T, name string) int64 {

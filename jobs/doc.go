@@ -73,6 +73,7 @@
 // shard manifest lists go after that, as in 5. A table the run owns but
 // does not write loses _SUCCESS, then its manifest, then its files.
 //
-// Inspect describes input tables, output tables, model files and
-// partitions for the seqae inspect command.
+// DateStatus, ReadManifest, ReadManifestFrom and ReadModel read back what
+// a run committed; seqae inspect (internal/inspect) describes it with
+// them.
 package jobs

@@ -197,3 +197,16 @@ func addCounts(dst *stages.Counts, c stages.Counts) {
 		dst.Reasons[r] += n
 	}
 }
+
+// ReasonList writes quarantine counts by reason as " (reason n, ...)",
+// sorted by reason; "" when there are none.
+func ReasonList(reasons map[schemas.Reason]int64) string {
+	if len(reasons) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, r := range slices.Sorted(maps.Keys(reasons)) {
+		parts = append(parts, fmt.Sprintf("%s %d", r, reasons[r]))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}

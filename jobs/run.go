@@ -109,6 +109,11 @@ type Result struct {
 	// them) of tables the run replaces but does not write, which it
 	// removed.
 	Removed []string
+	// ShardsIn is, for a sharded run (Options.Shard), how many of the
+	// date's Shard.N shards each of Partitions holds now that this one has
+	// landed; the date is complete, with _SUCCESS, once that is N. Nil for
+	// a run that is not sharded.
+	ShardsIn []int
 }
 
 // runner is one run's state.
@@ -156,11 +161,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	if err := opt.Validate(cfg); err != nil {
 		return nil, err
 	}
-	format, err := schemas.ParseFormat(cfg.Output.Format)
-	if err != nil {
-		return nil, &ConfigError{Origin: cfg.origin("output.format"), Key: "output.format", Msg: err.Error()}
-	}
-	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: format, cfgYAML: cfg.YAML()}
+	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: schemas.Format(cfg.Output.Format), cfgYAML: cfg.YAML()}
 	if r.store == nil {
 		res := storage.NewResolver()
 		defer res.Close()
@@ -244,6 +245,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	}
 	res.Partitions, res.Removed, err = commit(context.WithoutCancel(ctx), r.withRemovals(parts))
 	if err != nil {
+		return nil, err
+	}
+	if res.ShardsIn, err = r.shardsIn(ctx, res.Partitions); err != nil {
 		return nil, err
 	}
 	r.log.Info("run finished", "run_id", r.runID, "model_id", res.ModelID)
@@ -447,7 +451,7 @@ func (r *runner) batching(boundaries []int) stages.BatchConfig {
 	if len(b.Boundaries) > 0 {
 		boundaries = b.Boundaries
 	}
-	if b.Mode != string(stages.Padded) {
+	if b.Mode != BatchMode(stages.Padded) {
 		boundaries = nil
 	}
 	return stages.BatchConfig{Mode: stages.Mode(b.Mode), BatchSize: b.BatchSize, MaxSteps: b.MaxSteps, Boundaries: boundaries}
@@ -485,7 +489,7 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	}
 	mc := nn.Config{InputDim: in.Dim(), LatentDim: cfg.Model.Latent, DecoderHidden: cfg.Model.Hidden, Head: nn.Head(cfg.Model.Head)}
 	if mc.Head == nn.HeadNone && mc.DecoderHidden != mc.InputDim {
-		return nil, nil, &ConfigError{Origin: r.cfg.origin("model.hidden"), Key: "model.hidden", Msg: fmt.Sprintf(
+		return nil, nil, &ConfigError{Origin: r.cfg.Origin("model.hidden"), Key: "model.hidden", Msg: fmt.Sprintf(
 			"head none outputs the decoder's hidden state, so hidden must equal the input's %d features, got %d", mc.InputDim, mc.DecoderHidden)}
 	}
 	job := stages.TrainJob{

@@ -24,7 +24,7 @@ const (
 // BatchConfig says how to cut sequences into batches.
 type BatchConfig struct {
 	Mode      Mode // Exact (the default) or Padded
-	BatchSize int  // most sequences in a batch; default 64
+	BatchSize int  // most sequences in a batch; default DefaultBatchSize
 	// MaxSteps caps the real steps (the sum of lengths) in a batch, so
 	// batches of long sequences stay within a memory budget; 0 is no cap. A
 	// single sequence longer than the cap makes a batch of its own.
@@ -45,7 +45,7 @@ func (c BatchConfig) withDefaults() BatchConfig {
 		c.Mode = Exact
 	}
 	if c.BatchSize <= 0 {
-		c.BatchSize = 64
+		c.BatchSize = DefaultBatchSize
 	}
 	if c.MaxHeld <= 0 {
 		c.MaxHeld = 16 * c.BatchSize

@@ -17,7 +17,7 @@ type EncodeJob struct {
 	Model    *nn.Model
 	Norm     Normalizer
 	Batching BatchConfig
-	Workers  int // encoding goroutines, each with its own workspace; default 1
+	Workers  int // encoding goroutines, each with its own workspace; default DefaultWorkers
 
 	Latents    *schemas.LatentsWriter
 	StepLosses *schemas.StepLossesWriter // nil: no step_losses table
@@ -26,7 +26,7 @@ type EncodeJob struct {
 	// Calibration places each score among the model's validation scores
 	// (LatentRow.Percentile); nil leaves percentile and anomaly null.
 	// AnomalyPercentile is the percentile from which a sequence is an
-	// anomaly; default 99.
+	// anomaly; default DefaultAnomalyPercentile.
 	Calibration       *Calibration
 	AnomalyPercentile float64
 	// Observe, when set, sees every latents row as it is written, in
@@ -66,7 +66,10 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 	seqs := readStage(p, job.ReadSpec, job.Quarantine, &counts, &held)
 	// The encode stage hands the batches on in the order they came, however
 	// unequal their costs, holding a bounded number (pipeline.Ordered).
-	workers := max(job.Workers, 1)
+	workers := job.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
 	batches := bucketStage(p, normaliseStage(p, seqs, job.Norm), batcher)
 	encoders := make([]*Encoder, workers)
 	encoded := pipeline.AddOrdered(p, "encode", workers, batches, func(_ context.Context, w int, b *Batch, emit func(*Encoded) error) error {
@@ -79,7 +82,7 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 	idKind := job.Input.IDField().Kind
 	threshold := job.AnomalyPercentile
 	if threshold <= 0 {
-		threshold = 99
+		threshold = DefaultAnomalyPercentile
 	}
 	pipeline.AddSink(p, "write", 1, encoded, pipeline.ForEach(func(_ context.Context, e *Encoded) error {
 		counts.Batches++

@@ -14,12 +14,12 @@ import (
 
 // TrainConfig holds the training loop's settings.
 type TrainConfig struct {
-	Epochs      int     // most epochs; default 10
-	LR          float64 // Adam's learning rate; default 1e-3
+	Epochs      int     // most epochs; default DefaultEpochs
+	LR          float64 // Adam's learning rate; default DefaultLR
 	ClipNorm    float64 // clip the gradient's global norm to this; 0 is no clipping
 	Patience    int     // stop after this many epochs without a better validation loss; 0 never stops early
 	Seed        uint64  // seeds the initial weights and the shuffles
-	ValFraction float64 // share of ids held out for validation, by id hash; default 0 (none)
+	ValFraction float64 // share of ids held out for validation, by id hash; 0 holds none out
 	// MemoryBudget caps the bytes of sequences cached after the first read;
 	// past it every epoch streams from the files. Default 1 GiB.
 	MemoryBudget int64
@@ -27,17 +27,17 @@ type TrainConfig struct {
 	// default 8192.
 	ShuffleBuffer int
 	// Parts is the number of parts each batch's gradient is computed in
-	// (default 2), and Workers the most parts computed at once (default 1):
-	// the weights depend on Parts, never on Workers.
+	// (default 2), and Workers the most parts computed at once (default
+	// DefaultWorkers): the weights depend on Parts, never on Workers.
 	Parts, Workers int
 }
 
 func (c TrainConfig) withDefaults() TrainConfig {
 	if c.Epochs <= 0 {
-		c.Epochs = 10
+		c.Epochs = DefaultEpochs
 	}
 	if c.LR <= 0 {
-		c.LR = 1e-3
+		c.LR = DefaultLR
 	}
 	if c.MemoryBudget <= 0 {
 		c.MemoryBudget = 1 << 30
@@ -47,6 +47,9 @@ func (c TrainConfig) withDefaults() TrainConfig {
 	}
 	if c.Parts <= 0 {
 		c.Parts = 2
+	}
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
 	}
 	return c
 }

@@ -56,7 +56,7 @@ type ReadSpec struct {
 	Input      *schemas.Input
 	Units      []schemas.Unit          // the units to read, e.g. a shard of Input.Units()
 	Duplicates schemas.DuplicatePolicy // quarantine (default) or keep repeated ids
-	Readers    int                     // decoding goroutines; default 2; the output does not depend on it
+	Readers    int                     // decoding goroutines; default DefaultReaders; the output does not depend on it
 }
 
 // readStage adds the read and validate stages: decoded rows in unit order,
@@ -68,7 +68,7 @@ type ReadSpec struct {
 func readStage(p *pipeline.Pipeline, src ReadSpec, q *schemas.QuarantineWriter, counts *Counts, held *atomic.Int64) *pipeline.Stream[*schemas.Sequence] {
 	readers := src.Readers
 	if readers <= 0 {
-		readers = 2
+		readers = DefaultReaders
 	}
 	rows := pipeline.AddSource(p, "read", 1, pipeline.Generate(func(ctx context.Context, emit func(Row) error) error {
 		return ReadOrdered(ctx, src.Input, src.Units, readers, func(c Chunk) error {

@@ -53,6 +53,13 @@ type Store interface {
 	// is an error wrapping ErrNotFound.
 	List(ctx context.Context, pattern string) ([]string, error)
 	// Delete removes the named object; a missing object is not an error.
+	// The commit to an object store needs it (jobs' commit_blob.go): an
+	// object store has no rename, so a partition cannot be swapped whole
+	// as a local folder is; a commit withdraws _SUCCESS (and a manifest
+	// that no longer holds) by deleting them, writes the new run's files
+	// under new names, then deletes the previous run's files that no
+	// manifest lists; it also deletes its write probe, the parts of a
+	// failed upload and expired commit locks.
 	Delete(ctx context.Context, name string) error
 }
 

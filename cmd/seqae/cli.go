@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -178,6 +179,26 @@ func (a *app) setupLogging(cmd *cobra.Command) error {
 	a.logFormat = format
 	return nil
 }
+
+// textFlag is a flag over a value that parses and checks itself (a jobs
+// setting such as jobs.Format), so the flag, the job file and their errors
+// share the value's list. It is pflag's TextVar, but named "string" in the
+// help like the other text flags.
+type textFlag struct {
+	v interface {
+		encoding.TextMarshaler
+		encoding.TextUnmarshaler
+	}
+}
+
+func (f textFlag) Set(s string) error { return f.v.UnmarshalText([]byte(s)) }
+
+func (f textFlag) String() string {
+	b, _ := f.v.MarshalText()
+	return string(b)
+}
+
+func (textFlag) Type() string { return "string" }
 
 func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())

@@ -15,11 +15,12 @@ import (
 
 // jobFlags are the flags of run, train and encode.
 type jobFlags struct {
-	date, shard, out, format, model string
-	inputs, sets                    []string
-	epochs                          int
-	seed                            uint64
-	warmStart, printConfig          bool
+	date, shard, out, model string
+	format                  jobs.Format
+	inputs, sets            []string
+	epochs                  int
+	seed                    uint64
+	warmStart, printConfig  bool
 }
 
 const jobHelpTail = `
@@ -93,7 +94,7 @@ date up to the run's date.
 		fl.StringVar(&f.shard, "shard", "", "encode only share I of N (N <= 99999) of the input units and write part I of N\n(env SEQAE_SHARD), e.g. --shard 3/8")
 	}
 	fl.StringVar(&f.out, "out", "", "the output folder (output.dir), e.g. --out /data/seqae")
-	fl.StringVar(&f.format, "format", "", "the output tables' format, parquet or arrow (output.format), e.g. --format arrow")
+	fl.Var(textFlag{&f.format}, "format", "the output tables' format, "+jobs.Choices[jobs.Format]()+" (output.format), e.g. --format arrow")
 	fl.StringArrayVar(&f.inputs, "input", nil, "an input file, folder or glob, replacing the job's inputs; repeat for more\n(inputs), e.g. --input 'data/dt={date}/*.parquet'")
 	if encodes {
 		fl.StringVar(&f.model, "model", "", "the model file to encode with (model.path), e.g. --model out/models/dt=2026-11-24/model.safetensors")
@@ -123,7 +124,7 @@ func (f *jobFlags) settings(cmd *cobra.Command, name string) []string {
 		sets = append(sets, "output.dir="+f.out)
 	}
 	if changed("format") {
-		sets = append(sets, "output.format="+f.format)
+		sets = append(sets, "output.format="+string(f.format))
 	}
 	if changed("input") {
 		b, _ := json.Marshal(f.inputs)
@@ -184,16 +185,16 @@ func (a *app) runJob(cmd *cobra.Command, name, path string, f *jobFlags) error {
 		return err
 	}
 	if a.logFormat == "json" {
-		return json.NewEncoder(a.stdout).Encode(summaryOf(cfg, res))
+		return json.NewEncoder(a.stdout).Encode(summaryOf(cfg, res, opt.Shard))
 	}
-	writeSummary(a.stdout, cfg, res)
+	writeSummary(a.stdout, cfg, res, opt.Shard)
 	return nil
 }
 
 // summary is what a run prints on stdout with --log-format json.
 type summary struct {
 	Job        string         `json:"job"`
-	Run        string         `json:"run"`
+	Run        jobs.RunMode   `json:"run"`
 	Date       string         `json:"date"`
 	RunID      string         `json:"run_id"`
 	ModelID    string         `json:"model_id"`
@@ -202,9 +203,11 @@ type summary struct {
 	Encode     *jobs.Manifest `json:"encode,omitempty"`
 	Partitions []string       `json:"partitions"`
 	Removed    []string       `json:"removed,omitempty"`
+	Shard      string         `json:"shard,omitempty"`     // I/N of a sharded run
+	ShardsIn   []int          `json:"shards_in,omitempty"` // by partition: the date's shards landed so far
 }
 
-func summaryOf(cfg *jobs.Config, res *jobs.Result) summary {
+func summaryOf(cfg *jobs.Config, res *jobs.Result, shard jobs.Shard) summary {
 	strip := func(m *jobs.Manifest) *jobs.Manifest {
 		if m == nil {
 			return nil
@@ -213,11 +216,18 @@ func summaryOf(cfg *jobs.Config, res *jobs.Result) summary {
 		c.Config, c.Inputs = "", nil
 		return &c
 	}
-	return summary{Job: cfg.Name, Run: cfg.Run, Date: res.Date, RunID: res.RunID, ModelID: res.ModelID, Model: res.ModelPath,
-		Train: strip(res.Train), Encode: strip(res.Encode), Partitions: res.Partitions, Removed: res.Removed}
+	s := summary{Job: cfg.Name, Run: cfg.Run, Date: res.Date, RunID: res.RunID, ModelID: res.ModelID, Model: res.ModelPath,
+		Train: strip(res.Train), Encode: strip(res.Encode), Partitions: res.Partitions, Removed: res.Removed, ShardsIn: res.ShardsIn}
+	if shard.Sharded() {
+		s.Shard = shard.String()
+	}
+	return s
 }
 
-func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
+// writeSummary writes what the run did. A shard's partitions have landed,
+// not necessarily committed: the date is complete, with _SUCCESS, only
+// once every shard has landed, and the summary says how many have.
+func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result, shard jobs.Shard) {
 	fmt.Fprintf(w, "seqae %s: %s for %s (run %s)\n", cfg.Name, cfg.Run, res.Date, res.RunID)
 	fmt.Fprintf(w, "  model      %s  %s\n", res.ModelID, res.ModelPath)
 	if m := res.Train; m != nil {
@@ -236,10 +246,23 @@ func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result) {
 			writeDrift(w, d)
 		}
 	}
+	committed := slices.Clone(res.Partitions)
+	label := "committed"
+	if shard.Sharded() {
+		label = "landed"
+		for i, p := range committed {
+			in := res.ShardsIn[i]
+			state := fmt.Sprintf("_SUCCESS once all %d are", shard.N)
+			if in == shard.N {
+				state = "complete: _SUCCESS written"
+			}
+			committed[i] = fmt.Sprintf("%s (shard %s; %d of %d shards in, %s)", p, shard, in, shard.N, state)
+		}
+	}
 	for _, list := range []struct {
 		label string
 		paths []string
-	}{{"committed", res.Partitions}, {"removed", res.Removed}} {
+	}{{label, committed}, {"removed", res.Removed}} {
 		for i, p := range list.paths {
 			label := ""
 			if i == 0 {

@@ -173,6 +173,8 @@ func TestExitStatus(t *testing.T) {
 		{"unknown variable", []string{"SEQAE_EPOCHS=3"}, []string{"run", good}, 2, "SEQAE_EPOCHS: no such setting"},
 		{"bad variable", []string{"SEQAE_BATCHING_MODE=bucketed"}, []string{"run", good}, 2, `SEQAE_BATCHING_MODE: batching.mode: must be one of exact, padded, got "bucketed"`},
 		{"bad --set", nil, []string{"run", good, "--set", "model.head=mlp"}, 2, `--set model.head=mlp: model.head: must be one of linear, none`},
+		{"bad --format", nil, []string{"run", good, "--format", "csv"}, 2, `invalid argument "csv" for "--format" flag: must be one of parquet, arrow, got "csv"`},
+		{"bad inspect --layout", nil, []string{"inspect", good, "--layout", "wide"}, 2, `invalid argument "wide" for "--layout" flag: must be one of nested, columns, long, got "wide"`},
 		{"bad log format", nil, []string{"version", "--log-format", "xml"}, 2, `--log-format: want text or json, got "xml"`},
 		{"train without inputs", nil, []string{"train"}, 2, "name a job file or the inputs"},
 		{"missing input", nil, []string{"run", good, "--input", missing}, 1, missing},
@@ -361,6 +363,36 @@ func TestSummaryListsRemovedTables(t *testing.T) {
 		}
 		if _, err := os.Stat(steps); !os.IsNotExist(err) {
 			t.Errorf("%v: step_losses partition: %v, want it gone", c.args, err)
+		}
+	}
+}
+
+// A shard's summary says its partitions landed and how many of the date's
+// shards are in, _SUCCESS only once all are; never that it committed.
+func TestShardSummary(t *testing.T) {
+	job, out := writeJob(t, quick)
+	if code, _, stderr := cli(t, context.Background(), nil, "train", job, "--date", "2026-11-25"); code != 0 {
+		t.Fatalf("training: exit %d: %s", code, stderr)
+	}
+	latents := filepath.Join(out, "latents", "dt=2026-11-25")
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--shard", "1/2"}, []string{"  landed     " + filepath.Join(out, "quarantine", "dt=2026-11-25") + " (shard 1/2; 1 of 2 shards in, _SUCCESS once all 2 are)\n",
+			latents + " (shard 1/2; 1 of 2 shards in, _SUCCESS once all 2 are)\n"}},
+		{[]string{"--shard", "0/2"}, []string{latents + " (shard 0/2; 2 of 2 shards in, complete: _SUCCESS written)\n"}},
+		{[]string{"--shard", "0/2", "--log-format", "json"}, []string{`"shard":"0/2","shards_in":[2,2,2,2,2]`}},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := cli(t, context.Background(), nil, append([]string{"encode", job, "--date", "2026-11-25"}, c.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(stdout, w) || strings.Contains(stdout, "committed") {
+				t.Errorf("%v: stdout:\n%s\nwant %q and no \"committed\"", c.args, stdout, w)
+			}
 		}
 	}
 }

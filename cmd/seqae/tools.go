@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seqae/seqae/bench"
+	"github.com/seqae/seqae/internal/inspect"
 	"github.com/seqae/seqae/jobs"
 	"github.com/seqae/seqae/schemas"
 	"github.com/seqae/seqae/storage"
@@ -115,15 +116,17 @@ func (a *app) runPeer(ctx context.Context, python string, o bench.Options, res b
 }
 
 func (a *app) inspectCmd() *cobra.Command {
-	var opt jobs.InspectOptions
-	var layout string
+	var opt inspect.Options
+	var layout jobs.Layout
 	cmd := &cobra.Command{
 		Use:   "inspect PATH",
-		Short: "Describe a Parquet table, a model file or a committed partition",
+		Short: "Describe a Parquet or Arrow table, a model file or a committed partition",
 		Long: `Describe what PATH holds:
   a Parquet table: size, rows, row groups, columns and seqae metadata; for an input
     table also its layout, sequences, quarantined rows and length histogram; and
     its first rows;
+  an Arrow IPC file (seqae's output.format arrow): size, rows, record batches,
+    columns, seqae metadata and its first rows;
   a model file (.safetensors): sizes, parameter count, file size, model id and
     metadata (normaliser, padded boundaries, run id, version, job config);
   a partition folder (OUT/<table>/dt=DATE): its manifest and files;
@@ -133,24 +136,20 @@ func (a *app) inspectCmd() *cobra.Command {
   seqae inspect examples/data/long/sensors-0.parquet --layout long --id id
   seqae inspect examples/data/long
   seqae inspect out/models/dt=2026-11-25/model.safetensors
-  seqae inspect out/latents/dt=2026-11-25`,
+  seqae inspect out/latents/dt=2026-11-25
+  seqae inspect out/latents/dt=2026-11-25/part-00000-of-00001.arrow`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch layout {
-			case "", "nested", "columns", "long":
-				opt.Spec.Layout = schemas.Layout(layout)
-			default:
-				return usagef("--layout: want nested, columns or long, got %q", layout)
-			}
+			opt.Spec.Layout = schemas.Layout(layout)
 			store := storage.NewResolver()
 			defer store.Close()
-			return jobs.Inspect(cmd.Context(), store, args[0], a.stdout, opt)
+			return inspect.Describe(cmd.Context(), store, args[0], a.stdout, opt)
 		},
 	}
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.IntVar(&opt.Rows, "rows", 3, "rows to show, e.g. --rows 10")
-	fl.StringVar(&layout, "layout", "", "an input table's layout, nested, columns or long (default: detect), e.g. --layout long")
+	fl.Var(textFlag{&layout}, "layout", "an input table's layout, "+jobs.Choices[jobs.Layout]()+" (default: detect), e.g. --layout long")
 	fl.StringVar(&opt.Spec.ID, "id", "", "an input table's id column (default id), e.g. --id trace_id")
 	return cmd
 }
