@@ -64,14 +64,15 @@
 // so that a damaged length or index is an error rather than an allocation
 // of what it claims or a panic; panics that parquet-go still raises on
 // malformed pages are recovered into errors naming the file, row group and
-// column. Pages are decompressed by seqae's own LZ4_RAW decoder and behind
+// column. Pages are decompressed by seqae's own LZ4_RAW and LZ4 decoders and behind
 // checks of the sizes ZSTD and SNAPPY blocks declare (codecs.go), so that a
 // page never decodes to more than its header declares. What remains is
 // inside parquet-go's page reading: a damaged page header can make it
 // allocate up to the 2 GiB its sizes can claim before it finds the page
 // short, unless Spec.MaxPageBytes caps what a page may declare (at the cost
-// of a small read per page header). The legacy LZ4 codec (Hadoop framing)
-// is not read: its pages are an error naming the codec.
+// of a small read per page header). The deprecated LZ4 codec is read as
+// Arrow and parquet-mr read it: Hadoop frames, or failing that one raw LZ4
+// block, decoded within the page's declared size.
 //
 // # Writing
 //

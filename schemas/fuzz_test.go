@@ -517,7 +517,7 @@ const fuzzPageBytes = 1 << 20
 
 // FuzzFileBytes opens and decodes arbitrary bytes as an input file of each
 // golden input's spec (seeded with the golden files, and with them
-// recompressed as LZ4_RAW):
+// recompressed as LZ4_RAW and as the deprecated LZ4 in Hadoop frames):
 // malformed footers, pages, compressed blocks and levels must be errors,
 // never a panic or an allocation of what a damaged file claims. Pages are
 // capped at fuzzPageBytes (Spec.MaxPageBytes), so that no input allocates
@@ -531,6 +531,7 @@ func FuzzFileBytes(f *testing.F) {
 		}
 		f.Add(b, uint8(i))
 		f.Add(recompress(f, b, &parquet.Lz4Raw), uint8(i))
+		f.Add(recompress(f, b, hadoopFrames{size: 4 << 10}), uint8(i))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
 		s := storage.NewMem()
