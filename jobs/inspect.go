@@ -19,6 +19,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
+	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/storage"
 )
 
@@ -134,7 +136,7 @@ func inspectParquet(ctx context.Context, store storage.Store, obj storage.Object
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(meta)) {
-		if k != schemas.MetaConfig {
+		if k != write.MetaConfig {
 			fmt.Fprintf(tw, "%s\t%s\n", k, meta[k])
 		}
 	}
@@ -197,7 +199,7 @@ func inspectInputFolder(ctx context.Context, store storage.Store, dir string, na
 // describeInput reads input tables together, as a job would, to describe
 // their sequences.
 func describeInput(ctx context.Context, store storage.Store, names []string, w io.Writer, opt InspectOptions) error {
-	in, err := schemas.Open(ctx, store, names, opt.Spec)
+	in, err := read.Open(ctx, store, names, opt.Spec)
 	if err != nil {
 		fmt.Fprintf(w, "layout\tnot a seqae input as it stands: %v\n", err)
 		return nil
@@ -217,10 +219,10 @@ func describeInput(ctx context.Context, store storage.Store, names []string, w i
 	hist := map[int]int64{}
 	reasons := map[schemas.Reason]int64{}
 	var valid, quarantined int64
-	dedup := schemas.NewDedup(in.IDField().Kind)
+	dedup := read.NewDedup(in.IDField().Kind)
 	var rows int64
 	for _, u := range in.Units() {
-		st, err := in.ReadUnit(ctx, u, schemas.Sink{
+		st, err := in.ReadUnit(ctx, u, read.Sink{
 			Sequence: func(s *schemas.Sequence) error {
 				if q, dup := dedup.Check(s); dup {
 					reasons[q.Reason]++

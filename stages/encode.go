@@ -9,6 +9,8 @@ import (
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/pipeline"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
+	"github.com/seqae/seqae/schemas/write"
 )
 
 // Counts are a run's row accounting, as its manifest reports it. Sequences
@@ -51,10 +53,10 @@ func (c Counts) Balanced() bool { return c.Sequences == c.Encoded+c.Quarantined 
 
 // Source says what to read and how to check it.
 type Source struct {
-	Input      *schemas.Input
-	Units      []schemas.Unit          // the units to read, e.g. a shard of Input.Units()
-	Duplicates schemas.DuplicatePolicy // quarantine (default) or keep repeated ids
-	Readers    int                     // decoding goroutines; default 2; the output does not depend on it
+	Input      *read.Input
+	Units      []read.Unit          // the units to read, e.g. a shard of Input.Units()
+	Duplicates read.DuplicatePolicy // quarantine (default) or keep repeated ids
+	Readers    int                  // decoding goroutines; default 2; the output does not depend on it
 }
 
 // EncodeJob is everything Encode needs.
@@ -65,9 +67,9 @@ type EncodeJob struct {
 	Batching BatchConfig
 	Workers  int // encoding goroutines, each with its own workspace; default 1
 
-	Latents    *schemas.LatentsWriter
-	StepLosses *schemas.StepLossesWriter // nil: no step_losses table
-	Quarantine *schemas.QuarantineWriter
+	Latents    *write.LatentsWriter
+	StepLosses *write.StepLossesWriter // nil: no step_losses table
+	Quarantine *write.QuarantineWriter
 
 	// Calibration places each score among the model's validation scores
 	// (LatentRow.Percentile); nil leaves percentile and anomaly null.
@@ -77,7 +79,7 @@ type EncodeJob struct {
 	AnomalyPercentile float64
 	// Observe, when set, sees every latents row as it is written, in
 	// output order.
-	Observe func(schemas.LatentRow)
+	Observe func(write.LatentRow)
 	// FeatureLosses writes latents' feature_scores and step_losses'
 	// feature_loss (the writers must have the columns).
 	FeatureLosses bool
@@ -94,7 +96,7 @@ type EncodeJob struct {
 //
 // held, when not nil, counts the valid sequences read and not yet released
 // by the caller; counts.MaxHeld tracks its peak.
-func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, counts *Counts, held *atomic.Int64) *pipeline.Stream[*schemas.Sequence] {
+func readStage(p *pipeline.Pipeline, src Source, q *write.QuarantineWriter, counts *Counts, held *atomic.Int64) *pipeline.Stream[*schemas.Sequence] {
 	readers := src.Readers
 	if readers <= 0 {
 		readers = 2
@@ -116,8 +118,8 @@ func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, co
 			return nil
 		})
 	}))
-	dedup := schemas.NewDedup(src.Input.IDField().Kind)
-	keep := src.Duplicates == schemas.KeepDuplicates
+	dedup := read.NewDedup(src.Input.IDField().Kind)
+	keep := src.Duplicates == read.KeepDuplicates
 	counts.Reasons = map[schemas.Reason]int64{}
 	return pipeline.AddStage(p, "validate", 1, rows, pipeline.FlatMap(func(ctx context.Context, r Row, emit func(*schemas.Sequence) error) error {
 		rec := r.Quarantine
@@ -138,7 +140,7 @@ func readStage(p *pipeline.Pipeline, src Source, q *schemas.QuarantineWriter, co
 			return nil
 		}
 		if err := q.Write(*rec); err != nil {
-			return pipeline.At(rec.Src.File).WithRow(rec.Src.Row).Errorf("writing quarantine: %w", err)
+			return pipeline.Errorf(rec.Src, "writing quarantine: %w", err)
 		}
 		return nil
 	}, nil))
@@ -225,7 +227,7 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 		counts.Batches++
 		counts.PaddedSteps += int64(len(e.Batch.Seqs)*e.Batch.T - e.Batch.Steps)
 		for i, s := range e.Batch.Seqs {
-			row := schemas.LatentRow{ID: s.ID, Length: int32(s.Len), Latent: e.Latent(i), Score: e.Scores[i], Pass: s.Pass}
+			row := write.LatentRow{ID: s.ID, Length: int32(s.Len), Latent: e.Latent(i), Score: e.Scores[i], Pass: s.Pass}
 			if job.FeatureLosses {
 				row.FeatureScores = e.FeatureScores[i]
 			}
@@ -237,7 +239,7 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 				job.Observe(row)
 			}
 			if err := job.Latents.Write(row); err != nil {
-				return pipeline.At(s.Src.File).WithRow(s.Src.Row).WithID(s.ID.Format(idKind)).Errorf("writing latents: %w", err)
+				return pipeline.Errorf(s.Src.WithID(s.ID.Format(idKind)), "writing latents: %w", err)
 			}
 			counts.Encoded++
 			if job.StepLosses == nil {
@@ -248,7 +250,7 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 				features = e.Features[i]
 			}
 			if err := job.StepLosses.WriteFeatures(s.ID, e.Losses[i], features); err != nil {
-				return pipeline.At(s.Src.File).WithRow(s.Src.Row).WithID(s.ID.Format(idKind)).Errorf("writing step_losses: %w", err)
+				return pipeline.Errorf(s.Src.WithID(s.ID.Format(idKind)), "writing step_losses: %w", err)
 			}
 			counts.StepRows += int64(len(e.Losses[i]))
 		}

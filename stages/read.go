@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
 )
 
 // Row is one decoded input row (for the long layout, one id's rows): a
@@ -22,7 +23,7 @@ type Row struct {
 type Chunk struct {
 	Unit  int // index into the units given to ReadOrdered
 	Rows  []Row
-	Stats *schemas.Stats // set on the unit's last chunk: the unit's counts
+	Stats *read.Stats // set on the unit's last chunk: the unit's counts
 }
 
 // chunkRows is the most rows a Chunk holds.
@@ -34,7 +35,7 @@ const chunkRows = 256
 // goroutine at a time. Decoding runs ahead of emit by at most about
 // `workers` units of a few chunks each, so memory stays bounded whatever the
 // input's size.
-func ReadOrdered(ctx context.Context, in *schemas.Input, units []schemas.Unit, workers int, emit func(Chunk) error) error {
+func ReadOrdered(ctx context.Context, in *read.Input, units []read.Unit, workers int, emit func(Chunk) error) error {
 	g, ctx := errgroup.WithContext(ctx)
 	chans := make([]chan Chunk, len(units))
 	for i := range chans {
@@ -91,7 +92,7 @@ func ReadOrdered(ctx context.Context, in *schemas.Input, units []schemas.Unit, w
 }
 
 // decodeUnit decodes unit u into chunks sent on out, then closes out.
-func decodeUnit(ctx context.Context, in *schemas.Input, u schemas.Unit, i int, out chan<- Chunk) error {
+func decodeUnit(ctx context.Context, in *read.Input, u read.Unit, i int, out chan<- Chunk) error {
 	cur := Chunk{Unit: i}
 	send := func(c Chunk) error {
 		select {
@@ -110,7 +111,7 @@ func decodeUnit(ctx context.Context, in *schemas.Input, u schemas.Unit, i int, o
 		cur = Chunk{Unit: i}
 		return send(c)
 	}
-	st, err := in.ReadUnit(ctx, u, schemas.Sink{
+	st, err := in.ReadUnit(ctx, u, read.Sink{
 		Sequence:   func(s *schemas.Sequence) error { return add(Row{Seq: s}) },
 		Quarantine: func(q schemas.Quarantine) error { return add(Row{Quarantine: &q}) },
 	})
