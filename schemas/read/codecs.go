@@ -11,6 +11,8 @@ import (
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/format"
 	"github.com/pierrec/lz4/v4"
+
+	"github.com/seqae/seqae/schemas"
 )
 
 // parquetCodecs is parquet-go's table of the codecs it decodes pages with,
@@ -57,7 +59,7 @@ func (lz4Raw) Encode(dst, src []byte) ([]byte, error) { return parquet.Lz4Raw.En
 func (lz4Raw) Decode(dst, src []byte) ([]byte, error) {
 	n, err := lz4.UncompressBlock(src, dst)
 	if err != nil {
-		return dst[:0], fmt.Errorf("LZ4_RAW page of %d bytes does not decode into its declared %d: %w: %v", len(src), len(dst), errCorrupt, err)
+		return dst[:0], fmt.Errorf("LZ4_RAW page of %d bytes does not decode into its declared %d: %w: %v", len(src), len(dst), schemas.ErrCorrupt, err)
 	}
 	return dst[:n], nil
 }
@@ -94,7 +96,7 @@ func (hadoopLZ4) Decode(dst, src []byte) ([]byte, error) {
 	}
 	n, err := lz4.UncompressBlock(src, dst)
 	if err != nil {
-		return dst[:0], fmt.Errorf("LZ4 page of %d bytes is neither Hadoop frames nor a block of at most its declared %d: %w: %v", len(src), len(dst), errCorrupt, err)
+		return dst[:0], fmt.Errorf("LZ4 page of %d bytes is neither Hadoop frames nor a block of at most its declared %d: %w: %v", len(src), len(dst), schemas.ErrCorrupt, err)
 	}
 	return dst[:n], nil
 }
@@ -133,10 +135,10 @@ func (boundedZstd) Encode(dst, src []byte) ([]byte, error) { return parquet.Zstd
 func (boundedZstd) Decode(dst, src []byte) ([]byte, error) {
 	var h zstd.Header
 	if err := h.Decode(src); err != nil {
-		return dst[:0], fmt.Errorf("ZSTD page: %w: %v", errCorrupt, err)
+		return dst[:0], fmt.Errorf("ZSTD page: %w: %v", schemas.ErrCorrupt, err)
 	}
 	if h.HasFCS && h.FrameContentSize > uint64(len(dst)) {
-		return dst[:0], fmt.Errorf("ZSTD page declares %d bytes, its header %d: %w", h.FrameContentSize, len(dst), errCorrupt)
+		return dst[:0], fmt.Errorf("ZSTD page declares %d bytes, its header %d: %w", h.FrameContentSize, len(dst), schemas.ErrCorrupt)
 	}
 	return parquet.Zstd.Decode(dst, src)
 }
@@ -154,10 +156,10 @@ func (boundedSnappy) Encode(dst, src []byte) ([]byte, error) { return parquet.Sn
 func (boundedSnappy) Decode(dst, src []byte) ([]byte, error) {
 	n, err := snappy.DecodedLen(src)
 	if err != nil {
-		return dst[:0], fmt.Errorf("SNAPPY page: %w: %v", errCorrupt, err)
+		return dst[:0], fmt.Errorf("SNAPPY page: %w: %v", schemas.ErrCorrupt, err)
 	}
 	if n > len(dst) {
-		return dst[:0], fmt.Errorf("SNAPPY page declares %d bytes, its header %d: %w", n, len(dst), errCorrupt)
+		return dst[:0], fmt.Errorf("SNAPPY page declares %d bytes, its header %d: %w", n, len(dst), schemas.ErrCorrupt)
 	}
 	return parquet.Snappy.Decode(dst, src)
 }

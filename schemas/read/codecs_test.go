@@ -324,7 +324,7 @@ func TestHadoopLZ4Decode(t *testing.T) {
 			dst := make([]byte, len(src)+c.room)
 			got, err := hadoopLZ4{}.Decode(dst, c.page)
 			if !c.ok {
-				if !errors.Is(err, errCorrupt) || len(got) != 0 {
+				if !errors.Is(err, schemas.ErrCorrupt) || len(got) != 0 {
 					t.Fatalf("got %d bytes, error %v; want none and a corrupt error", len(got), err)
 				}
 				return
@@ -369,7 +369,7 @@ func TestDamagedHadoopLZ4Page(t *testing.T) {
 				t.Errorf("decoding allocated %d MiB, want under 4", grew>>20)
 			}
 			if err == nil || !strings.Contains(err.Error(), "bad.parquet row group 0") || !strings.Contains(err.Error(), `column "`) ||
-				!strings.Contains(err.Error(), "LZ4 page") || !errors.Is(err, errCorrupt) {
+				!strings.Contains(err.Error(), "LZ4 page") || !errors.Is(err, schemas.ErrCorrupt) {
 				t.Fatalf("error %v, want a corrupt LZ4 page naming bad.parquet, row group 0 and the column", err)
 			}
 			t.Log(err)

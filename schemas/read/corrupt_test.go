@@ -55,7 +55,7 @@ func TestCorruptFooter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := memStore(t, map[string][]byte{"bad.parquet": tt.b})
 			_, err := Open(context.Background(), s, []string{"bad.parquet"}, schemas.Spec{})
-			if err == nil || !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "bad.parquet: not a readable Parquet file") || !strings.Contains(err.Error(), tt.want) {
+			if err == nil || !errors.Is(err, schemas.ErrCorrupt) || !strings.Contains(err.Error(), "bad.parquet: not a readable Parquet file") || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want a corrupt Parquet error naming the file and containing %q", err, tt.want)
 			}
 		})

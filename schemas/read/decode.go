@@ -34,13 +34,13 @@ func checkEntry(r, d byte, lv *levels, name string, first bool) error {
 func badEntry(r, d byte, lv *levels, name string, first bool) error {
 	switch {
 	case first && r != 0:
-		return fmt.Errorf("column %q: row starts at repetition level %d: %w", name, r, errCorrupt)
+		return fmt.Errorf("column %q: row starts at repetition level %d: %w", name, r, schemas.ErrCorrupt)
 	case r > lv.maxRep:
-		return fmt.Errorf("column %q: repetition level %d over the maximum %d: %w", name, r, lv.maxRep, errCorrupt)
+		return fmt.Errorf("column %q: repetition level %d over the maximum %d: %w", name, r, lv.maxRep, schemas.ErrCorrupt)
 	case d > lv.maxDef:
-		return fmt.Errorf("column %q: definition level %d over the maximum %d: %w", name, d, lv.maxDef, errCorrupt)
+		return fmt.Errorf("column %q: definition level %d over the maximum %d: %w", name, d, lv.maxDef, schemas.ErrCorrupt)
 	}
-	return fmt.Errorf("column %q: repeated entry at level %d with definition level %d: %w", name, r, d, errCorrupt)
+	return fmt.Errorf("column %q: repeated entry at level %d with definition level %d: %w", name, r, d, schemas.ErrCorrupt)
 }
 
 // entry reads the current level entry of s and checks it.
@@ -77,7 +77,7 @@ func nestedRow(s *floatStream, lv *levels, name string, wantDim, maxLen int, buf
 		}
 		if !more {
 			if first {
-				return buf, 0, 0, fmt.Errorf("column %q: no more rows: %w", name, errCorrupt)
+				return buf, 0, 0, fmt.Errorf("column %q: no more rows: %w", name, schemas.ErrCorrupt)
 			}
 			break
 		}
@@ -142,7 +142,7 @@ func listRow(s *floatStream, lv *levels, name string, maxLen int, buf []float32,
 		}
 		if !more {
 			if first {
-				return buf, 0, fmt.Errorf("column %q: no more rows: %w", name, errCorrupt)
+				return buf, 0, fmt.Errorf("column %q: no more rows: %w", name, schemas.ErrCorrupt)
 			}
 			break
 		}
@@ -186,7 +186,7 @@ func scalarRow(s levelReader, lv *levels, name string) (r, d byte, err error) {
 		return 0, 0, err
 	}
 	if !more {
-		return 0, 0, fmt.Errorf("column %q: no more rows: %w", name, errCorrupt)
+		return 0, 0, fmt.Errorf("column %q: no more rows: %w", name, schemas.ErrCorrupt)
 	}
 	r, d = s.rep(), s.def()
 	return r, d, checkEntry(r, d, lv, name, true)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/seqae/seqae/schemas"
 )
 
 // TestCorruptLevels feeds level streams no valid file holds: the decoders
@@ -26,7 +28,7 @@ func TestCorruptLevels(t *testing.T) {
 			s := streamOf(tt.reps, tt.defs, vals, nestedOptional)
 			var p problem
 			_, _, _, err := nestedRow(s, &nestedOptional, "seq", 0, 0, nil, &p)
-			if !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), `column "seq"`) || !strings.Contains(err.Error(), tt.want) {
+			if !errors.Is(err, schemas.ErrCorrupt) || !strings.Contains(err.Error(), `column "seq"`) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want a corrupt-column error containing %q", err, tt.want)
 			}
 		})

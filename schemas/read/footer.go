@@ -8,6 +8,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/seqae/seqae/schemas"
 	"github.com/seqae/seqae/storage"
 )
 
@@ -26,7 +27,7 @@ func openFooter(obj storage.Object, name string) (pf *parquet.File, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			pf, err = nil, fmt.Errorf("%s: not a readable Parquet file: %w: %v", name, errCorrupt, r)
+			pf, err = nil, fmt.Errorf("%s: not a readable Parquet file: %w: %v", name, schemas.ErrCorrupt, r)
 		}
 	}()
 	pf, err = parquet.OpenFile(obj, obj.Size(), openOptions...)
@@ -42,7 +43,7 @@ func openFooter(obj storage.Object, name string) (pf *parquet.File, err error) {
 func checkFooter(r io.ReaderAt, size int64) error {
 	const magic = "PAR1"
 	if size < 12 {
-		return fmt.Errorf("%d bytes is too short for a Parquet file: %w", size, errCorrupt)
+		return fmt.Errorf("%d bytes is too short for a Parquet file: %w", size, schemas.ErrCorrupt)
 	}
 	var head [4]byte
 	var tail [8]byte
@@ -53,11 +54,11 @@ func checkFooter(r io.ReaderAt, size int64) error {
 		return err
 	}
 	if string(head[:]) != magic || string(tail[4:]) != magic {
-		return fmt.Errorf("no %s magic number at its start and end: %w", magic, errCorrupt)
+		return fmt.Errorf("no %s magic number at its start and end: %w", magic, schemas.ErrCorrupt)
 	}
 	n := int64(binary.LittleEndian.Uint32(tail[:4]))
 	if n+12 > size {
-		return fmt.Errorf("footer of %d bytes in a file of %d: %w", n, size, errCorrupt)
+		return fmt.Errorf("footer of %d bytes in a file of %d: %w", n, size, schemas.ErrCorrupt)
 	}
 	footer := make([]byte, n)
 	if _, err := r.ReadAt(footer, size-8-n); err != nil && err != io.EOF {
@@ -65,7 +66,7 @@ func checkFooter(r io.ReaderAt, size int64) error {
 	}
 	c := thriftCheck{b: footer}
 	if err := c.structure(0); err != nil {
-		return fmt.Errorf("footer at byte %d: %w: %w", c.off, err, errCorrupt)
+		return fmt.Errorf("footer at byte %d: %w: %w", c.off, err, schemas.ErrCorrupt)
 	}
 	return nil
 }

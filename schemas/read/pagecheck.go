@@ -7,6 +7,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/seqae/seqae/schemas"
 )
 
 // maxPageHeader is the most bytes a page header may take (its statistics
@@ -29,18 +31,18 @@ func checkPages(r io.ReaderAt, fc *parquet.FileColumnChunk, limit int64) error {
 	}
 	end := start + md.TotalCompressedSize
 	if start < 0 || md.TotalCompressedSize < 0 || end > fc.File().Size() {
-		return fmt.Errorf("column chunk at byte %d of %d bytes outside the file of %d: %w", start, md.TotalCompressedSize, fc.File().Size(), errCorrupt)
+		return fmt.Errorf("column chunk at byte %d of %d bytes outside the file of %d: %w", start, md.TotalCompressedSize, fc.File().Size(), schemas.ErrCorrupt)
 	}
 	buf := make([]byte, 512)
 	for off := start; off < end; {
 		var h format.PageHeader
 		n, err := readPageHeader(r, off, end, &buf, &h)
 		if err != nil {
-			return fmt.Errorf("page header at byte %d: %w: %w", off, err, errCorrupt)
+			return fmt.Errorf("page header at byte %d: %w: %w", off, err, schemas.ErrCorrupt)
 		}
 		if h.UncompressedPageSize < 0 || int64(h.UncompressedPageSize) > limit || h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > limit {
 			return fmt.Errorf("page at byte %d declares %d bytes compressed and %d uncompressed, over the limit of %d: %w",
-				off, h.CompressedPageSize, h.UncompressedPageSize, limit, errCorrupt)
+				off, h.CompressedPageSize, h.UncompressedPageSize, limit, schemas.ErrCorrupt)
 		}
 		off += int64(n) + int64(h.CompressedPageSize)
 	}

@@ -2,6 +2,7 @@ package read
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -146,30 +147,53 @@ func TestEveryRowOnce(t *testing.T) {
 	}
 }
 
+// A file that does not fit the Spec is a *schemas.SpecError whose message
+// begins with the job key at fault and names the file; a wrong layout says
+// which layout the file looks like.
 func TestSchemaMismatch(t *testing.T) {
 	l := func(v ...any) []any { return v }
 	good := arrowFile{schema: nestedSchema(f32, strType), rows: [][]any{l("a", l(l(1.0)), "x")}}.bytes(t)
 	intID := arrowFile{schema: nestedSchema(f32, i64Type), rows: [][]any{l(int64(1), l(l(1.0)), "x")}}.bytes(t)
 	flat := arrowFile{schema: arrow.NewSchema([]arrow.Field{field("id", strType), field("seq", listOf(f32))}, nil), rows: [][]any{l("a", l(1.0))}}.bytes(t)
+	long := arrowFile{schema: arrow.NewSchema([]arrow.Field{field("id", strType), field("t", i64Type), field("x", f32)}, nil), rows: [][]any{l("a", int64(1), 1.0)}}.bytes(t)
+	twoOrders := arrowFile{schema: arrow.NewSchema([]arrow.Field{field("id", strType), field("t", i64Type), field("u", i64Type), field("x", f32)}, nil), rows: [][]any{l("a", int64(1), int64(2), 1.0)}}.bytes(t)
 	tests := []struct {
 		name  string
 		files map[string][]byte
 		spec  schemas.Spec
+		key   string
 		want  string
 	}{
-		{"missing column", map[string][]byte{"a.parquet": good}, schemas.Spec{Sequence: "values"}, `a.parquet: sequence: no column "values" (columns: id, seq, label)`},
-		{"wrong id type", map[string][]byte{"a.parquet": good}, schemas.Spec{ID: "seq", Sequence: "seq"}, `a.parquet: id column "seq": want a string or integer, found list<list<float32>>`},
-		{"second file differs", map[string][]byte{"a.parquet": good, "b.parquet": intID}, schemas.Spec{}, `b.parquet: id column "id": want string like a.parquet, found int64`},
-		{"nested wanted", map[string][]byte{"a.parquet": good, "b.parquet": flat}, schemas.Spec{Layout: schemas.Nested, Sequence: "seq"}, `b.parquet: sequence column "seq": want list<list<float>> or list<list<double>>, found list<float32>`},
-		{"pass list", map[string][]byte{"a.parquet": good}, schemas.Spec{Sequence: "seq", Pass: []string{"seq"}}, `pass-through column "seq": want a scalar`},
-		{"ambiguous", map[string][]byte{"a.parquet": good}, schemas.Spec{Pass: []string{"label"}, Layout: schemas.Long}, `long layout: want one integer or timestamp column to use as the order, found none`},
+		{"missing column", map[string][]byte{"a.parquet": good}, schemas.Spec{Sequence: "values"}, "input.sequence",
+			`input.sequence "values" not found in a.parquet; columns are id, seq, label`},
+		{"missing id", map[string][]byte{"a.parquet": good}, schemas.Spec{ID: "sid"}, "input.id",
+			`input.id "sid" not found in a.parquet; columns are id, seq, label`},
+		{"wrong id type", map[string][]byte{"a.parquet": good}, schemas.Spec{ID: "seq", Sequence: "seq"}, "input.id",
+			`input.id "seq" in a.parquet: want a string or integer, found list<list<float32>>`},
+		{"second file differs", map[string][]byte{"a.parquet": good, "b.parquet": intID}, schemas.Spec{}, "input.id",
+			`input.id "id" in b.parquet: want string like a.parquet, found int64`},
+		{"nested wanted", map[string][]byte{"a.parquet": good, "b.parquet": flat}, schemas.Spec{Layout: schemas.Nested, Sequence: "seq"}, "input.layout",
+			`input.layout is nested but b.parquet looks like the columns layout: input.sequence "seq" in b.parquet: want list<list<float>> or list<list<double>>, found list<float32>`},
+		{"nested set, long file", map[string][]byte{"a.parquet": long}, schemas.Spec{Layout: schemas.Nested}, "input.layout",
+			`input.layout is nested but a.parquet looks like the long layout: input.sequence is not set and a.parquet has not one list<list<float>> column to use (found none)`},
+		{"long set, nested file", map[string][]byte{"a.parquet": good}, schemas.Spec{Layout: schemas.Long, Order: "label"}, "input.layout",
+			`input.layout is long but a.parquet looks like the nested layout: input.features is not set and a.parquet has no float columns to use`},
+		{"long set, nested file, order found", map[string][]byte{"a.parquet": good}, schemas.Spec{Layout: schemas.Long, Pass: []string{"label"}}, "input.layout",
+			`input.layout is long but a.parquet looks like the nested layout: input.order is not set and a.parquet has not one integer or timestamp column to use (found none)`},
+		{"pass list", map[string][]byte{"a.parquet": good}, schemas.Spec{Sequence: "seq", Pass: []string{"seq"}}, "input.pass",
+			`input.pass "seq" in a.parquet: want a scalar`},
+		{"two orders", map[string][]byte{"a.parquet": twoOrders}, schemas.Spec{Layout: schemas.Long}, "input.order",
+			`input.order is not set and a.parquet has not one integer or timestamp column to use (found t, u)`},
+		{"cannot tell", map[string][]byte{"a.parquet": twoOrders}, schemas.Spec{}, "input.layout",
+			`input.layout is not set and a.parquet does not tell it`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, names := memStore(t, tt.files)
 			_, err := Open(context.Background(), s, names, tt.spec)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got error %v, want one containing %q", err, tt.want)
+			var se *schemas.SpecError
+			if !errors.As(err, &se) || se.Key != tt.key || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("got error %v, want a SpecError of key %s beginning %q", err, tt.key, tt.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package read
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -55,7 +56,8 @@ func (c *column) elem() string {
 
 func (c *column) isFloat() bool { return c.phys == parquet.Float || c.phys == parquet.Double }
 
-// resolve finds a top-level column by name and works out its levels.
+// resolve finds a top-level column by name and works out its levels; its
+// errors say what is wrong with the column, not which it is.
 func resolve(root *parquet.Column, name string) (*column, error) {
 	top := root.Column(name)
 	if top == nil {
@@ -68,7 +70,7 @@ func resolve(root *parquet.Column, name string) (*column, error) {
 		switch {
 		case node.Repeated():
 			if rep == 2 {
-				return nil, fmt.Errorf("column %q: lists nested more than two deep", name)
+				return nil, errors.New("lists nested more than two deep")
 			}
 			c.lv.parentDef[rep] = def
 			def++
@@ -82,7 +84,7 @@ func resolve(root *parquet.Column, name string) (*column, error) {
 		}
 		kids := node.Columns()
 		if len(kids) != 1 {
-			return nil, fmt.Errorf("column %q: is a group of %d fields (a struct or map), want one value or a list of values", name, len(kids))
+			return nil, fmt.Errorf("a group of %d fields (a struct or map), want one value or a list of values", len(kids))
 		}
 		node = kids[0]
 	}
@@ -91,7 +93,7 @@ func resolve(root *parquet.Column, name string) (*column, error) {
 	c.lv.maxRep, c.lv.maxDef = rep, def
 	var err error
 	if c.phys, err = physical(node); err != nil {
-		return nil, fmt.Errorf("column %q: %w", name, err)
+		return nil, err
 	}
 	c.kind, _ = kindOf(node.Type())
 	return c, nil
@@ -103,7 +105,7 @@ func resolve(root *parquet.Column, name string) (*column, error) {
 func physical(leaf *parquet.Column) (k parquet.Kind, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", errCorrupt, r)
+			err = fmt.Errorf("%w: %v", schemas.ErrCorrupt, r)
 		}
 	}()
 	return leaf.Type().Kind(), nil

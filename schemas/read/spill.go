@@ -339,7 +339,7 @@ func (rr *runReader) string() (string, error) {
 		return "", unexpected(err)
 	}
 	if n > 1<<30 {
-		return "", fmt.Errorf("a length of %d bytes: %w", n, errCorrupt)
+		return "", fmt.Errorf("a length of %d bytes: %w", n, schemas.ErrCorrupt)
 	}
 	b, err := rr.bytes(int(n))
 	return string(b), err

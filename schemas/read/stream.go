@@ -1,7 +1,6 @@
 package read
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,10 +9,6 @@ import (
 
 	"github.com/seqae/seqae/schemas"
 )
-
-// errCorrupt marks errors about malformed files (as opposed to bad values,
-// which are quarantined).
-var errCorrupt = errors.New("corrupt Parquet")
 
 // pageSource yields the pages of one column across consecutive column
 // chunks (one chunk for a row group unit, all of a file's for the long
@@ -83,7 +78,7 @@ func (p *pageSource) close() {
 // parquet-go, so a panic of the caller's own code is not caught.
 func guard(c *column, err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("column %q: %w: %v", c.name, errCorrupt, r)
+		*err = fmt.Errorf("column %q: %w: %v", c.name, schemas.ErrCorrupt, r)
 	}
 }
 
@@ -95,7 +90,7 @@ func checkLevels(pg parquet.Page, c *column) (int, error) {
 	n := int(pg.NumValues())
 	reps, defs := pg.RepetitionLevels(), pg.DefinitionLevels()
 	if len(reps) != 0 && len(reps) != n || len(defs) != 0 && len(defs) != n {
-		return 0, fmt.Errorf("column %q: page has %d values but %d repetition and %d definition levels: %w", c.name, n, len(reps), len(defs), errCorrupt)
+		return 0, fmt.Errorf("column %q: page has %d values but %d repetition and %d definition levels: %w", c.name, n, len(reps), len(defs), schemas.ErrCorrupt)
 	}
 	if len(defs) == 0 {
 		return n, nil
@@ -105,7 +100,7 @@ func checkLevels(pg parquet.Page, c *column) (int, error) {
 		if d == c.lv.maxDef {
 			nonNull++
 		} else if d > c.lv.maxDef {
-			return 0, fmt.Errorf("column %q: definition level %d over the maximum %d: %w", c.name, d, c.lv.maxDef, errCorrupt)
+			return 0, fmt.Errorf("column %q: definition level %d over the maximum %d: %w", c.name, d, c.lv.maxDef, schemas.ErrCorrupt)
 		}
 	}
 	return nonNull, nil
@@ -115,11 +110,11 @@ func checkLevels(pg parquet.Page, c *column) (int, error) {
 // values against the dictionary's size.
 func checkIndexes(c *column, idx []int32, nonNull, size int) error {
 	if len(idx) < nonNull {
-		return fmt.Errorf("column %q: page has %d dictionary indexes for %d values: %w", c.name, len(idx), nonNull, errCorrupt)
+		return fmt.Errorf("column %q: page has %d dictionary indexes for %d values: %w", c.name, len(idx), nonNull, schemas.ErrCorrupt)
 	}
 	for _, i := range idx[:nonNull] {
 		if i < 0 || int(i) >= size {
-			return fmt.Errorf("column %q: dictionary index %d out of range [0,%d): %w", c.name, i, size, errCorrupt)
+			return fmt.Errorf("column %q: dictionary index %d out of range [0,%d): %w", c.name, i, size, schemas.ErrCorrupt)
 		}
 	}
 	return nil
@@ -230,7 +225,7 @@ func (s *floatStream) load(pg parquet.Page) error {
 			return err
 		}
 	} else if have < nonNull {
-		return fmt.Errorf("column %q: page has %d values for %d non-null levels: %w", c.name, have, nonNull, errCorrupt)
+		return fmt.Errorf("column %q: page has %d values for %d non-null levels: %w", c.name, have, nonNull, schemas.ErrCorrupt)
 	}
 	s.n, s.li, s.vi = n, 0, 0
 	return nil
