@@ -7,42 +7,6 @@ import (
 	"github.com/seqae/seqae/schemas"
 )
 
-// problem is why a row is quarantined; the first one found in a row wins.
-type problem struct {
-	reason schemas.Reason
-	detail string
-}
-
-func (p *problem) set(r schemas.Reason, format string, args ...any) {
-	if p.reason == "" {
-		p.reason = r
-		p.detail = fmt.Sprintf(format, args...)
-	}
-}
-
-func (p *problem) ok() bool { return p.reason == "" }
-
-// checkEntry checks a level entry against a column's levels; first says
-// whether it must start a row.
-func checkEntry(r, d byte, lv *levels, name string, first bool) error {
-	if first && r != 0 || r > lv.maxRep || d > lv.maxDef || r > 0 && d < lv.repDef[r-1] {
-		return badEntry(r, d, lv, name, first)
-	}
-	return nil
-}
-
-func badEntry(r, d byte, lv *levels, name string, first bool) error {
-	switch {
-	case first && r != 0:
-		return fmt.Errorf("column %q: row starts at repetition level %d: %w", name, r, schemas.ErrCorrupt)
-	case r > lv.maxRep:
-		return fmt.Errorf("column %q: repetition level %d over the maximum %d: %w", name, r, lv.maxRep, schemas.ErrCorrupt)
-	case d > lv.maxDef:
-		return fmt.Errorf("column %q: definition level %d over the maximum %d: %w", name, d, lv.maxDef, schemas.ErrCorrupt)
-	}
-	return fmt.Errorf("column %q: repeated entry at level %d with definition level %d: %w", name, r, d, schemas.ErrCorrupt)
-}
-
 // entry reads the current level entry of s and checks it.
 func entry(s *floatStream, lv *levels, name string, first bool) (r, d byte, err error) {
 	r, d = s.rep(), s.def()
@@ -177,19 +141,6 @@ func listRow(s *floatStream, lv *levels, name string, maxLen int, buf []float32,
 		n++
 	}
 	return buf, n, nil
-}
-
-// scalarRow reads one row of a non-repeated column.
-func scalarRow(s levelReader, lv *levels, name string) (r, d byte, err error) {
-	more, err := s.more()
-	if err != nil {
-		return 0, 0, err
-	}
-	if !more {
-		return 0, 0, fmt.Errorf("column %q: no more rows: %w", name, schemas.ErrCorrupt)
-	}
-	r, d = s.rep(), s.def()
-	return r, d, checkEntry(r, d, lv, name, true)
 }
 
 // columnsRow decodes one row of the columns layout from the feature

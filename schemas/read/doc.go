@@ -1,14 +1,15 @@
 // Package read reads seqae's input tables (the layouts of schemas.Spec)
 // from Parquet files into schemas.Sequence and schemas.Quarantine records.
 //
-// Reading is a one-way chain, a file per step: Open (input.go) reads every
-// file's footer after checking it (footer.go), resolves and checks its
-// columns (resolve.go) and plans units (input.go); ReadUnit decodes a
-// unit's pages (stream.go, through the bounded codecs of codecs.go and the
-// page header check of pagecheck.go), validates each row (decode.go) and,
-// for the long layout, groups rows by id (long.go, group.go, spill.go)
-// before it emits sequences and quarantine records to the caller's Sink.
-// Dedup (dedup.go) is applied by the caller across units.
+// Reading is a chain, a file per step: Open (input.go) reads every file's
+// footer after checking it (footer.go), binds the Spec to its columns
+// (bind.go, through resolve.go) and plans units (input.go); ReadUnit
+// (unit.go) decodes a unit's pages (stream.go, through the bounded codecs
+// of codecs.go and the page header check of pagecheck.go), validates each
+// row (decode.go) and, for the long layout, groups rows by id (long.go,
+// group.go, spill.go), then emits sequences and quarantine records to the
+// caller's Sink (emit.go). Dedup (dedup.go) is applied by the caller
+// across units.
 //
 // Open reads each input file's footer through a storage.Store, checks its
 // schema once against the layout (detected from the first file when the

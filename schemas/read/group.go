@@ -24,24 +24,6 @@ import (
 // positions are unique), so the steps come out the same whether or not
 // anything was spilled, and however the input was cut into files.
 
-// key is what steps are sorted by.
-type key struct {
-	id        schemas.Value
-	order     int64
-	orderNull bool
-	// at is the row's place in the unit: the rows of the files before its
-	// file, plus its row index in its file.
-	at int64
-}
-
-// step is one long layout row whose id is not null.
-type step struct {
-	key
-	bad  *problem  // the row's first problem; nil when it has none
-	vals []float32 // dim features; meaningless when bad is set
-	pass []schemas.Value
-}
-
 // cmpKeys orders steps by id (strings bytewise, integers by value), then
 // order (a null first), then place in the input.
 func cmpKeys(a, b *key, strIDs bool) int {

@@ -352,3 +352,21 @@ func unexpected(err error) error {
 	}
 	return err
 }
+
+// step is one long layout row whose id is not null.
+type step struct {
+	key
+	bad  *problem  // the row's first problem; nil when it has none
+	vals []float32 // dim features; meaningless when bad is set
+	pass []schemas.Value
+}
+
+// key is what steps are sorted by.
+type key struct {
+	id        schemas.Value
+	order     int64
+	orderNull bool
+	// at is the row's place in the unit: the rows of the files before its
+	// file, plus its row index in its file.
+	at int64
+}

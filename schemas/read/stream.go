@@ -390,3 +390,37 @@ func finite32(v float64) (float32, bool) {
 	f := float32(v)
 	return f, math.Float32bits(f)&0x7f800000 != 0x7f800000
 }
+
+// scalarRow reads one row of a non-repeated column.
+func scalarRow(s levelReader, lv *levels, name string) (r, d byte, err error) {
+	more, err := s.more()
+	if err != nil {
+		return 0, 0, err
+	}
+	if !more {
+		return 0, 0, fmt.Errorf("column %q: no more rows: %w", name, schemas.ErrCorrupt)
+	}
+	r, d = s.rep(), s.def()
+	return r, d, checkEntry(r, d, lv, name, true)
+}
+
+// checkEntry checks a level entry against a column's levels; first says
+// whether it must start a row.
+func checkEntry(r, d byte, lv *levels, name string, first bool) error {
+	if first && r != 0 || r > lv.maxRep || d > lv.maxDef || r > 0 && d < lv.repDef[r-1] {
+		return badEntry(r, d, lv, name, first)
+	}
+	return nil
+}
+
+func badEntry(r, d byte, lv *levels, name string, first bool) error {
+	switch {
+	case first && r != 0:
+		return fmt.Errorf("column %q: row starts at repetition level %d: %w", name, r, schemas.ErrCorrupt)
+	case r > lv.maxRep:
+		return fmt.Errorf("column %q: repetition level %d over the maximum %d: %w", name, r, lv.maxRep, schemas.ErrCorrupt)
+	case d > lv.maxDef:
+		return fmt.Errorf("column %q: definition level %d over the maximum %d: %w", name, d, lv.maxDef, schemas.ErrCorrupt)
+	}
+	return fmt.Errorf("column %q: repeated entry at level %d with definition level %d: %w", name, r, d, schemas.ErrCorrupt)
+}
