@@ -461,7 +461,7 @@ func totalRows(in *read.Input, units []read.Unit) int64 {
 	return max(unitRows(in, units), 0)
 }
 
-// unitRows is the rows of units in the Parquet metadata (schemas.Unit.Rows)
+// unitRows is the rows of units in the Parquet metadata (read.Unit.Rows)
 // where each is a sequence or a quarantined row (the nested and columns
 // layouts); -1 for the long layout.
 func unitRows(in *read.Input, units []read.Unit) int64 {

@@ -34,7 +34,7 @@ import (
 // id s%04d and 1 + i%15 steps of 3 features, step j's feature k being
 // ((7919i + 104729j + 1299709k) mod 1000003) / 1024: exact in float32, and
 // irregular enough that pages compress less than 3:1, where parquet-go's
-// own LZ4_RAW decoder loses them (see lz4.go).
+// own LZ4_RAW decoder loses them (see codecs.go).
 const codecRows = 1000
 
 func codecValue(i, j, k int) float32 {
