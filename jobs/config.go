@@ -13,7 +13,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/seqae/seqae/nn"
-	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
+	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/stages"
 )
 
@@ -127,11 +128,11 @@ func Default() Config {
 	return Config{
 		Name:     "seqae",
 		Run:      RunTrainAndEncode,
-		Input:    InputConfig{ID: "id", Duplicates: Duplicates(schemas.QuarantineDuplicates)},
+		Input:    InputConfig{ID: "id", Duplicates: Duplicates(read.QuarantineDuplicates)},
 		Model:    ModelConfig{Latent: 16, Hidden: 16, Head: Head(nn.HeadLinear)},
 		Batching: BatchingConfig{Mode: BatchMode(stages.Exact), BatchSize: stages.DefaultBatchSize},
 		Training: TrainingConfig{Epochs: stages.DefaultEpochs, LR: stages.DefaultLR, ClipNorm: 1, Patience: 3, Seed: 1, ValFraction: 0.1},
-		Output: OutputConfig{Dir: "out", Format: Format(schemas.Parquet), StepLosses: true,
+		Output: OutputConfig{Dir: "out", Format: Format(write.Parquet), StepLosses: true,
 			AnomalyPercentile: stages.DefaultAnomalyPercentile, DriftWarnPSI: 0.2},
 		Workers: WorkersConfig{Readers: stages.DefaultReaders, Encoders: stages.DefaultWorkers, Trainers: stages.DefaultWorkers},
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/stages"
 	"github.com/seqae/seqae/storage"
 )
@@ -55,7 +56,7 @@ func TestLostRowsFailTheRun(t *testing.T) {
 		{"quarantine not written", func(_ *testing.T, j *stages.EncodeJob) { j.Quarantine = nil },
 			"encoding: the quarantine table holds 0 rows, but 78 rows quarantined were counted; nothing committed"},
 		{"latents written elsewhere", func(t *testing.T, j *stages.EncodeJob) {
-			w, err := schemas.NewLatentsWriter(context.Background(), elsewhere, t.Name(), schemas.Parquet, j.Input.IDField(), j.Input.PassFields(), schemas.Meta{}, schemas.WriteOptions{})
+			w, err := write.NewLatentsWriter(context.Background(), elsewhere, t.Name(), write.Parquet, j.Input.IDField(), j.Input.PassFields(), write.Meta{}, write.WriteOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +64,7 @@ func TestLostRowsFailTheRun(t *testing.T) {
 			j.Latents = w
 		}, "encoding: the latents table holds 0 rows, but 162 sequences out were counted; nothing committed"},
 		{"step losses written elsewhere", func(t *testing.T, j *stages.EncodeJob) {
-			w, err := schemas.NewStepLossesWriter(context.Background(), elsewhere, t.Name(), schemas.Parquet, j.Input.IDField(), schemas.Meta{}, schemas.WriteOptions{})
+			w, err := write.NewStepLossesWriter(context.Background(), elsewhere, t.Name(), write.Parquet, j.Input.IDField(), write.Meta{}, write.WriteOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/stages"
 	"github.com/seqae/seqae/storage"
 )
@@ -55,7 +55,7 @@ type driftStats struct {
 	sum, sumSq []float64 // per latent dimension
 }
 
-func (d *driftStats) observe(r schemas.LatentRow) {
+func (d *driftStats) observe(r write.LatentRow) {
 	d.scores = append(d.scores, r.Score)
 	if r.Calibrated {
 		d.calibrated++
@@ -207,8 +207,8 @@ func readScores(dir string) ([]float32, error) {
 }
 
 // driftRow is the drift table's row for d.
-func driftRow(d *Drift, runID, modelID string) schemas.DriftRow {
-	r := schemas.DriftRow{RunID: runID, ModelID: modelID, Baseline: d.Baseline, BaselineDate: d.BaselineDate, Sequences: d.Sequences,
+func driftRow(d *Drift, runID, modelID string) write.DriftRow {
+	r := write.DriftRow{RunID: runID, ModelID: modelID, Baseline: d.Baseline, BaselineDate: d.BaselineDate, Sequences: d.Sequences,
 		ScoreMean: d.ScoreMean, ScoreStd: d.ScoreStd, LatentMean: toFloat32(d.LatentMean), LatentStd: toFloat32(d.LatentStd)}
 	if d.PSI != nil {
 		r.PSI, r.HasPSI = *d.PSI, true
@@ -232,7 +232,7 @@ func toFloat32(v []float64) []float32 {
 
 // drift compares the run's scores with their baseline, logs it (a warning
 // above output.drift_warn_psi) and writes the drift table's row.
-func (r *runner) drift(ctx context.Context, stats *driftStats, modelID string, cal *stages.Calibration, meta schemas.Meta, name string) (*Drift, *schemas.DriftWriter, error) {
+func (r *runner) drift(ctx context.Context, stats *driftStats, modelID string, cal *stages.Calibration, meta write.Meta, name string) (*Drift, *write.DriftWriter, error) {
 	base, kind, baseDate, err := baselineScores(r.cfg.Output.Dir, r.date, modelID, cal)
 	if err != nil {
 		return nil, nil, fmt.Errorf("drift baseline: %w", err)
@@ -253,7 +253,7 @@ func (r *runner) drift(ctx context.Context, stats *driftStats, modelID string, c
 	default:
 		r.log.Info("drift", attrs...)
 	}
-	dw, err := schemas.NewDriftWriter(ctx, storage.Local{}, filepath.Join(r.stage(TableDrift), name), r.format, meta, schemas.WriteOptions{})
+	dw, err := write.NewDriftWriter(ctx, storage.Local{}, filepath.Join(r.stage(TableDrift), name), r.format, meta, write.WriteOptions{})
 	if err != nil {
 		return nil, nil, err
 	}

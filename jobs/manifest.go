@@ -15,6 +15,7 @@ import (
 
 	"github.com/seqae/seqae/pipeline"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/stages"
 )
 
@@ -61,7 +62,7 @@ type Fingerprint struct {
 }
 
 // fingerprint makes a Fingerprint.
-func fingerprint(inputs []InputFile, settings string, format schemas.Format, modelID string) Fingerprint {
+func fingerprint(inputs []InputFile, settings string, format write.Format, modelID string) Fingerprint {
 	sorted := slices.SortedFunc(slices.Values(inputs), func(a, b InputFile) int { return strings.Compare(a.Name, b.Name) })
 	h := sha256.New()
 	for _, in := range sorted {

@@ -21,6 +21,8 @@ import (
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/pipeline"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
+	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/stages"
 	"github.com/seqae/seqae/storage"
 )
@@ -125,7 +127,7 @@ type runner struct {
 	date    string
 	runID   string
 	staging string // OUT/_staging/RUNID
-	format  schemas.Format
+	format  write.Format
 	cfgYAML string
 	// settings is the hash of the settings in every manifest's fingerprint.
 	settings string
@@ -161,7 +163,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	if err := opt.Validate(cfg); err != nil {
 		return nil, err
 	}
-	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: schemas.Format(cfg.Output.Format), cfgYAML: cfg.YAML()}
+	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: write.Format(cfg.Output.Format), cfgYAML: cfg.YAML()}
 	if r.store == nil {
 		res := storage.NewResolver()
 		defer res.Close()
@@ -280,8 +282,8 @@ func (r *runner) stage(table string) string {
 	return filepath.Join(r.staging, table, "dt="+r.date)
 }
 
-func (r *runner) meta(modelID, phase string) schemas.Meta {
-	return schemas.Meta{ModelID: modelID, RunID: r.runID, Version: Version(), Config: r.cfgYAML,
+func (r *runner) meta(modelID, phase string) write.Meta {
+	return write.Meta{ModelID: modelID, RunID: r.runID, Version: Version(), Config: r.cfgYAML,
 		Extra: map[string]string{MetaDate: r.date, "seqae.phase": phase, "seqae.shard": r.opt.Shard.String()}}
 }
 
@@ -325,7 +327,7 @@ func (r *runner) progress(phase string, total int64, last *pipeline.Snapshot) fu
 // takes its features per step from input.dim or else the first valid row;
 // when it has no valid row, dim (the model's, when encoding) is used, and
 // with dim 0 the error says why every row is bad (allQuarantined).
-func (r *runner) openInputs(ctx context.Context, phase string, dim int) (*schemas.Input, []InputFile, error) {
+func (r *runner) openInputs(ctx context.Context, phase string, dim int) (*read.Input, []InputFile, error) {
 	var files []InputFile
 	seen := map[string]bool{}
 	for _, pattern := range r.cfg.Inputs {
@@ -355,10 +357,10 @@ func (r *runner) openInputs(ctx context.Context, phase string, dim int) (*schema
 	spec := schemas.Spec{Layout: schemas.Layout(ic.Layout), ID: ic.ID, Sequence: ic.Sequence, Features: ic.Features,
 		Order: ic.Order, Pass: ic.Pass, Dim: ic.Dim, MaxLen: r.maxLen()}
 	spec.GroupBudget, spec.SpillDir = r.groupBudget(), ic.SpillDir
-	in, err := schemas.Open(ctx, r.store, names, spec)
+	in, err := read.Open(ctx, r.store, names, spec)
 	if err == nil && in.Dim() == 0 && dim > 0 {
 		spec.Dim = dim
-		in, err = schemas.Open(ctx, r.store, names, spec)
+		in, err = read.Open(ctx, r.store, names, spec)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -442,8 +444,8 @@ func (r *runner) warnTooLong(c stages.Counts) {
 	}
 }
 
-func (r *runner) source(in *schemas.Input, units []schemas.Unit) stages.ReadSpec {
-	return stages.ReadSpec{Input: in, Units: units, Duplicates: schemas.DuplicatePolicy(r.cfg.Input.Duplicates), Readers: r.cfg.Workers.Readers}
+func (r *runner) source(in *read.Input, units []read.Unit) stages.ReadSpec {
+	return stages.ReadSpec{Input: in, Units: units, Duplicates: read.DuplicatePolicy(r.cfg.Input.Duplicates), Readers: r.cfg.Workers.Readers}
 }
 
 func (r *runner) batching(boundaries []int) stages.BatchConfig {
@@ -459,14 +461,14 @@ func (r *runner) batching(boundaries []int) stages.BatchConfig {
 
 // totalRows is the rows a pass over units reads, for progress: 0 where
 // unknown (unitRows).
-func totalRows(in *schemas.Input, units []schemas.Unit) int64 {
+func totalRows(in *read.Input, units []read.Unit) int64 {
 	return max(unitRows(in, units), 0)
 }
 
-// unitRows is the rows of units in the Parquet metadata (schemas.Unit.Rows)
+// unitRows is the rows of units in the Parquet metadata (read.Unit.Rows)
 // where each is a sequence or a quarantined row (the nested and columns
 // layouts); -1 for the long layout.
-func unitRows(in *schemas.Input, units []schemas.Unit) int64 {
+func unitRows(in *read.Input, units []read.Unit) int64 {
 	if in.Layout() == schemas.Long {
 		return -1
 	}
@@ -507,12 +509,12 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 			return nil, nil, err
 		}
 	}
-	var qw *schemas.QuarantineWriter
+	var qw *write.QuarantineWriter
 	if !cfg.Encodes() {
 		// The model's id is not known until training ends; this table's
 		// metadata carries the phase instead.
-		if qw, err = schemas.NewQuarantineWriter(ctx, storage.Local{}, filepath.Join(r.stage(TableQuarantine), partName(r.opt.Shard, r.format.Ext())),
-			r.format, r.meta("", "train"), schemas.WriteOptions{}); err != nil {
+		if qw, err = write.NewQuarantineWriter(ctx, storage.Local{}, filepath.Join(r.stage(TableQuarantine), partName(r.opt.Shard, r.format.Ext())),
+			r.format, r.meta("", "train"), write.WriteOptions{}); err != nil {
 			return nil, nil, err
 		}
 		defer qw.Abort()
@@ -564,14 +566,14 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	mw, err := schemas.NewMetricsWriter(ctx, storage.Local{}, filepath.Join(r.stage(TableMetrics), partName(r.opt.Shard, r.format.Ext())),
-		r.format, r.meta(modelID, "train"), schemas.WriteOptions{})
+	mw, err := write.NewMetricsWriter(ctx, storage.Local{}, filepath.Join(r.stage(TableMetrics), partName(r.opt.Shard, r.format.Ext())),
+		r.format, r.meta(modelID, "train"), write.WriteOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
 	defer mw.Abort()
 	for _, e := range res.Epochs {
-		if err := mw.Write(schemas.MetricsRow{Epoch: int32(e.Epoch), TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, HasValLoss: e.HasVal,
+		if err := mw.Write(write.MetricsRow{Epoch: int32(e.Epoch), TrainLoss: e.TrainLoss, ValLoss: e.ValLoss, HasValLoss: e.HasVal,
 			SequencesPerS: e.SequencesPerS, Seconds: e.Seconds}); err != nil {
 			return nil, nil, err
 		}
@@ -688,20 +690,20 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	meta := r.meta(modelID, "encode")
 	name := partName(r.opt.Shard, r.format.Ext())
 	local := storage.Local{}
-	wopt := schemas.WriteOptions{FeatureLosses: r.cfg.Output.FeatureLosses}
-	lw, err := schemas.NewLatentsWriter(ctx, local, filepath.Join(r.stage(TableLatents), name), r.format, in.IDField(), in.PassFields(), meta, wopt)
+	wopt := write.WriteOptions{FeatureLosses: r.cfg.Output.FeatureLosses}
+	lw, err := write.NewLatentsWriter(ctx, local, filepath.Join(r.stage(TableLatents), name), r.format, in.IDField(), in.PassFields(), meta, wopt)
 	if err != nil {
 		return nil, err
 	}
 	defer lw.Abort()
-	qw, err := schemas.NewQuarantineWriter(ctx, local, filepath.Join(r.stage(TableQuarantine), name), r.format, meta, schemas.WriteOptions{})
+	qw, err := write.NewQuarantineWriter(ctx, local, filepath.Join(r.stage(TableQuarantine), name), r.format, meta, write.WriteOptions{})
 	if err != nil {
 		return nil, err
 	}
 	defer qw.Abort()
-	var sw *schemas.StepLossesWriter
+	var sw *write.StepLossesWriter
 	if r.cfg.Output.StepLosses {
-		if sw, err = schemas.NewStepLossesWriter(ctx, local, filepath.Join(r.stage(TableStepLosses), name), r.format, in.IDField(), meta, wopt); err != nil {
+		if sw, err = write.NewStepLossesWriter(ctx, local, filepath.Join(r.stage(TableStepLosses), name), r.format, in.IDField(), meta, wopt); err != nil {
 			return nil, err
 		}
 		defer sw.Abort()
@@ -771,7 +773,7 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 // noValidRow is the error for a nested input in which no row is valid to
 // take the features per step from: it reads the input to say why (see
 // allQuarantined), or says the input is empty.
-func (r *runner) noValidRow(ctx context.Context, phase string, in *schemas.Input) error {
+func (r *runner) noValidRow(ctx context.Context, phase string, in *read.Input) error {
 	c := stages.Counts{Reasons: map[schemas.Reason]int64{}}
 	err := stages.ReadOrdered(ctx, in, in.Units(), r.cfg.Workers.Readers, func(ch stages.Chunk) error {
 		for _, row := range ch.Rows {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
+	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/stages"
 )
 
@@ -57,11 +59,11 @@ func (l *Layout) UnmarshalText(b []byte) error {
 func (l Layout) MarshalText() ([]byte, error) { return []byte(l), nil }
 
 // Duplicates says what becomes of repeated ids (input.duplicates,
-// schemas.DuplicatePolicy).
+// read.DuplicatePolicy).
 type Duplicates string
 
 func (Duplicates) choices() []Duplicates {
-	return []Duplicates{Duplicates(schemas.QuarantineDuplicates), Duplicates(schemas.KeepDuplicates)}
+	return []Duplicates{Duplicates(read.QuarantineDuplicates), Duplicates(read.KeepDuplicates)}
 }
 
 // UnmarshalText reads quarantine or keep.
@@ -94,10 +96,10 @@ func (m *BatchMode) UnmarshalText(b []byte) error { return unmarshalChoice(m, b)
 // MarshalText writes m as it is.
 func (m BatchMode) MarshalText() ([]byte, error) { return []byte(m), nil }
 
-// Format is the output tables' file format (output.format, schemas.Format).
+// Format is the output tables' file format (output.format, write.Format).
 type Format string
 
-func (Format) choices() []Format { return []Format{Format(schemas.Parquet), Format(schemas.Arrow)} }
+func (Format) choices() []Format { return []Format{Format(write.Parquet), Format(write.Arrow)} }
 
 // UnmarshalText reads parquet or arrow.
 func (f *Format) UnmarshalText(b []byte) error { return unmarshalChoice(f, b) }

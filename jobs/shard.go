@@ -13,7 +13,7 @@ import (
 )
 
 // Shard is one of N copies of a job that split the input units between
-// them (schemas.Shard): copy I of N, 0 <= I < N. The zero Shard is the
+// them (read.Shard): copy I of N, 0 <= I < N. The zero Shard is the
 // whole input.
 type Shard struct{ I, N int }
 

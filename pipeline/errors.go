@@ -3,36 +3,13 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/seqae/seqae/schemas"
 )
 
-// Loc says where in the input something happened. Make one with [At]: the
-// zero Loc claims row group 0 and row 0.
-type Loc struct {
-	File     string // "" when unknown
-	RowGroup int    // -1 when unknown
-	Row      int64  // row within the file; -1 when unknown
-	ID       string // sequence id; "" when unknown
-}
-
-// At returns the location of file (which may be ""), with row group, row and
-// id unknown.
-func At(file string) Loc {
-	return Loc{File: file, RowGroup: -1, Row: -1}
-}
-
-// WithRowGroup returns l in row group g.
-func (l Loc) WithRowGroup(g int) Loc { l.RowGroup = g; return l }
-
-// WithRow returns l at row r of its file.
-func (l Loc) WithRow(r int64) Loc { l.Row = r; return l }
-
-// WithID returns l for the sequence with the given id.
-func (l Loc) WithID(id string) Loc { l.ID = id; return l }
-
 // Wrap returns err located at l, or nil if err is nil.
-func (l Loc) Wrap(err error) error {
+func Wrap(l schemas.Loc, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -41,27 +18,8 @@ func (l Loc) Wrap(err error) error {
 
 // Errorf formats an error as [fmt.Errorf] does (%w included) and locates it
 // at l.
-func (l Loc) Errorf(format string, args ...any) error {
-	return l.Wrap(fmt.Errorf(format, args...))
-}
-
-// String describes l, leaving out what is unknown, e.g.
-// `file a.parquet, row group 2, row 17, id "s-9"`.
-func (l Loc) String() string {
-	var parts []string
-	if l.File != "" {
-		parts = append(parts, "file "+l.File)
-	}
-	if l.RowGroup >= 0 {
-		parts = append(parts, "row group "+strconv.Itoa(l.RowGroup))
-	}
-	if l.Row >= 0 {
-		parts = append(parts, "row "+strconv.FormatInt(l.Row, 10))
-	}
-	if l.ID != "" {
-		parts = append(parts, "id "+strconv.Quote(l.ID))
-	}
-	return strings.Join(parts, ", ")
+func Errorf(l schemas.Loc, format string, args ...any) error {
+	return Wrap(l, fmt.Errorf(format, args...))
 }
 
 // Error is an error from a stage, with where in the input it arose. Every
@@ -71,7 +29,7 @@ func (l Loc) String() string {
 // error it wraps.
 type Error struct {
 	Stage string
-	Loc   Loc
+	Loc   schemas.Loc
 	Err   error
 }
 
@@ -119,5 +77,5 @@ func tag(stage string, err error) error {
 		e.Stage = stage
 		return err
 	}
-	return &Error{Stage: stage, Loc: At(""), Err: err}
+	return &Error{Stage: stage, Loc: schemas.At(""), Err: err}
 }

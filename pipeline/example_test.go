@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seqae/seqae/pipeline"
+	"github.com/seqae/seqae/schemas"
 )
 
 // Plain functions, with no channels in their signatures, become stages
@@ -56,14 +57,14 @@ func Example() {
 }
 
 // A stage locates its errors in the input; Wait adds the stage's name.
-func ExampleLoc_Errorf() {
+func ExampleErrorf() {
 	p := pipeline.New(context.Background())
 	rows := pipeline.AddSource(p, "read", 1, pipeline.Generate(func(ctx context.Context, emit func(int) error) error {
 		return emit(-3)
 	}))
 	pipeline.AddSink(p, "validate", 1, rows, pipeline.ForEach(func(ctx context.Context, n int) error {
 		if n < 0 {
-			return pipeline.At("part-0.parquet").WithRowGroup(0).WithRow(12).WithID("seq-9").Errorf("length %d < 1", n)
+			return pipeline.Errorf(schemas.At("part-0.parquet").WithRowGroup(0).WithRow(12).WithID("seq-9"), "length %d < 1", n)
 		}
 		return nil
 	}))

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seqae/seqae/pipeline"
+	"github.com/seqae/seqae/schemas"
 )
 
 func TestMain(m *testing.M) {
@@ -204,7 +205,7 @@ func TestFirstErrorCancelsAll(t *testing.T) {
 	errBad := errors.New("bad input")
 	fail := func(ctx context.Context, v int) error {
 		if v == 7 {
-			return pipeline.At("a.parquet").WithRowGroup(2).WithRow(7).WithID("s-7").Errorf("bad length: %w", errBad)
+			return pipeline.Errorf(schemas.At("a.parquet").WithRowGroup(2).WithRow(7).WithID("s-7"), "bad length: %w", errBad)
 		}
 		return nil
 	}
@@ -221,21 +222,21 @@ func TestFirstErrorCancelsAll(t *testing.T) {
 		sink           func(context.Context, int) error
 		wantStage      string
 		wantMsg        string
-		wantLoc        pipeline.Loc
+		wantLoc        schemas.Loc
 	}{
 		{
 			name: "located error in the middle", source: passAll, middle: fail, sink: passAll,
-			wantStage: "middle", wantLoc: pipeline.Loc{File: "a.parquet", RowGroup: 2, Row: 7, ID: "s-7"},
+			wantStage: "middle", wantLoc: schemas.Loc{File: "a.parquet", RowGroup: 2, Row: 7, ID: "s-7"},
 			wantMsg: `stage "middle": file a.parquet, row group 2, row 7, id "s-7": bad length: bad input`,
 		},
 		{
 			name: "plain error in the source", source: failPlain, middle: passAll, sink: passAll,
-			wantStage: "source", wantLoc: pipeline.At(""),
+			wantStage: "source", wantLoc: schemas.At(""),
 			wantMsg: `stage "source": bad input`,
 		},
 		{
 			name: "plain error in the sink", source: passAll, middle: passAll, sink: failPlain,
-			wantStage: "sink", wantLoc: pipeline.At(""),
+			wantStage: "sink", wantLoc: schemas.At(""),
 			wantMsg: `stage "sink": bad input`,
 		},
 	}

@@ -3,6 +3,7 @@ package schemas
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -94,18 +95,54 @@ func (v Value) Format(k Kind) string {
 	return strconv.FormatInt(v.Int, 10)
 }
 
-// Source says where a sequence or quarantined row came from.
-type Source struct {
-	File string
+// Loc says where in the input a row, a sequence or an error is: the one
+// location type of seqae (read fills it in for what it decodes, a pipeline
+// error carries it). Make one with At: the zero Loc claims row group 0 and
+// row 0.
+type Loc struct {
+	File string // "" when unknown
 	// RowGroup is the row group holding the row (for the long layout, the
-	// row group of the sequence's first row in the file).
+	// row group of the sequence's first row in the file); -1 when unknown.
 	RowGroup int
 	// Row is the 0-based row index in the file (for the long layout, the
-	// index of the sequence's first row in the file).
+	// index of the sequence's first row in the file); -1 when unknown.
 	Row int64
+	// ID is the sequence's id as text; "" when unknown, or when it is
+	// carried beside the Loc (Sequence.ID, Quarantine.ID).
+	ID string
 }
 
-func (s Source) String() string { return fmt.Sprintf("%s row %d", s.File, s.Row) }
+// At returns the location of file (which may be ""), with row group, row and
+// id unknown.
+func At(file string) Loc { return Loc{File: file, RowGroup: -1, Row: -1} }
+
+// WithRowGroup returns l in row group g.
+func (l Loc) WithRowGroup(g int) Loc { l.RowGroup = g; return l }
+
+// WithRow returns l at row r of its file.
+func (l Loc) WithRow(r int64) Loc { l.Row = r; return l }
+
+// WithID returns l for the sequence with the given id.
+func (l Loc) WithID(id string) Loc { l.ID = id; return l }
+
+// String describes l, leaving out what is unknown, e.g.
+// `file a.parquet, row group 2, row 17, id "s-9"`.
+func (l Loc) String() string {
+	var parts []string
+	if l.File != "" {
+		parts = append(parts, "file "+l.File)
+	}
+	if l.RowGroup >= 0 {
+		parts = append(parts, "row group "+strconv.Itoa(l.RowGroup))
+	}
+	if l.Row >= 0 {
+		parts = append(parts, "row "+strconv.FormatInt(l.Row, 10))
+	}
+	if l.ID != "" {
+		parts = append(parts, "id "+strconv.Quote(l.ID))
+	}
+	return strings.Join(parts, ", ")
+}
 
 // Sequence is one decoded, valid input sequence.
 type Sequence struct {
@@ -117,7 +154,7 @@ type Sequence struct {
 	Values []float32
 	// Pass holds the pass-through values, in the order of Input.PassFields.
 	Pass []Value
-	Src  Source
+	Src  Loc
 }
 
 // Step returns step t's features.
@@ -144,7 +181,7 @@ const (
 // Quarantine is a bad input row (for the long layout, a bad sequence) kept
 // aside with the reason it was not used.
 type Quarantine struct {
-	Src Source
+	Src Loc
 	// ID is the row's id rendered as text; IDNull is set when it could not be
 	// read (a null id).
 	ID     string
@@ -154,6 +191,8 @@ type Quarantine struct {
 	Detail string
 }
 
+// String is "FILE row N: reason: detail", the form quarantine summaries
+// print.
 func (q Quarantine) String() string {
-	return fmt.Sprintf("%s: %s: %s", q.Src, q.Reason, q.Detail)
+	return fmt.Sprintf("%s row %d: %s: %s", q.Src.File, q.Src.Row, q.Reason, q.Detail)
 }

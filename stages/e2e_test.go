@@ -17,6 +17,8 @@ import (
 	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
+	"github.com/seqae/seqae/schemas/write"
 )
 
 var sensorOpts = synth.Options{N: 2000, MinLen: 6, MaxLen: 40, Dim: 3, Anomalies: 4, Noise: 0.05, Seed: 3}
@@ -126,7 +128,7 @@ func TestEncodeOutputIndependentOfWorkers(t *testing.T) {
 	}
 }
 
-func trainJob(in *schemas.Input, readers int) TrainJob {
+func trainJob(in *read.Input, readers int) TrainJob {
 	return TrainJob{
 		ReadSpec: ReadSpec{Input: in, Units: in.Units(), Readers: readers},
 		Model:    smallModel,
@@ -231,7 +233,7 @@ func TestCancelledRunsReturnPromptly(t *testing.T) {
 				_, err = Train(ctx, job)
 			} else {
 				m, _ := nn.NewModel(nn.Config{InputDim: 3, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}, 1)
-				lw, _ := schemas.NewLatentsWriter(ctx, storageMem(), "l.parquet", schemas.Parquet, in.IDField(), in.PassFields(), schemas.Meta{}, schemas.WriteOptions{})
+				lw, _ := write.NewLatentsWriter(ctx, storageMem(), "l.parquet", write.Parquet, in.IDField(), in.PassFields(), write.Meta{}, write.WriteOptions{})
 				defer lw.Abort()
 				_, _, err = Encode(ctx, EncodeJob{ReadSpec: ReadSpec{Input: in, Units: in.Units()}, Model: m, Norm: Identity(3), Workers: 2, Latents: lw})
 			}

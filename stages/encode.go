@@ -8,7 +8,7 @@ import (
 
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/pipeline"
-	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/write"
 )
 
 // EncodeJob is everything Encode needs.
@@ -19,9 +19,9 @@ type EncodeJob struct {
 	Batching BatchConfig
 	Workers  int // encoding goroutines, each with its own workspace; default DefaultWorkers
 
-	Latents    *schemas.LatentsWriter
-	StepLosses *schemas.StepLossesWriter // nil: no step_losses table
-	Quarantine *schemas.QuarantineWriter
+	Latents    *write.LatentsWriter
+	StepLosses *write.StepLossesWriter // nil: no step_losses table
+	Quarantine *write.QuarantineWriter
 
 	// Calibration places each score among the model's validation scores
 	// (LatentRow.Percentile); nil leaves percentile and anomaly null.
@@ -31,7 +31,7 @@ type EncodeJob struct {
 	AnomalyPercentile float64
 	// Observe, when set, sees every latents row as it is written, in
 	// output order.
-	Observe func(schemas.LatentRow)
+	Observe func(write.LatentRow)
 	// FeatureLosses writes latents' feature_scores and step_losses'
 	// feature_loss (the writers must have the columns).
 	FeatureLosses bool
@@ -88,7 +88,7 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 		counts.Batches++
 		counts.PaddedSteps += int64(len(e.Batch.Seqs)*e.Batch.T - e.Batch.Steps)
 		for i, s := range e.Batch.Seqs {
-			row := schemas.LatentRow{ID: s.ID, Length: int32(s.Len), Latent: e.Latent(i), Score: e.Scores[i], Pass: s.Pass}
+			row := write.LatentRow{ID: s.ID, Length: int32(s.Len), Latent: e.Latent(i), Score: e.Scores[i], Pass: s.Pass}
 			if job.FeatureLosses {
 				row.FeatureScores = e.FeatureScores[i]
 			}
@@ -100,7 +100,7 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 				job.Observe(row)
 			}
 			if err := job.Latents.Write(row); err != nil {
-				return pipeline.At(s.Src.File).WithRow(s.Src.Row).WithID(s.ID.Format(idKind)).Errorf("writing latents: %w", err)
+				return pipeline.Errorf(s.Src.WithID(s.ID.Format(idKind)), "writing latents: %w", err)
 			}
 			counts.Encoded++
 			if job.StepLosses == nil {
@@ -111,7 +111,7 @@ func Encode(ctx context.Context, job EncodeJob) (Counts, pipeline.Snapshot, erro
 				features = e.Features[i]
 			}
 			if err := job.StepLosses.WriteFeatures(s.ID, e.Losses[i], features); err != nil {
-				return pipeline.At(s.Src.File).WithRow(s.Src.Row).WithID(s.ID.Format(idKind)).Errorf("writing step_losses: %w", err)
+				return pipeline.Errorf(s.Src.WithID(s.ID.Format(idKind)), "writing step_losses: %w", err)
 			}
 			counts.StepRows += int64(len(e.Losses[i]))
 		}

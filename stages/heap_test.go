@@ -16,6 +16,8 @@ import (
 	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
+	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/storage"
 )
 
@@ -50,7 +52,7 @@ func heapPeak() (stop func() uint64) {
 
 // writeLocalInput writes seqs as a nested-layout file in dir and opens it
 // from the local filesystem, so the input is not held in memory.
-func writeLocalInput(t testing.TB, dir string, seqs []synth.Seq, rowGroup int) *schemas.Input {
+func writeLocalInput(t testing.TB, dir string, seqs []synth.Seq, rowGroup int) *read.Input {
 	t.Helper()
 	name := filepath.Join(dir, "in.parquet")
 	f, err := os.Create(name)
@@ -63,7 +65,7 @@ func writeLocalInput(t testing.TB, dir string, seqs []synth.Seq, rowGroup int) *
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	in, err := schemas.Open(context.Background(), storage.Local{}, []string{name}, schemas.Spec{Layout: schemas.Nested, Pass: []string{"machine"}})
+	in, err := read.Open(context.Background(), storage.Local{}, []string{name}, schemas.Spec{Layout: schemas.Nested, Pass: []string{"machine"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,16 +73,16 @@ func writeLocalInput(t testing.TB, dir string, seqs []synth.Seq, rowGroup int) *
 }
 
 // encodeLocal encodes in to Parquet files in dir and returns the counts.
-func encodeLocal(t testing.TB, dir string, in *schemas.Input, m *nn.Model, workers int, batching BatchConfig) Counts {
+func encodeLocal(t testing.TB, dir string, in *read.Input, m *nn.Model, workers int, batching BatchConfig) Counts {
 	t.Helper()
 	ctx := context.Background()
-	opt := schemas.WriteOptions{RowGroupBytes: 1 << 20}
-	lw, err := schemas.NewLatentsWriter(ctx, storage.Local{}, filepath.Join(dir, "latents.parquet"), schemas.Parquet, in.IDField(), in.PassFields(), schemas.Meta{}, opt)
+	opt := write.WriteOptions{RowGroupBytes: 1 << 20}
+	lw, err := write.NewLatentsWriter(ctx, storage.Local{}, filepath.Join(dir, "latents.parquet"), write.Parquet, in.IDField(), in.PassFields(), write.Meta{}, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw, _ := schemas.NewStepLossesWriter(ctx, storage.Local{}, filepath.Join(dir, "steps.parquet"), schemas.Parquet, in.IDField(), schemas.Meta{}, opt)
-	qw, _ := schemas.NewQuarantineWriter(ctx, storage.Local{}, filepath.Join(dir, "quarantine.parquet"), schemas.Parquet, schemas.Meta{}, opt)
+	sw, _ := write.NewStepLossesWriter(ctx, storage.Local{}, filepath.Join(dir, "steps.parquet"), write.Parquet, in.IDField(), write.Meta{}, opt)
+	qw, _ := write.NewQuarantineWriter(ctx, storage.Local{}, filepath.Join(dir, "quarantine.parquet"), write.Parquet, write.Meta{}, opt)
 	counts, _, err := Encode(ctx, EncodeJob{
 		ReadSpec: ReadSpec{Input: in, Units: in.Units(), Readers: 2}, Model: m, Norm: Identity(in.Dim()),
 		Batching: batching, Workers: workers, Latents: lw, StepLosses: sw, Quarantine: qw,

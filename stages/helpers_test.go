@@ -11,6 +11,8 @@ import (
 	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
+	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/storage"
 )
 
@@ -32,7 +34,7 @@ func withBadRows(seqs []synth.Seq) []synth.Seq {
 
 // nestedInput writes seqs as a nested-layout file in a new in-memory store
 // and opens it.
-func nestedInput(t testing.TB, seqs []synth.Seq, rowGroup int) (*schemas.Input, *storage.Mem) {
+func nestedInput(t testing.TB, seqs []synth.Seq, rowGroup int) (*read.Input, *storage.Mem) {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := synth.WriteNested(&buf, seqs, rowGroup); err != nil {
@@ -40,7 +42,7 @@ func nestedInput(t testing.TB, seqs []synth.Seq, rowGroup int) (*schemas.Input, 
 	}
 	store := storage.NewMem()
 	put(t, store, "in/part-0.parquet", buf.Bytes())
-	in, err := schemas.Open(context.Background(), store, []string{"in/part-0.parquet"},
+	in, err := read.Open(context.Background(), store, []string{"in/part-0.parquet"},
 		schemas.Spec{Layout: schemas.Nested, Pass: []string{"machine"}, Dim: len(seqs[0].Steps[0])})
 	if err != nil {
 		t.Fatal(err)
@@ -86,16 +88,16 @@ type encodeOutputs struct {
 }
 
 // runEncode encodes in with model m and reads the outputs back.
-func runEncode(t testing.TB, in *schemas.Input, m *nn.Model, norm Normalizer, batching BatchConfig, readers, workers int) encodeOutputs {
+func runEncode(t testing.TB, in *read.Input, m *nn.Model, norm Normalizer, batching BatchConfig, readers, workers int) encodeOutputs {
 	t.Helper()
 	ctx := context.Background()
 	out := storage.NewMem()
-	lw, err := schemas.NewLatentsWriter(ctx, out, "latents.parquet", schemas.Parquet, in.IDField(), in.PassFields(), schemas.Meta{}, schemas.WriteOptions{})
+	lw, err := write.NewLatentsWriter(ctx, out, "latents.parquet", write.Parquet, in.IDField(), in.PassFields(), write.Meta{}, write.WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw, _ := schemas.NewStepLossesWriter(ctx, out, "steps.parquet", schemas.Parquet, in.IDField(), schemas.Meta{}, schemas.WriteOptions{})
-	qw, _ := schemas.NewQuarantineWriter(ctx, out, "quarantine.parquet", schemas.Parquet, schemas.Meta{}, schemas.WriteOptions{})
+	sw, _ := write.NewStepLossesWriter(ctx, out, "steps.parquet", write.Parquet, in.IDField(), write.Meta{}, write.WriteOptions{})
+	qw, _ := write.NewQuarantineWriter(ctx, out, "quarantine.parquet", write.Parquet, write.Meta{}, write.WriteOptions{})
 	counts, _, err := Encode(ctx, EncodeJob{
 		ReadSpec: ReadSpec{Input: in, Units: in.Units(), Readers: readers},
 		Model:    m,

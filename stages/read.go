@@ -5,6 +5,7 @@ import (
 
 	"github.com/seqae/seqae/pipeline"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
 )
 
 // Row is one decoded input row (for the long layout, one id's rows): a
@@ -18,7 +19,7 @@ type Row struct {
 type Chunk struct {
 	Unit  int // index into the units given to ReadOrdered
 	Rows  []Row
-	Stats *schemas.Stats // set on the unit's last chunk: the unit's counts
+	Stats *read.Stats // set on the unit's last chunk: the unit's counts
 }
 
 // chunkRows is the most rows a Chunk holds.
@@ -30,7 +31,7 @@ const chunkRows = 256
 // workers. emit is called from one goroutine at a time. Decoding runs ahead
 // of emit by at most workers+1 units of a few chunks each, so memory stays
 // bounded whatever the input's size.
-func ReadOrdered(ctx context.Context, in *schemas.Input, units []schemas.Unit, workers int, emit func(Chunk) error) error {
+func ReadOrdered(ctx context.Context, in *read.Input, units []read.Unit, workers int, emit func(Chunk) error) error {
 	indexes := make(chan int, len(units))
 	for i := range units {
 		indexes <- i
@@ -43,7 +44,7 @@ func ReadOrdered(ctx context.Context, in *schemas.Input, units []schemas.Unit, w
 
 // decodeUnit decodes unit u, the i'th, into chunks of up to chunkRows rows,
 // handed to emit in input order; the last carries the unit's counts.
-func decodeUnit(ctx context.Context, in *schemas.Input, u schemas.Unit, i int, emit func(Chunk) error) error {
+func decodeUnit(ctx context.Context, in *read.Input, u read.Unit, i int, emit func(Chunk) error) error {
 	cur := Chunk{Unit: i}
 	add := func(r Row) error {
 		cur.Rows = append(cur.Rows, r)
@@ -54,7 +55,7 @@ func decodeUnit(ctx context.Context, in *schemas.Input, u schemas.Unit, i int, e
 		cur = Chunk{Unit: i}
 		return emit(c)
 	}
-	st, err := in.ReadUnit(ctx, u, schemas.Sink{
+	st, err := in.ReadUnit(ctx, u, read.Sink{
 		Sequence:   func(s *schemas.Sequence) error { return add(Row{Seq: s}) },
 		Quarantine: func(q schemas.Quarantine) error { return add(Row{Quarantine: &q}) },
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/pipeline"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/write"
 )
 
 // TrainConfig holds the training loop's settings.
@@ -74,7 +75,7 @@ type TrainJob struct {
 	Batching BatchConfig
 	Train    TrainConfig
 
-	Quarantine *schemas.QuarantineWriter // bad rows of the first read; nil keeps none
+	Quarantine *write.QuarantineWriter // bad rows of the first read; nil keeps none
 
 	OnEpoch       func(EpochMetrics) error // called after every epoch
 	Progress      func(pipeline.Snapshot)

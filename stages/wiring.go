@@ -7,6 +7,8 @@ import (
 
 	"github.com/seqae/seqae/pipeline"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
+	"github.com/seqae/seqae/schemas/write"
 )
 
 // The wiring that Encode and Train share: what to read, the row accounting,
@@ -53,10 +55,10 @@ func (c Counts) Balanced() bool { return c.Sequences == c.Encoded+c.Quarantined 
 // ReadSpec says what to read and how to check it: the input, the units
 // of it to read and the policy for repeated ids.
 type ReadSpec struct {
-	Input      *schemas.Input
-	Units      []schemas.Unit          // the units to read, e.g. a shard of Input.Units()
-	Duplicates schemas.DuplicatePolicy // quarantine (default) or keep repeated ids
-	Readers    int                     // decoding goroutines; default DefaultReaders; the output does not depend on it
+	Input      *read.Input
+	Units      []read.Unit          // the units to read, e.g. a shard of Input.Units()
+	Duplicates read.DuplicatePolicy // quarantine (default) or keep repeated ids
+	Readers    int                  // decoding goroutines; default DefaultReaders; the output does not depend on it
 }
 
 // readStage adds the read and validate stages: decoded rows in unit order,
@@ -65,7 +67,7 @@ type ReadSpec struct {
 //
 // held, when not nil, counts the valid sequences read and not yet released
 // by the caller; counts.MaxHeld tracks its peak.
-func readStage(p *pipeline.Pipeline, src ReadSpec, q *schemas.QuarantineWriter, counts *Counts, held *atomic.Int64) *pipeline.Stream[*schemas.Sequence] {
+func readStage(p *pipeline.Pipeline, src ReadSpec, q *write.QuarantineWriter, counts *Counts, held *atomic.Int64) *pipeline.Stream[*schemas.Sequence] {
 	readers := src.Readers
 	if readers <= 0 {
 		readers = DefaultReaders
@@ -87,8 +89,8 @@ func readStage(p *pipeline.Pipeline, src ReadSpec, q *schemas.QuarantineWriter, 
 			return nil
 		})
 	}))
-	dedup := schemas.NewDedup(src.Input.IDField().Kind)
-	keep := src.Duplicates == schemas.KeepDuplicates
+	dedup := read.NewDedup(src.Input.IDField().Kind)
+	keep := src.Duplicates == read.KeepDuplicates
 	counts.Reasons = map[schemas.Reason]int64{}
 	return pipeline.AddStage(p, "validate", 1, rows, pipeline.FlatMap(func(ctx context.Context, r Row, emit func(*schemas.Sequence) error) error {
 		rec := r.Quarantine
@@ -109,7 +111,7 @@ func readStage(p *pipeline.Pipeline, src ReadSpec, q *schemas.QuarantineWriter, 
 			return nil
 		}
 		if err := q.Write(*rec); err != nil {
-			return pipeline.At(rec.Src.File).WithRow(rec.Src.Row).Errorf("writing quarantine: %w", err)
+			return pipeline.Errorf(rec.Src, "writing quarantine: %w", err)
 		}
 		return nil
 	}, nil))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
 	"github.com/seqae/seqae/storage"
 )
 
@@ -58,11 +59,11 @@ func BenchmarkReadS3(b *testing.B) {
 				start := time.Now()
 				for i := 0; i < b.N; i++ {
 					r := storage.NewResolver()
-					in, err := schemas.Open(ctx, r, []string{where.file}, schemas.Spec{})
+					in, err := read.Open(ctx, r, []string{where.file}, schemas.Spec{})
 					if err != nil {
 						b.Fatal(err)
 					}
-					sink := schemas.Sink{Sequence: func(*schemas.Sequence) error { rows++; return nil }, Quarantine: func(schemas.Quarantine) error { return nil }}
+					sink := read.Sink{Sequence: func(*schemas.Sequence) error { rows++; return nil }, Quarantine: func(schemas.Quarantine) error { return nil }}
 					for _, u := range in.Units() {
 						if _, err := in.ReadUnit(ctx, u, sink); err != nil {
 							b.Fatal(err)

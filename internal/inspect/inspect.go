@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/storage"
 )
 
@@ -79,7 +80,7 @@ func Describe(ctx context.Context, store storage.Store, path string, w io.Writer
 // writeMeta writes the seqae.* metadata of a table, but its job config.
 func writeMeta(w io.Writer, meta map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(meta)) {
-		if k != schemas.MetaConfig {
+		if k != write.MetaConfig {
 			fmt.Fprintf(w, "%s\t%s\n", k, meta[k])
 		}
 	}

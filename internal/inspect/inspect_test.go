@@ -167,7 +167,7 @@ func TestNotATable(t *testing.T) {
 	}
 	var out bytes.Buffer
 	err := Describe(context.Background(), storage.Local{}, "../../examples/data/long/sensors-0.parquet", &out, Options{Spec: schemas.Spec{Layout: schemas.Nested}})
-	if err != nil || !strings.Contains(out.String(), "not a seqae input as it stands: ../../examples/data/long/sensors-0.parquet: nested layout") {
+	if err != nil || !strings.Contains(out.String(), "not a seqae input as it stands: input.layout is nested but ../../examples/data/long/sensors-0.parquet looks like the long layout") {
 		t.Errorf("a long file read as nested: got %v and\n%s\nwant the mismatch reported", err, out.String())
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seqae/seqae/jobs"
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
 	"github.com/seqae/seqae/storage"
 )
 
@@ -103,7 +104,7 @@ func describeInputFolder(ctx context.Context, store storage.Store, dir string, n
 // describeInput reads input tables together, as a job would, to describe
 // their sequences.
 func describeInput(ctx context.Context, store storage.Store, names []string, w io.Writer, opt Options) error {
-	in, err := schemas.Open(ctx, store, names, opt.Spec)
+	in, err := read.Open(ctx, store, names, opt.Spec)
 	if err != nil {
 		fmt.Fprintf(w, "layout\tnot a seqae input as it stands: %v\n", err)
 		return nil
@@ -123,10 +124,10 @@ func describeInput(ctx context.Context, store storage.Store, names []string, w i
 	hist := map[int]int64{}
 	reasons := map[schemas.Reason]int64{}
 	var valid, quarantined int64
-	dedup := schemas.NewDedup(in.IDField().Kind)
+	dedup := read.NewDedup(in.IDField().Kind)
 	var rows int64
 	for _, u := range in.Units() {
-		st, err := in.ReadUnit(ctx, u, schemas.Sink{
+		st, err := in.ReadUnit(ctx, u, read.Sink{
 			Sequence: func(s *schemas.Sequence) error {
 				if q, dup := dedup.Check(s); dup {
 					reasons[q.Reason]++

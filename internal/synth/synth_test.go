@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/seqae/seqae/schemas"
+	"github.com/seqae/seqae/schemas/read"
 	"github.com/seqae/seqae/storage"
 )
 
@@ -34,13 +35,13 @@ func TestWrittenTablesReadBack(t *testing.T) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			in, err := schemas.Open(context.Background(), store, []string{"in.parquet"}, tc.spec)
+			in, err := read.Open(context.Background(), store, []string{"in.parquet"}, tc.spec)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got []*schemas.Sequence
 			for _, u := range in.Units() {
-				if _, err := in.ReadUnit(context.Background(), u, schemas.Sink{
+				if _, err := in.ReadUnit(context.Background(), u, read.Sink{
 					Sequence:   func(s *schemas.Sequence) error { got = append(got, s); return nil },
 					Quarantine: func(q schemas.Quarantine) error { t.Errorf("quarantined %v", q); return nil },
 				}); err != nil {

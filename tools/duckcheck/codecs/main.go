@@ -1,14 +1,14 @@
 // Command codecs writes the DuckDB-written golden files of seqae's codec
-// test (schemas/codecs_test.go): the same nested-layout table with each of
+// test (schemas/read/codecs_test.go): the same nested-layout table with each of
 // DuckDB's Parquet compressions. Rerun it, from tools/duckcheck, only to
 // change the files:
 //
-//	go run ./codecs ../../schemas/testdata/codecs
+//	go run ./codecs ../../schemas/read/testdata/codecs
 //
 // Row i has id s%04d, 1 + i%15 steps and 3 features, step j's feature k
 // being ((7919i + 104729j + 1299709k) mod 1000003) / 1024, exact in
 // float32 and too irregular to compress much (as measurements are);
-// schemas/codecs_test.go computes the same values.
+// schemas/read/codecs_test.go computes the same values.
 package main
 
 import (
