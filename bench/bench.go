@@ -2,6 +2,8 @@
 // peer benchmark's fixed workload, in memory, and TorchPeer is that
 // benchmark's PyTorch side, torch_peer.py, embedded so that
 // `seqae bench --peer` runs it from any directory.
+//
+// It is how seqae works inside, not a stable Go API: see docs/design.md §7.
 package bench
 
 import _ "embed"

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/seqae/seqae/pipeline"
-	"github.com/seqae/seqae/report"
+	"github.com/seqae/seqae/internal/report"
 	"github.com/seqae/seqae/stages"
 	"github.com/seqae/seqae/storage"
 )

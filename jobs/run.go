@@ -362,6 +362,11 @@ func (r *runner) openInputs(ctx context.Context, phase string, dim int) (*read.I
 		spec.Dim = dim
 		in, err = read.Open(ctx, r.store, names, spec)
 	}
+	if se := (*schemas.SpecError)(nil); errors.As(err, &se) {
+		if o := r.cfg.Origin(se.Key); o != "default" {
+			err = fmt.Errorf("%s: %w", o, err) // the line of the key that names what is not there
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -431,5 +432,32 @@ func TestModelStore(t *testing.T) {
 				t.Errorf("encoded %d sequences with %s (%s), want %d with %s (%s)", res.Encode.Counts.Sequences, res.ModelPath, res.ModelID, len(ids), c.want, trained.ModelID)
 			}
 		})
+	}
+}
+
+// An input.* key that names what the data does not have is reported at the
+// job file's line of that key.
+func TestSpecErrorNamesTheJobLine(t *testing.T) {
+	in, _ := smallData(t)
+	dir := t.TempDir()
+	job := filepath.Join(dir, "job.yaml")
+	for _, c := range []struct {
+		input, want string
+	}{
+		{"  layout: nested\n  id: sid\n", job + `:7: input.id "sid" not found in `},
+		{"  layout: long\n", job + ":6: input.layout is long but "},
+	} {
+		text := fmt.Sprintf("name: spec\nrun: train-then-encode\ninputs:\n  - %s\ninput:\n%soutput:\n  dir: %s\n", in, c.input, filepath.Join(dir, "out"))
+		if err := os.WriteFile(job, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(job, nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Run(context.Background(), cfg, Options{Date: day1})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("got %v, want an error starting %q", err, c.want)
+		}
 	}
 }

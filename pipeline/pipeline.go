@@ -25,6 +25,8 @@
 // such functions into stages, so only this package handles channels.
 // [Ordered] (and [AddOrdered], the stage made of it) fans work out to
 // several goroutines and puts the results back in input order.
+//
+// It is how seqae works inside, not a stable Go API: see docs/design.md §7.
 package pipeline
 
 import (

@@ -6,4 +6,6 @@
 // their signatures, so that any runner can call them: Normalizer, Batcher,
 // Encoder, Trainer, Split. Encode and Train wire them into an in-process
 // pipeline (package pipeline) over Parquet input (package schemas).
+//
+// It is how seqae works inside, not a stable Go API: see docs/design.md §7.
 package stages

@@ -173,7 +173,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		for b.Loop() {
 			_, err := Train(context.Background(), TrainJob{
 				ReadSpec: ReadSpec{Input: in, Units: in.Units(), Readers: 2}, Model: cfg,
-				Batching: BatchConfig{BatchSize: 64}, Train: TrainConfig{Epochs: 1},
+				Batching: BatchConfig{BatchSize: 64}, Train: TrainConfig{Epochs: 1, Workers: 1},
 			})
 			if err != nil {
 				b.Fatal(err)

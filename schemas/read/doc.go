@@ -79,4 +79,6 @@
 // of a small read per page header). The deprecated LZ4 codec is read as
 // Arrow and parquet-mr read it: Hadoop frames, or failing that one raw LZ4
 // block, decoded within the page's declared size.
+//
+// It is how seqae works inside, not a stable Go API: see docs/design.md §7.
 package read

@@ -12,4 +12,6 @@
 // file (Feather v2) of record batches. Every file carries Meta as
 // key-value metadata. Close returns the same result however often it is
 // called.
+//
+// It is how seqae works inside, not a stable Go API: see docs/design.md §7.
 package write
