@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seqae/seqae/pipeline"
 	"github.com/seqae/seqae/internal/report"
+	"github.com/seqae/seqae/pipeline"
 	"github.com/seqae/seqae/stages"
 	"github.com/seqae/seqae/storage"
 )
