@@ -100,7 +100,7 @@ func TestDrift(t *testing.T) {
 	}
 	d1, _ := run(cfg, day1)
 	if d1.Baseline != "training" || d1.PSI == nil || d1.AnomalyShare == nil || d1.Sequences != int64(len(ids)) || len(d1.LatentMean) != 4 {
-		t.Errorf("day 1: got %+v, want a PSI against the training scores, an anomaly share, %d sequences, 4 latent means", d1, len(ids))
+		t.Errorf("day 1: got %+v, want a PSI against the calibration scores, an anomaly share, %d sequences, 4 latent means", d1, len(ids))
 	}
 	d2, _ := run(encode(in), day2)
 	if d2.Baseline != "latents" || d2.BaselineDate != day1 || d2.PSI == nil || *d2.PSI != 0 || d2.Warn {

@@ -277,7 +277,7 @@ func writeSummary(w io.Writer, cfg *jobs.Config, res *jobs.Result, shard jobs.Sh
 func writeDrift(w io.Writer, d *jobs.Drift) {
 	line := "no baseline"
 	if d.PSI != nil {
-		against := "the training scores"
+		against := "the model's calibration scores"
 		if d.BaselineDate != "" {
 			against = d.BaselineDate
 		}
