@@ -150,10 +150,10 @@ type encodeWriters struct {
 
 // openEncodeOutputs opens the job's output tables; on an error it aborts
 // those it opened.
-func openEncodeOutputs(ctx context.Context, job EncodeJob) (w *encodeWriters, err error) {
+func openEncodeOutputs(ctx context.Context, job EncodeJob) (_ *encodeWriters, err error) {
 	o := job.Outputs
 	o.Options.FeatureLosses = job.FeatureLosses
-	w = &encodeWriters{}
+	w := &encodeWriters{}
 	defer func() {
 		if err != nil {
 			w.abort()
