@@ -514,16 +514,12 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 			return nil, nil, err
 		}
 	}
-	var qw *write.QuarantineWriter
 	if !cfg.Encodes() {
 		// The model's id is not known until training ends; this table's
-		// metadata carries the phase instead.
-		if qw, err = write.NewQuarantineWriter(ctx, storage.Local{}, filepath.Join(r.stage(TableQuarantine), partName(r.opt.Shard, r.format.Ext())),
-			r.format, r.meta("", "train"), write.WriteOptions{}); err != nil {
-			return nil, nil, err
-		}
-		defer qw.Abort()
-		job.Quarantine = qw
+		// metadata carries the phase instead. stages.Train opens, writes
+		// and closes it.
+		job.Outputs = stages.Outputs{Store: storage.Local{}, Format: r.format, Meta: r.meta("", "train"),
+			Quarantine: filepath.Join(r.stage(TableQuarantine), partName(r.opt.Shard, r.format.Ext()))}
 	}
 	var snap pipeline.Snapshot
 	job.Progress = r.progress("train", totalRows(in, in.Units()), &snap)
@@ -540,8 +536,8 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 		return nil, nil, err
 	}
 	written := map[string]int64{}
-	if qw != nil {
-		written[TableQuarantine] = qw.Rows()
+	if job.Outputs.Quarantine != "" {
+		written[TableQuarantine] = res.Written.Quarantine
 	}
 	if err := checkCounts("training", res.Counts, unitRows(in, in.Units()), written); err != nil {
 		return nil, nil, err
@@ -567,6 +563,8 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 		meta[MetaFeatures] = string(b)
 	}
 	r.log.Info("calibrated", "source", res.Calibration.Source, "scores", res.Calibration.Overall.N, "buckets_by_min_length", res.Calibration.BucketCounts())
+	// The model file and the metrics table are jobs' own: it opens,
+	// writes and closes them here, as stages.Train does its quarantine table.
 	modelOut, err := saveModel(ctx, r.stage(TableModels), res.Model, meta)
 	if err != nil {
 		return nil, nil, err
@@ -592,12 +590,9 @@ func (r *runner) train(ctx context.Context) (*ModelFile, []*partition, error) {
 		r.trainPartition(TableModels, modelID, files, res.Counts, start, snap, info, []OutputFile{modelOut}),
 		r.trainPartition(TableMetrics, modelID, files, res.Counts, start, snap, info, []OutputFile{{Name: partName(r.opt.Shard, r.format.Ext()), Rows: mw.Rows()}}),
 	}
-	if qw != nil {
-		if err := qw.Close(); err != nil {
-			return nil, nil, err
-		}
+	if job.Outputs.Quarantine != "" {
 		parts = append(parts, r.trainPartition(TableQuarantine, modelID, files, res.Counts, start, snap, info,
-			[]OutputFile{{Name: partName(r.opt.Shard, r.format.Ext()), Rows: qw.Rows()}}))
+			[]OutputFile{{Name: partName(r.opt.Shard, r.format.Ext()), Rows: res.Written.Quarantine}}))
 	}
 	if err := sizeFiles(parts); err != nil {
 		return nil, nil, err
@@ -694,24 +689,13 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	modelID := m.ID()
 	meta := r.meta(modelID, "encode")
 	name := partName(r.opt.Shard, r.format.Ext())
-	local := storage.Local{}
-	wopt := write.WriteOptions{FeatureLosses: r.cfg.Output.FeatureLosses}
-	lw, err := write.NewLatentsWriter(ctx, local, filepath.Join(r.stage(TableLatents), name), r.format, in.IDField(), in.PassFields(), meta, wopt)
-	if err != nil {
-		return nil, err
-	}
-	defer lw.Abort()
-	qw, err := write.NewQuarantineWriter(ctx, local, filepath.Join(r.stage(TableQuarantine), name), r.format, meta, write.WriteOptions{})
-	if err != nil {
-		return nil, err
-	}
-	defer qw.Abort()
-	var sw *write.StepLossesWriter
+	// stages.Encode opens, writes and closes the latents, step_losses and
+	// quarantine tables in the staging folders; the drift table is jobs'
+	// own (r.drift).
+	outputs := stages.Outputs{Store: storage.Local{}, Format: r.format, Meta: meta,
+		Latents: filepath.Join(r.stage(TableLatents), name), Quarantine: filepath.Join(r.stage(TableQuarantine), name)}
 	if r.cfg.Output.StepLosses {
-		if sw, err = write.NewStepLossesWriter(ctx, local, filepath.Join(r.stage(TableStepLosses), name), r.format, in.IDField(), meta, wopt); err != nil {
-			return nil, err
-		}
-		defer sw.Abort()
+		outputs.StepLosses = filepath.Join(r.stage(TableStepLosses), name)
 	}
 	if mf.Calibration == nil {
 		r.log.Warn("the model has no calibration (it predates it): latents' percentile and anomaly are null; retrain to get them", "model", mf.Path)
@@ -721,20 +705,18 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	job := stages.EncodeJob{
 		Observe:  stats.observe,
 		ReadSpec: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
-		Latents: lw, StepLosses: sw, Quarantine: qw,
+		Outputs:     outputs,
 		Calibration: mf.Calibration, AnomalyPercentile: r.cfg.Output.AnomalyPercentile, FeatureLosses: r.cfg.Output.FeatureLosses,
 		Progress: r.progress("encode", totalRows(in, units), &snap), ProgressEvery: r.opt.ProgressEvery,
 	}
-	if encodeSeam != nil {
-		encodeSeam(&job)
-	}
-	counts, snap, err := stages.Encode(ctx, job)
+	enc, err := encodeStage(ctx, job)
 	if err != nil {
 		return nil, err
 	}
-	written := map[string]int64{TableQuarantine: qw.Rows(), TableLatents: lw.Rows()}
-	if sw != nil {
-		written[TableStepLosses] = sw.Rows()
+	counts, snap := enc.Counts, enc.Snapshot
+	written := map[string]int64{TableQuarantine: enc.Written.Quarantine, TableLatents: enc.Written.Latents}
+	if r.cfg.Output.StepLosses {
+		written[TableStepLosses] = enc.Written.StepLosses
 	}
 	if err := checkCounts("encoding", counts, unitRows(in, units), written); err != nil {
 		return nil, err
@@ -750,23 +732,22 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 		return nil, err
 	}
 	defer dw.Abort()
+	if err := dw.Close(); err != nil {
+		return nil, err
+	}
 	type table struct {
-		name  string
-		close func() error
-		rows  func() int64
+		name string
+		rows int64
 	}
-	tables := []table{{TableQuarantine, qw.Close, qw.Rows}}
-	if sw != nil {
-		tables = append(tables, table{TableStepLosses, sw.Close, sw.Rows})
+	tables := []table{{TableQuarantine, enc.Written.Quarantine}}
+	if r.cfg.Output.StepLosses {
+		tables = append(tables, table{TableStepLosses, enc.Written.StepLosses})
 	}
-	tables = append(tables, table{TableLatents, lw.Close, lw.Rows}, table{TableDrift, dw.Close, dw.Rows})
+	tables = append(tables, table{TableLatents, enc.Written.Latents}, table{TableDrift, dw.Rows()})
 	var parts []*partition
 	for _, t := range tables {
-		if err := t.close(); err != nil {
-			return nil, err
-		}
 		man := r.manifest(t.name, "encode", modelID, files, counts, start, snap)
-		man.Files = []OutputFile{{Name: name, Rows: t.rows()}}
+		man.Files = []OutputFile{{Name: name, Rows: t.rows}}
 		if t.name == TableLatents || t.name == TableDrift {
 			man.Drift = drift
 		}
@@ -830,9 +811,9 @@ func allQuarantined(phase string, c stages.Counts, canAllow bool) error {
 	return errors.New(b.String())
 }
 
-// encodeSeam, set only by tests, changes an encode job before it runs:
-// tests lose rows with it to see checkCounts fail the run.
-var encodeSeam func(*stages.EncodeJob)
+// encodeStage is stages.Encode; tests wrap it to lose rows and see
+// checkCounts fail the run.
+var encodeStage = stages.Encode
 
 // checkCounts checks, before anything is committed, that a pass lost no
 // rows: sequences in = out + quarantined; the rows read are the units'

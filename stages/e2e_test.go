@@ -233,9 +233,8 @@ func TestCancelledRunsReturnPromptly(t *testing.T) {
 				_, err = Train(ctx, job)
 			} else {
 				m, _ := nn.NewModel(nn.Config{InputDim: 3, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}, 1)
-				lw, _ := write.NewLatentsWriter(ctx, storageMem(), "l.parquet", write.Parquet, in.IDField(), in.PassFields(), write.Meta{}, write.WriteOptions{})
-				defer lw.Abort()
-				_, _, err = Encode(ctx, EncodeJob{ReadSpec: ReadSpec{Input: in, Units: in.Units()}, Model: m, Norm: Identity(3), Workers: 2, Latents: lw})
+				_, err = Encode(ctx, EncodeJob{ReadSpec: ReadSpec{Input: in, Units: in.Units()}, Model: m, Norm: Identity(3), Workers: 2,
+					Outputs: Outputs{Store: storageMem(), Format: write.Parquet, Latents: "l.parquet"}})
 			}
 			took := time.Since(start)
 			if !errors.Is(err, context.DeadlineExceeded) {

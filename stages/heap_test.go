@@ -76,26 +76,16 @@ func writeLocalInput(t testing.TB, dir string, seqs []synth.Seq, rowGroup int) *
 func encodeLocal(t testing.TB, dir string, in *read.Input, m *nn.Model, workers int, batching BatchConfig) Counts {
 	t.Helper()
 	ctx := context.Background()
-	opt := write.WriteOptions{RowGroupBytes: 1 << 20}
-	lw, err := write.NewLatentsWriter(ctx, storage.Local{}, filepath.Join(dir, "latents.parquet"), write.Parquet, in.IDField(), in.PassFields(), write.Meta{}, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sw, _ := write.NewStepLossesWriter(ctx, storage.Local{}, filepath.Join(dir, "steps.parquet"), write.Parquet, in.IDField(), write.Meta{}, opt)
-	qw, _ := write.NewQuarantineWriter(ctx, storage.Local{}, filepath.Join(dir, "quarantine.parquet"), write.Parquet, write.Meta{}, opt)
-	counts, _, err := Encode(ctx, EncodeJob{
+	res, err := Encode(ctx, EncodeJob{
 		ReadSpec: ReadSpec{Input: in, Units: in.Units(), Readers: 2}, Model: m, Norm: Identity(in.Dim()),
-		Batching: batching, Workers: workers, Latents: lw, StepLosses: sw, Quarantine: qw,
+		Batching: batching, Workers: workers,
+		Outputs: Outputs{Store: storage.Local{}, Format: write.Parquet, Options: write.WriteOptions{RowGroupBytes: 1 << 20},
+			Latents: filepath.Join(dir, "latents.parquet"), StepLosses: filepath.Join(dir, "steps.parquet"), Quarantine: filepath.Join(dir, "quarantine.parquet")},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []interface{ Close() error }{lw, sw, qw} {
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return counts
+	return res.Counts
 }
 
 // Encoding holds a bounded number of sequences: about MaxHeld in open

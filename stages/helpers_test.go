@@ -92,30 +92,20 @@ func runEncode(t testing.TB, in *read.Input, m *nn.Model, norm Normalizer, batch
 	t.Helper()
 	ctx := context.Background()
 	out := storage.NewMem()
-	lw, err := write.NewLatentsWriter(ctx, out, "latents.parquet", write.Parquet, in.IDField(), in.PassFields(), write.Meta{}, write.WriteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sw, _ := write.NewStepLossesWriter(ctx, out, "steps.parquet", write.Parquet, in.IDField(), write.Meta{}, write.WriteOptions{})
-	qw, _ := write.NewQuarantineWriter(ctx, out, "quarantine.parquet", write.Parquet, write.Meta{}, write.WriteOptions{})
-	counts, _, err := Encode(ctx, EncodeJob{
+	res, err := Encode(ctx, EncodeJob{
 		ReadSpec: ReadSpec{Input: in, Units: in.Units(), Readers: readers},
 		Model:    m,
 		Norm:     norm,
 		Batching: batching,
 		Workers:  workers,
-		Latents:  lw, StepLosses: sw, Quarantine: qw,
+		Outputs: Outputs{Store: out, Format: write.Parquet,
+			Latents: "latents.parquet", StepLosses: "steps.parquet", Quarantine: "quarantine.parquet"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []interface{ Close() error }{lw, sw, qw} {
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return encodeOutputs{
-		counts:     counts,
+		counts:     res.Counts,
 		latents:    tabletest.Read[tabletest.Latent](t, get(t, out, "latents.parquet")),
 		steps:      tabletest.Read[tabletest.StepLoss](t, get(t, out, "steps.parquet")),
 		quarantine: tabletest.Read[tabletest.Quarantine](t, get(t, out, "quarantine.parquet")),

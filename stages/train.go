@@ -75,7 +75,9 @@ type TrainJob struct {
 	Batching BatchConfig
 	Train    TrainConfig
 
-	Quarantine *write.QuarantineWriter // bad rows of the first read; nil keeps none
+	// Outputs.Quarantine is the table for the first read's bad rows ("" keeps
+	// none); Train writes no other table. Train owns the writer (see Outputs).
+	Outputs Outputs
 
 	OnEpoch       func(EpochMetrics) error // called after every epoch
 	Progress      func(pipeline.Snapshot)
@@ -95,6 +97,8 @@ type TrainResult struct {
 	Streamed   bool // epochs read the files again (the data exceeded MemoryBudget)
 	// Calibration is the best model's validation score distribution.
 	Calibration *Calibration
+	// Written is the rows in Outputs.Quarantine, the one table Train writes.
+	Written Written
 }
 
 // NoTrainingDataError is Train's error when no valid sequence is left to
@@ -130,9 +134,16 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 	if job.InitNorm != nil && job.InitNorm.Dim() != dim {
 		return nil, fmt.Errorf("the normaliser has %d features, the model takes %d", job.InitNorm.Dim(), dim)
 	}
+	q, err := job.Outputs.quarantine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if q != nil {
+		defer q.Abort()
+	}
 	res := &TrainResult{}
 	split := Split{Fraction: cfg.ValFraction, IDKind: job.Input.IDField().Kind}
-	first, err := firstPass(ctx, job, cfg, split, res)
+	first, err := firstPass(ctx, job, q, cfg, split, res)
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +218,12 @@ func Train(ctx context.Context, job TrainJob) (*TrainResult, error) {
 		return nil, err
 	}
 	res.Calibration = cal
+	if q != nil {
+		if err := q.Close(); err != nil {
+			return nil, err
+		}
+		res.Written.Quarantine = q.Rows()
+	}
 	return res, nil
 }
 
@@ -218,16 +235,16 @@ type firstRead struct {
 }
 
 // firstPass reads the input once: it checks the rows (writing bad ones to
-// job.Quarantine), splits train and validation by id hash, fits the
+// q, when not nil), splits train and validation by id hash, fits the
 // normaliser on the training part and caches the sequences while they fit
 // cfg.MemoryBudget. It fills res's Counts, TrainSeqs, ValSeqs, Streamed and
 // Norm.
-func firstPass(ctx context.Context, job TrainJob, cfg TrainConfig, split Split, res *TrainResult) (*firstRead, error) {
+func firstPass(ctx context.Context, job TrainJob, q *write.QuarantineWriter, cfg TrainConfig, split Split, res *TrainResult) (*firstRead, error) {
 	stats := NewFeatureStats(job.Input.Dim())
 	first := &firstRead{lengths: map[int]int64{}}
 	var cached int64
 	p := newPipeline(ctx, job.Progress, job.ProgressEvery)
-	seqs := readStage(p, job.ReadSpec, job.Quarantine, &res.Counts, nil)
+	seqs := readStage(p, job.ReadSpec, q, &res.Counts, nil)
 	pipeline.AddSink(p, "collect", 1, seqs, pipeline.ForEach(func(_ context.Context, s *schemas.Sequence) error {
 		res.Counts.Encoded++
 		isVal := split.Validation(s.ID)

@@ -9,6 +9,7 @@ import (
 	"github.com/seqae/seqae/schemas"
 	"github.com/seqae/seqae/schemas/read"
 	"github.com/seqae/seqae/schemas/write"
+	"github.com/seqae/seqae/storage"
 )
 
 // The wiring that Encode and Train share: what to read, the row accounting,
@@ -59,6 +60,43 @@ type ReadSpec struct {
 	Units      []read.Unit          // the units to read, e.g. a shard of Input.Units()
 	Duplicates read.DuplicatePolicy // quarantine (default) or keep repeated ids
 	Readers    int                  // decoding goroutines; default DefaultReaders; the output does not depend on it
+}
+
+// Outputs says where and how a stage writes its tables: each table's file
+// name in Store ("" writes no such table), in Format, with Meta in every
+// file. Encode writes Latents, StepLosses and Quarantine; Train writes
+// Quarantine only.
+//
+// The stage owns the writers: it opens them, writes them and, once it has
+// written everything, closes them, which publishes the files
+// (storage.Writer.Close). When it fails it aborts the writers still open
+// (a failure while closing leaves those closed before it published).
+// Callers that commit outputs atomically name files in a staging area that
+// they commit or remove.
+type Outputs struct {
+	Store      storage.Store
+	Format     write.Format
+	Meta       write.Meta
+	Options    write.WriteOptions
+	Latents    string
+	StepLosses string
+	Quarantine string
+}
+
+// Written is the rows each table a stage wrote holds, as its writer counted
+// them (0 for a table not written): callers check them against Counts.
+type Written struct {
+	Latents    int64
+	StepLosses int64
+	Quarantine int64
+}
+
+// quarantine opens the quarantine table, or returns nil when there is none.
+func (o Outputs) quarantine(ctx context.Context) (*write.QuarantineWriter, error) {
+	if o.Quarantine == "" {
+		return nil, nil
+	}
+	return write.NewQuarantineWriter(ctx, o.Store, o.Quarantine, o.Format, o.Meta, o.Options)
 }
 
 // readStage adds the read and validate stages: decoded rows in unit order,
