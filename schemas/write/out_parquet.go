@@ -3,6 +3,7 @@ package write
 import (
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -93,7 +94,10 @@ func scalarValue(v schemas.Value, k schemas.Kind) parquet.Value {
 	case schemas.Float64:
 		return parquet.DoubleValue(v.Float)
 	case schemas.String, schemas.Binary:
-		return parquet.ByteArrayValue([]byte(v.Str))
+		// parquet-go copies the bytes into its column buffer and never
+		// writes to them, so the string's own bytes serve: no copy per row
+		// (step_losses repeats the id on every step).
+		return parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(v.Str), len(v.Str)))
 	}
 	return parquet.Int64Value(v.Int)
 }
