@@ -136,6 +136,27 @@ func (b *parquetBackend) write(cells []cell) error {
 	return nil
 }
 
+// writeSteps appends one row per loss: id, the step (0, 1, ...) and the
+// loss, as write would from cells (step_losses without feature losses: three
+// non-null scalar columns), without the cells.
+func (b *parquetBackend) writeSteps(id schemas.Value, losses []float32) error {
+	idv := scalarValue(id, b.cols[0].kind).Level(0, 0, 0)
+	size := 8 + int64(len(id.Str)) + 8 + 8
+	for t, l := range losses {
+		b.vals[0] = append(b.vals[0], idv)
+		b.vals[1] = append(b.vals[1], parquet.Int32Value(int32(t)).Level(0, 0, 1))
+		b.vals[2] = append(b.vals[2], parquet.FloatValue(l).Level(0, 0, 2))
+		b.pending += size
+		b.rows++
+		if b.rows == rowBatch {
+			if err := b.flushRows(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // dropRow takes back the values of the row being added from the first n
 // columns, so that every column holds the same rows.
 func (b *parquetBackend) dropRow(n int) {
