@@ -202,9 +202,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 		}
 		b.ReportMetric(4096*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
 	})
-	seqs := torchSequences()
 	for _, parts := range []int{1, 2} {
 		b.Run(fmt.Sprintf("train-epoch/parts=%d", parts), func(b *testing.B) {
+			seqs := torchSequences()
 			tr := NewTrainer(m.Clone(), DefaultLR, 0, parts, 1)
 			step := func(x *Batch) error { tr.Step(x); return nil }
 			epoch := uint64(0)
