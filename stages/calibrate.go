@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
+	"sync/atomic"
 
+	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/schemas"
 )
 
@@ -252,18 +255,18 @@ func calibrate(ctx context.Context, job TrainJob, res *TrainResult, batching Bat
 	if res.ValSeqs < minBucketScores {
 		source = "training_and_validation"
 	}
-	enc := NewEncoder(res.Model)
 	var scores []float32
 	var lengths []int
-	score := func(b *Batch) error {
-		e := enc.Encode(b)
-		for i, s := range b.Seqs {
-			scores = append(scores, e.Scores[i])
-			lengths = append(lengths, s.Len)
-		}
-		return nil
-	}
 	if res.Streamed {
+		enc := NewEncoder(res.Model)
+		score := func(b *Batch) error {
+			e := enc.Encode(b)
+			for i, s := range b.Seqs {
+				scores = append(scores, e.Scores[i])
+				lengths = append(lengths, s.Len)
+			}
+			return nil
+		}
 		bt, err := NewBatcher(batching)
 		if err != nil {
 			return nil, err
@@ -284,16 +287,37 @@ func calibrate(ctx context.Context, job TrainJob, res *TrainResult, batching Bat
 		if err != nil {
 			return nil, err
 		}
-		for _, b := range batches {
-			if err := score(b); err != nil {
-				return nil, err
-			}
-		}
+		scores, lengths = scoreCached(res.Model, batches, job.Train.withDefaults().Workers)
 	}
 	if len(scores) == 0 {
 		return nil, fmt.Errorf("calibration: no sequences to score")
 	}
 	return NewCalibration(scores, lengths, res.Boundaries, source), nil
+}
+
+// scoreCached scores the batches on up to workers goroutines, each with
+// its own Encoder; the scores and lengths come out in the batches' order,
+// whatever the number of goroutines.
+func scoreCached(m *nn.Model, batches []*Batch, workers int) (scores []float32, lengths []int) {
+	perBatch := make([][]float32, len(batches))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(max(workers, 1), len(batches)) {
+		wg.Go(func() {
+			enc := NewEncoder(m)
+			for i := next.Add(1) - 1; i < int64(len(batches)); i = next.Add(1) - 1 {
+				perBatch[i] = enc.Encode(batches[i]).Scores
+			}
+		})
+	}
+	wg.Wait()
+	for i, b := range batches {
+		scores = append(scores, perBatch[i]...)
+		for _, s := range b.Seqs {
+			lengths = append(lengths, s.Len)
+		}
+	}
+	return scores, lengths
 }
 
 // BucketCounts returns the scores each bucket was made from, by the

@@ -3,7 +3,7 @@ package stages
 import (
 	"context"
 	"fmt"
-
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -145,20 +145,41 @@ func BenchmarkEncodeHeap(b *testing.B) {
 
 // BenchmarkEndToEnd runs torch_peer.py's workload (4096 sequences, I=8,
 // L=H=64, exact-length batches of up to 64) from a Parquet file to Parquet
-// outputs: encode (latents and step_losses) and one training epoch, on
-// one model goroutine; the model-only figures are nn's
+// outputs: encode (latents and step_losses) on one model goroutine and on
+// two, and training; the model-only figures are nn's
 // BenchmarkTorchWorkloadTrain and BenchmarkTorchWorkloadEncode.
+//
+// encode streams with the default MaxHeld (1024 sequences): with 191
+// lengths it cuts 478 batches where the model alone runs 191 full ones
+// (BenchmarkEncodeBatches prices that); encode-held=all holds every
+// sequence, so it runs the model alone's batches but only once all is read.
+// train is Train with one epoch: the first read, the normaliser's fit, the
+// epoch and the calibration pass; train-epoch is one epoch on the cached
+// sequences alone, in whole batches (parts=1, as the model alone) and in
+// Train's default two parts.
 func BenchmarkEndToEnd(b *testing.B) {
 	dir := b.TempDir()
 	in := writeLocalInput(b, dir, synth.TorchWorkload(4096, 10, 200, 8, 0), 1024)
 	cfg := nn.Config{InputDim: 8, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}
 	m, _ := nn.NewModel(cfg, 1)
-	b.Run("encode", func(b *testing.B) {
-		for b.Loop() {
-			encodeLocal(b, dir, in, m, 1, BatchConfig{})
-		}
-		b.ReportMetric(4096*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
-	})
+	for _, c := range []struct {
+		name     string
+		workers  int
+		batching BatchConfig
+	}{
+		{"encode", 1, BatchConfig{}},
+		{"encode-workers=2", 2, BatchConfig{}},
+		{"encode-held=all", 1, BatchConfig{MaxHeld: 1 << 20}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var batches int64
+			for b.Loop() {
+				batches = encodeLocal(b, dir, in, m, c.workers, c.batching).Batches
+			}
+			b.ReportMetric(float64(batches), "batches")
+			b.ReportMetric(4096*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
+		})
+	}
 	b.Run("train", func(b *testing.B) {
 		for b.Loop() {
 			_, err := Train(context.Background(), TrainJob{
@@ -171,4 +192,73 @@ func BenchmarkEndToEnd(b *testing.B) {
 		}
 		b.ReportMetric(4096*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
 	})
+	for _, parts := range []int{1, 2} {
+		b.Run(fmt.Sprintf("train-epoch/parts=%d", parts), func(b *testing.B) {
+			seqs := torchSequences()
+			tr := NewTrainer(m.Clone(), DefaultLR, 0, parts, 1)
+			step := func(x *Batch) error { tr.Step(x); return nil }
+			epoch := uint64(0)
+			for b.Loop() {
+				epoch++
+				err := cachedEpoch(context.Background(), BatchConfig{BatchSize: 64}, seqs, nil, rand.New(rand.NewPCG(1, epoch)), step, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(4096*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
+		})
+	}
+}
+
+// torchSequences is torch_peer.py's workload as the sequences a first read
+// caches (the normaliser the identity).
+func torchSequences() []*schemas.Sequence {
+	var seqs []*schemas.Sequence
+	for i, s := range synth.TorchWorkload(4096, 10, 200, 8, 0) {
+		q := &schemas.Sequence{ID: schemas.Value{Int: int64(i)}, Len: len(s.Steps), Dim: 8}
+		for _, st := range s.Steps {
+			q.Values = append(q.Values, st...)
+		}
+		seqs = append(seqs, q)
+	}
+	return seqs
+}
+
+// BenchmarkEncodeBatches prices the streamed batching for the model alone:
+// torch_peer.py's workload encoded in the batches BatchAll cuts with
+// everything in memory (191 of one length each, as nn's
+// BenchmarkTorchWorkloadEncode) and in those the streaming Batcher cuts
+// holding the default 1024 sequences (478).
+func BenchmarkEncodeBatches(b *testing.B) {
+	m, _ := nn.NewModel(nn.Config{InputDim: 8, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}, 1)
+	seqs := torchSequences()
+	all, err := BatchAll(BatchConfig{}, seqs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bt, _ := NewBatcher(BatchConfig{})
+	var streamed []*Batch
+	emit := func(x *Batch) error { streamed = append(streamed, x); return nil }
+	for _, s := range seqs {
+		if err := bt.Add(s, emit); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := bt.Flush(emit); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		batches []*Batch
+	}{{"all", all}, {"streamed", streamed}} {
+		b.Run(fmt.Sprintf("%s/batches=%d", c.name, len(c.batches)), func(b *testing.B) {
+			e := NewEncoder(m)
+			for b.Loop() {
+				for _, x := range c.batches {
+					e.Encode(x)
+				}
+			}
+			b.ReportMetric(4096*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
+		})
+	}
 }

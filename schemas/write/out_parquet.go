@@ -3,6 +3,7 @@ package write
 import (
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -93,7 +94,10 @@ func scalarValue(v schemas.Value, k schemas.Kind) parquet.Value {
 	case schemas.Float64:
 		return parquet.DoubleValue(v.Float)
 	case schemas.String, schemas.Binary:
-		return parquet.ByteArrayValue([]byte(v.Str))
+		// parquet-go copies the bytes into its column buffer and never
+		// writes to them, so the string's own bytes serve: no copy per row
+		// (step_losses repeats the id on every step).
+		return parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(v.Str), len(v.Str)))
 	}
 	return parquet.Int64Value(v.Int)
 }
@@ -128,6 +132,27 @@ func (b *parquetBackend) write(cells []cell) error {
 	b.rows++
 	if b.rows == rowBatch {
 		return b.flushRows()
+	}
+	return nil
+}
+
+// writeSteps appends one row per loss: id, the step (0, 1, ...) and the
+// loss, as write would from cells (step_losses without feature losses: three
+// non-null scalar columns), without the cells.
+func (b *parquetBackend) writeSteps(id schemas.Value, losses []float32) error {
+	idv := scalarValue(id, b.cols[0].kind).Level(0, 0, 0)
+	size := 8 + int64(len(id.Str)) + 8 + 8
+	for t, l := range losses {
+		b.vals[0] = append(b.vals[0], idv)
+		b.vals[1] = append(b.vals[1], parquet.Int32Value(int32(t)).Level(0, 0, 1))
+		b.vals[2] = append(b.vals[2], parquet.FloatValue(l).Level(0, 0, 2))
+		b.pending += size
+		b.rows++
+		if b.rows == rowBatch {
+			if err := b.flushRows(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -327,6 +327,14 @@ func (w *StepLossesWriter) WriteFeatures(id schemas.Value, losses, features []fl
 	if withFeatures != (features != nil) || (withFeatures && (len(losses) == 0 || len(features)%len(losses) != 0)) {
 		return w.fail(fmt.Errorf("step_losses: %d feature losses for %d steps (feature columns: %v)", len(features), len(losses), withFeatures))
 	}
+	if pb, ok := w.be.(*parquetBackend); ok && !withFeatures && w.err == nil {
+		// The per-step rows go straight to the Parquet columns.
+		if w.err = pb.writeSteps(id, losses); w.err != nil {
+			return w.err
+		}
+		w.rows += int64(len(losses))
+		return nil
+	}
 	dim := 0
 	if withFeatures {
 		dim = len(features) / len(losses)
