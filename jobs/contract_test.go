@@ -44,6 +44,7 @@ func parquetRows(t *testing.T, name string) int64 {
 // Rows lost inside a real run (a row group never read, a table's rows
 // written somewhere else) fail the counts check: the run commits nothing.
 func TestLostRowsFailTheRun(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	elsewhere := storage.NewMem()
 	cases := []struct {
@@ -96,6 +97,7 @@ func TestLostRowsFailTheRun(t *testing.T) {
 // Every table's manifest lists its files with the rows each holds, for a
 // whole run and for the merged manifest of a sharded date.
 func TestManifestFilesCountRows(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	cfg := smallJob(t, in, "input.max_len=12")
 	mustRun(t, cfg, Options{Date: day1})
@@ -150,6 +152,7 @@ func (ti *TrainingInfo) epochs() int {
 // validation loss training measured with the same weights, both when the
 // run encodes with the model it trained and when it reads the model back.
 func TestEncodedScoreIsValidationLoss(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	const fraction = 0.3
 	cfg := smallJob(t, in, "training.val_fraction=0.3", "training.epochs=1")
@@ -243,6 +246,7 @@ func roundTripIDs[T int32 | int64 | string](t *testing.T, ids []T, kind parquet.
 
 // Integer and string ids come out with their types and values.
 func TestIDTypesRoundTrip(t *testing.T) {
+	t.Parallel()
 	t.Run("int32", func(t *testing.T) { roundTripIDs(t, []int32{-7, 0, 3, math.MaxInt32, math.MinInt32}, parquet.Int32) })
 	t.Run("int64", func(t *testing.T) { roundTripIDs(t, []int64{-1 << 40, 0, 3, math.MaxInt64, 1 << 62}, parquet.Int64) })
 	t.Run("string", func(t *testing.T) { roundTripIDs(t, []string{"a", "b-2", "ü", "0", "z z"}, parquet.ByteArray) })
@@ -252,6 +256,7 @@ func TestIDTypesRoundTrip(t *testing.T) {
 // models: the golden file pins their names (and the values that do not
 // change from run to run) for a padded, warm-started training.
 func TestCheckpointMetadataGolden(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	cfg := smallJob(t, in, "run=train", "batching.mode=padded", "batching.boundaries=[1,8]", "training.warm_start=true")
 	mustRun(t, cfg, Options{Date: day1})
@@ -301,6 +306,7 @@ func TestCheckpointMetadataGolden(t *testing.T) {
 
 // Every manifest reports the run's peak resident memory (on Unix).
 func TestManifestPeakRSS(t *testing.T) {
+	t.Parallel()
 	if peakRSS() == 0 {
 		t.Skip("no getrusage here")
 	}
