@@ -32,6 +32,7 @@ func nestedData(t *testing.T, n, dim int) string {
 // Encoding a nested input with a model of another number of features is an
 // error naming both, and the date's live partitions stay as they were.
 func TestEncodeWithAModelOfOtherFeatures(t *testing.T) {
+	t.Parallel()
 	four := smallJob(t, nestedData(t, 40, 4), "run=train")
 	mustRun(t, four, Options{Date: day1})
 	model := filepath.Join(four.Output.Dir, TableModels, "dt="+day1, ModelFileName)
@@ -57,6 +58,7 @@ func TestEncodeWithAModelOfOtherFeatures(t *testing.T) {
 // is committed, with the counts by reason and the first rows; encoding
 // commits such a date only with input.allow_all_quarantined.
 func TestAllQuarantined(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	long := longData(t, 2)
 	longIn := filepath.Dir(long[0])

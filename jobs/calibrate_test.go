@@ -13,6 +13,7 @@ import (
 
 // The example job flags its planted faults and few of its normal traces.
 func TestExampleAnomalies(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	cfg, err := jobs.Load("example.yaml", nil, []string{"inputs=../examples/data/nested", "output.dir=" + out}, nil)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 // A model file from before calibration still encodes: percentile and
 // anomaly are null, and the log says why once.
 func TestModelWithoutCalibration(t *testing.T) {
+	t.Parallel()
 	in, ids := smallData(t)
 	cfg := smallJob(t, in, "run=train")
 	res := mustRun(t, cfg, Options{Date: day1})
@@ -60,6 +61,7 @@ func TestModelWithoutCalibration(t *testing.T) {
 
 // ReadModel rejects a damaged calibration and says where it is.
 func TestReadModelBadCalibration(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	res := mustRun(t, smallJob(t, in, "run=train"), Options{Date: day1})
 	f, err := os.Open(res.ModelPath)

@@ -143,6 +143,7 @@ func blobRows[T any](t *testing.T, s storage.Store, live string) []T {
 // and mixing a local input with an object store output and the reverse,
 // commits the rows a local run commits, with clean partitions.
 func TestBlobRunMatchesLocal(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	local := smallJob(t, in)
 	mustRun(t, local, Options{Date: day1})
@@ -194,6 +195,7 @@ func TestBlobRunMatchesLocal(t *testing.T) {
 // run's files; warm start and encode-only runs find the newest model by
 // manifest; inspect describes a partition.
 func TestBlobRerunAndModels(t *testing.T) {
+	t.Parallel()
 	in, ids := smallData(t)
 	tg := blobTargets(t)[0]
 	out := storage.Join(tg.base, "out")
@@ -228,6 +230,7 @@ func TestBlobRerunAndModels(t *testing.T) {
 
 // TestBlobShards: shards 0/2 and 1/2 complete a date on an object store.
 func TestBlobShards(t *testing.T) {
+	t.Parallel()
 	in, ids := smallData(t)
 	for _, tg := range blobTargets(t) {
 		t.Run(tg.name, func(t *testing.T) {
@@ -266,6 +269,7 @@ func TestBlobShards(t *testing.T) {
 // TestBlobConcurrentRuns: two runs of one date at once take turns on each
 // table's lock; every table ends whole, from one run or the other.
 func TestBlobConcurrentRuns(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	tg := blobTargets(t)[0]
 	out := storage.Join(tg.base, "out")
@@ -299,6 +303,7 @@ func TestBlobConcurrentRuns(t *testing.T) {
 // TestBlobLockWait: a run that finds a table locked by a live run waits,
 // then fails naming the holder; an expired lock is taken over.
 func TestBlobLockWait(t *testing.T) {
+	t.Parallel()
 	ttl, wait := blobLockTTL, blobLockWait
 	defer func() { blobLockTTL, blobLockWait = ttl, wait }()
 	blobLockTTL, blobLockWait = time.Hour, 300*time.Millisecond
@@ -407,6 +412,7 @@ func (c *crashStore) ListAll(ctx context.Context, dir string) ([]string, error) 
 // and from the old run or the new; the next run leaves every table
 // all-new with no orphans and no lock.
 func TestBlobCrashAtEachStep(t *testing.T) {
+	t.Parallel()
 	ttl, wait := blobLockTTL, blobLockWait
 	defer func() { blobLockTTL, blobLockWait = ttl, wait }()
 	// A dead run's lock expires at once; a live one is never waited for.
@@ -479,6 +485,7 @@ func TestBlobCrashAtEachStep(t *testing.T) {
 // anything, naming the URL; a malformed URL in a job file is a config
 // error with the file and line.
 func TestBlobErrors(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	tg := blobTargets(t)[0]
 	bad := strings.Replace(tg.base, "lake", "nobucket", 1)

@@ -12,6 +12,7 @@ import (
 
 // Bad job files are ConfigErrors that name the file, line and key.
 func TestParseRejectsBadJobFiles(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, yaml, want string
 	}{
@@ -57,6 +58,7 @@ func TestParseRejectsBadJobFiles(t *testing.T) {
 }
 
 func TestParseAcceptsGoodValues(t *testing.T) {
+	t.Parallel()
 	cfg, err := Parse("x.yaml", []byte(`
 inputs: data/one.parquet
 input:
@@ -89,6 +91,7 @@ batching:
 
 // The shipped job files parse.
 func TestShippedJobFilesParse(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob("*.yaml")
 	if len(files) < 2 {
 		t.Fatalf("found job files %v, want example.yaml and example-long.yaml", files)
@@ -103,6 +106,7 @@ func TestShippedJobFilesParse(t *testing.T) {
 // A flag beats a variable, which beats the file, which beats the default;
 // each error names where the bad value came from.
 func TestLoadPrecedence(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	job := filepath.Join(dir, "job.yaml")
 	if err := os.WriteFile(job, []byte("inputs: [a]\ntraining:\n  epochs: 7\n"), 0o644); err != nil {
@@ -161,6 +165,7 @@ func TestLoadPrecedence(t *testing.T) {
 }
 
 func TestSetLists(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		key, value string
 		get        func(*Config) any
@@ -195,6 +200,7 @@ func equalAny(a, b any) bool {
 
 // Every key has its own variable name.
 func TestEnvNamesAreUnique(t *testing.T) {
+	t.Parallel()
 	seen := map[string]string{}
 	for _, k := range Keys() {
 		n := EnvName(k)
@@ -210,6 +216,7 @@ func TestEnvNamesAreUnique(t *testing.T) {
 
 // The YAML a run stores in its outputs reads back as the same settings.
 func TestYAMLRoundTrip(t *testing.T) {
+	t.Parallel()
 	cfg, err := Load("example.yaml", nil, []string{"training.memory_budget=3GiB", "batching.mode=padded", "batching.boundaries=2,9"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +231,7 @@ func TestYAMLRoundTrip(t *testing.T) {
 }
 
 func TestParseByteSize(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in   string
 		want ByteSize
@@ -247,6 +255,7 @@ func TestParseByteSize(t *testing.T) {
 }
 
 func TestParseShard(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		in   string
 		want Shard
@@ -266,6 +275,7 @@ func TestParseShard(t *testing.T) {
 // Every choice setting takes exactly its type's words, and its errors and
 // help list them.
 func TestChoices(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		v     interface{ UnmarshalText([]byte) error }
@@ -304,6 +314,7 @@ func TestChoices(t *testing.T) {
 // the value (a scalar, a block or flow list, a key in a section), the
 // variable, the flag, or the default; Validate's errors start with it.
 func TestOrigin(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	job := filepath.Join(dir, "job.yaml")
 	text := `name: nightly

@@ -43,6 +43,7 @@ func parquetRows(t *testing.T, name string) int64 {
 // not written, a table's rows miscounted by its writer) fail the counts
 // check after stages.Encode has closed its tables: the run commits nothing.
 func TestLostRowsFailTheRun(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	encode := func(lose func(*stages.EncodeJob), miscount func(*stages.Written)) func(context.Context, stages.EncodeJob) (stages.EncodeResult, error) {
 		return func(ctx context.Context, j stages.EncodeJob) (stages.EncodeResult, error) {
@@ -94,6 +95,7 @@ func TestLostRowsFailTheRun(t *testing.T) {
 // Every table's manifest lists its files with the rows each holds, for a
 // whole run and for the merged manifest of a sharded date.
 func TestManifestFilesCountRows(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	cfg := smallJob(t, in, "input.max_len=12")
 	mustRun(t, cfg, Options{Date: day1})
@@ -148,6 +150,7 @@ func (ti *TrainingInfo) epochs() int {
 // validation loss training measured with the same weights, both when the
 // run encodes with the model it trained and when it reads the model back.
 func TestEncodedScoreIsValidationLoss(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	const fraction = 0.3
 	cfg := smallJob(t, in, "training.val_fraction=0.3", "training.epochs=1")
@@ -241,6 +244,7 @@ func roundTripIDs[T int32 | int64 | string](t *testing.T, ids []T, kind parquet.
 
 // Integer and string ids come out with their types and values.
 func TestIDTypesRoundTrip(t *testing.T) {
+	t.Parallel()
 	t.Run("int32", func(t *testing.T) { roundTripIDs(t, []int32{-7, 0, 3, math.MaxInt32, math.MinInt32}, parquet.Int32) })
 	t.Run("int64", func(t *testing.T) { roundTripIDs(t, []int64{-1 << 40, 0, 3, math.MaxInt64, 1 << 62}, parquet.Int64) })
 	t.Run("string", func(t *testing.T) { roundTripIDs(t, []string{"a", "b-2", "ü", "0", "z z"}, parquet.ByteArray) })
@@ -250,6 +254,7 @@ func TestIDTypesRoundTrip(t *testing.T) {
 // models: the golden file pins their names (and the values that do not
 // change from run to run) for a padded, warm-started training.
 func TestCheckpointMetadataGolden(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	cfg := smallJob(t, in, "run=train", "batching.mode=padded", "batching.boundaries=[1,8]", "training.warm_start=true")
 	mustRun(t, cfg, Options{Date: day1})
@@ -299,6 +304,7 @@ func TestCheckpointMetadataGolden(t *testing.T) {
 
 // Every manifest reports the run's peak resident memory (on Unix).
 func TestManifestPeakRSS(t *testing.T) {
+	t.Parallel()
 	if peakRSS() == 0 {
 		t.Skip("no getrusage here")
 	}

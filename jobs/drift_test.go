@@ -13,6 +13,7 @@ import (
 )
 
 func TestPSI(t *testing.T) {
+	t.Parallel()
 	base := make([]float32, 1000)
 	for i := range base {
 		base[i] = float32(i)
@@ -62,6 +63,7 @@ func writeData(t *testing.T, o synth.Options) string {
 // output.drift_warn_psi warns, in the log, the manifest and the drift
 // table.
 func TestDrift(t *testing.T) {
+	t.Parallel()
 	in, ids := smallData(t)
 	noisy := writeData(t, synth.Options{N: 240, MinLen: 4, MaxLen: 16, Dim: 3, Anomalies: 2, Noise: 0.6, Seed: 10})
 	cfg := smallJob(t, in, "training.epochs=5")

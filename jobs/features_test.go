@@ -17,6 +17,7 @@ import (
 // mean of loss, and feature_scores each feature's mean over the steps;
 // without it the columns are absent.
 func TestFeatureLosses(t *testing.T) {
+	t.Parallel()
 	in, ids := smallData(t)
 	for _, on := range []bool{true, false} {
 		sets := []string{"workers.encoders=2"}

@@ -17,6 +17,7 @@ import (
 // leaves a table's partition, and replaying them shows which files were
 // there when _SUCCESS appeared.
 func TestShardedDateCompletesLast(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	cfg := smallJob(t, in, "run=train")
 	mustRun(t, cfg, Options{Date: day1})

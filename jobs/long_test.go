@@ -70,6 +70,7 @@ func readTable[T any](t *testing.T, dir string) []T {
 // same order, as the table in one file; and that two shards of an encode,
 // with duplicates kept, write each sequence once, whole.
 func TestLongSplitRun(t *testing.T) {
+	t.Parallel()
 	seqs := synth.Sensors(synth.Options{N: 150, MinLen: 4, MaxLen: 16, Dim: 3, Anomalies: 2, Noise: 0.05, Seed: 11})
 	run := func(in string, sets ...string) (*Result, []tabletest.Latent, []tabletest.StepLoss) {
 		cfg := smallJob(t, in, append([]string{"input.layout=long"}, sets...)...)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestReasonList(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		reasons map[schemas.Reason]int64
 		want    string

@@ -93,6 +93,7 @@ func reportPath(out, date string) string {
 // The report's numbers are the tables': sequences, anomalies, quarantined
 // rows and the top anomalies by score.
 func TestReportMatchesTables(t *testing.T) {
+	t.Parallel()
 	in, ids := smallData(t)
 	cfg := smallJob(t, in, "training.epochs=3", "output.feature_losses=true", "output.anomaly_percentile=90")
 	mustRun(t, cfg, Options{Date: day1})
@@ -170,6 +171,7 @@ func TestReportMatchesTables(t *testing.T) {
 // damaged) leaves the run's tables committed, the error logged, and no
 // stale report for the date.
 func TestReportFailureDoesNotFailTheRun(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	cfg := smallJob(t, in)
 	mustRun(t, cfg, Options{Date: day1})
@@ -196,6 +198,7 @@ func TestReportFailureDoesNotFailTheRun(t *testing.T) {
 // takes them, and the anomaly thresholds, from the model it ran, and so
 // does seqae report from the file model.path names.
 func TestReportFeatureNames(t *testing.T) {
+	t.Parallel()
 	seqs := synth.Sensors(synth.Options{N: 150, MinLen: 4, MaxLen: 16, Dim: 3, Anomalies: 2, Noise: 0.05, Seed: 11})
 	in := writeLongParts(t, seqs, 1, 1)
 	res := mustRun(t, smallJob(t, in, "input.layout=long", "run=train"), Options{Date: day1})
@@ -229,6 +232,7 @@ func TestReportFeatureNames(t *testing.T) {
 }
 
 func TestFeatureNames(t *testing.T) {
+	t.Parallel()
 	m, err := nn.NewModel(nn.Config{InputDim: 2, LatentDim: 2, DecoderHidden: 2, Head: nn.HeadLinear}, 1)
 	if err != nil {
 		t.Fatal(err)

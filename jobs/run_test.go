@@ -140,6 +140,7 @@ func visible(t *testing.T, out string) []string {
 // Rerunning a date replaces each partition whole: no duplicate rows, the
 // new run's manifest, nothing left in staging.
 func TestRerunReplacesTheDate(t *testing.T) {
+	t.Parallel()
 	in, ids := smallData(t)
 	cfg := smallJob(t, in)
 	first := mustRun(t, cfg, Options{Date: day1})
@@ -178,6 +179,7 @@ func TestRerunReplacesTheDate(t *testing.T) {
 // A run cancelled mid-way commits nothing: the previous date stays as it
 // was, and a new date does not appear at all.
 func TestCancelledRunLeavesPreviousState(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	cfg := smallJob(t, in)
 	first := mustRun(t, cfg, Options{Date: day1})
@@ -211,6 +213,7 @@ func TestCancelledRunLeavesPreviousState(t *testing.T) {
 // Two shards together encode every id exactly once; _SUCCESS appears with
 // the last; rerunning a shard replaces only its own part.
 func TestShards(t *testing.T) {
+	t.Parallel()
 	in, ids := smallData(t)
 	cfg := smallJob(t, in, "run=train")
 	mustRun(t, cfg, Options{Date: day1})
@@ -283,6 +286,7 @@ func TestShards(t *testing.T) {
 // Run checks its config and options itself, as a Go caller may not have
 // used Load: each mistake is a ConfigError naming the key or flag.
 func TestRunValidates(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	csv := smallJob(t, in)
 	csv.Output.Format = "csv"
@@ -313,6 +317,7 @@ func TestRunValidates(t *testing.T) {
 // An output folder that cannot be written fails the run at once, before it
 // reads or trains anything.
 func TestUnwritableOutputFailsFirst(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	file := filepath.Join(t.TempDir(), "a-file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
@@ -328,6 +333,7 @@ func TestUnwritableOutputFailsFirst(t *testing.T) {
 
 // Warm start begins from the newest model committed before the date.
 func TestWarmStart(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	cfg := smallJob(t, in, "run=train", "training.warm_start=true")
 	first := mustRun(t, cfg, Options{Date: day1})
@@ -352,6 +358,7 @@ func TestWarmStart(t *testing.T) {
 }
 
 func TestEncodeNeedsAModel(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	_, err := Run(context.Background(), smallJob(t, in, "run=encode"), Options{Date: day1})
 	if err == nil || !strings.Contains(err.Error(), "no model to encode with") {
@@ -360,6 +367,7 @@ func TestEncodeNeedsAModel(t *testing.T) {
 }
 
 func TestMissingInputNamesThePath(t *testing.T) {
+	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "nowhere", "*.parquet")
 	_, err := Run(context.Background(), smallJob(t, missing), Options{Date: day1})
 	var ce *ConfigError
@@ -370,6 +378,7 @@ func TestMissingInputNamesThePath(t *testing.T) {
 
 // {date} in inputs is the run's date; Arrow output gets .arrow parts.
 func TestDatedInputsAndArrow(t *testing.T) {
+	t.Parallel()
 	in, ids := smallData(t)
 	dated := filepath.Join(filepath.Dir(in), "dt="+day2)
 	if err := os.Rename(in, dated); err != nil {
@@ -391,6 +400,7 @@ func TestDatedInputsAndArrow(t *testing.T) {
 // With a Store, inputs and an explicit model.path are read from it, while
 // the models committed under the (local) output folder are read locally.
 func TestModelStore(t *testing.T) {
+	t.Parallel()
 	in, ids := smallData(t)
 	cfg := smallJob(t, in, "run=train")
 	trained := mustRun(t, cfg, Options{Date: day1})
@@ -438,6 +448,7 @@ func TestModelStore(t *testing.T) {
 // An input.* key that names what the data does not have is reported at the
 // job file's line of that key.
 func TestSpecErrorNamesTheJobLine(t *testing.T) {
+	t.Parallel()
 	in, _ := smallData(t)
 	dir := t.TempDir()
 	job := filepath.Join(dir, "job.yaml")
