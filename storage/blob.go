@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -283,6 +286,12 @@ func (b *Blob) create(ctx context.Context, name string, ifNotExist bool) (Writer
 	if key == "" || strings.HasSuffix(key, "/") {
 		return nil, fmt.Errorf("create %s: no object name", Redact(name))
 	}
+	if ifNotExist && b.loc.Scheme == "file" {
+		// fileblob checks IfNotExist by looking before it renames, so two
+		// writers can both win; a hard link takes the name only if it is
+		// free, in one step.
+		return newLinkWriter(name, "/"+key)
+	}
 	cctx, cancel := context.WithCancel(ctx)
 	w, err := b.bucket.NewWriter(cctx, key, &blob.WriterOptions{ContentType: contentType(key), DisableContentTypeDetection: true, IfNotExist: ifNotExist})
 	if err != nil {
@@ -443,4 +452,67 @@ func (b *Blob) Delete(ctx context.Context, name string) error {
 		return wrap("delete", name, err)
 	}
 	return nil
+}
+
+// linkWriter is CreateNew on the local file system (file:// locations): it
+// writes a temporary file beside path and publishes it with a hard link,
+// which fails if path exists.
+type linkWriter struct {
+	name, path string
+	f          *os.File
+	closed     bool
+	result     error
+}
+
+func newLinkWriter(name, path string) (*linkWriter, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, wrap("create", name, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, wrap("create", name, err)
+	}
+	return &linkWriter{name: name, path: path, f: f}, nil
+}
+
+func (w *linkWriter) Write(p []byte) (int, error) {
+	if w.closed {
+		return 0, fmt.Errorf("write %s: writer already closed", Redact(w.name))
+	}
+	return w.f.Write(p)
+}
+
+// Close publishes the file unless path exists (an error wrapping
+// ErrExist). Later calls return what the first returned.
+func (w *linkWriter) Close() error {
+	if w.closed {
+		return w.result
+	}
+	w.closed = true
+	defer os.Remove(w.f.Name())
+	err := w.f.Sync()
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(w.f.Name(), w.path)
+	}
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		w.result = fmt.Errorf("publish %s: %w", Redact(w.name), ErrExist)
+	case err != nil:
+		w.result = wrap("publish", w.name, err)
+	}
+	return w.result
+}
+
+// Abort discards the temporary file.
+func (w *linkWriter) Abort() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	w.result = fmt.Errorf("publish %s: %w", Redact(w.name), errAborted)
+	w.f.Close()
+	return os.Remove(w.f.Name())
 }
