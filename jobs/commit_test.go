@@ -1563,7 +1563,7 @@ func (f slowTakeover) Rename(from, to string) error {
 // away once its holder is dead, as a lock is, and the dead lock is then
 // taken over; a live one's makes the run wait.
 func TestLockFolderStaleBreak(t *testing.T) {
-	lockWait, lockExpiry = time.Second, time.Hour
+	lockWait, lockExpiry = 250*time.Millisecond, time.Hour
 	t.Cleanup(func() { lockExpiry = 5 * time.Minute; lockWait = lockExpiry + time.Minute })
 	now := time.Now()
 	for _, c := range []struct {
