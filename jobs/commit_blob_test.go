@@ -303,7 +303,6 @@ func TestBlobConcurrentRuns(t *testing.T) {
 // TestBlobLockWait: a run that finds a table locked by a live run waits,
 // then fails naming the holder; an expired lock is taken over.
 func TestBlobLockWait(t *testing.T) {
-	t.Parallel()
 	ttl, wait := blobLockTTL, blobLockWait
 	defer func() { blobLockTTL, blobLockWait = ttl, wait }()
 	blobLockTTL, blobLockWait = time.Hour, 300*time.Millisecond
@@ -412,7 +411,6 @@ func (c *crashStore) ListAll(ctx context.Context, dir string) ([]string, error) 
 // and from the old run or the new; the next run leaves every table
 // all-new with no orphans and no lock.
 func TestBlobCrashAtEachStep(t *testing.T) {
-	t.Parallel()
 	ttl, wait := blobLockTTL, blobLockWait
 	defer func() { blobLockTTL, blobLockWait = ttl, wait }()
 	// A dead run's lock expires at once; a live one is never waited for.

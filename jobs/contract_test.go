@@ -43,7 +43,6 @@ func parquetRows(t *testing.T, name string) int64 {
 // not written, a table's rows miscounted by its writer) fail the counts
 // check after stages.Encode has closed its tables: the run commits nothing.
 func TestLostRowsFailTheRun(t *testing.T) {
-	t.Parallel()
 	in, _ := smallData(t)
 	encode := func(lose func(*stages.EncodeJob), miscount func(*stages.Written)) func(context.Context, stages.EncodeJob) (stages.EncodeResult, error) {
 		return func(ctx context.Context, j stages.EncodeJob) (stages.EncodeResult, error) {
