@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -279,60 +280,47 @@ func (s *reportSource) scores(d *report.Data, from, to string, cal *stages.Calib
 	}
 	sc := &report.Scores{Percentile: pct}
 	var cands []report.Anomaly
-	for _, date := range dates {
-		dir, m, err := s.partition(TableLatents, date)
-		if err != nil {
-			return err
-		}
-		if m == nil {
-			continue
-		}
-		files, err := tableFiles(dir)
-		if err != nil {
-			return err
-		}
-		for _, f := range files {
-			var idx map[string]int
-			var pass []int
-			err := scanTable(f, func(cols []string, row []cell) error {
-				if idx == nil {
-					idx = map[string]int{}
-					for i, c := range cols {
-						idx[c] = i
-					}
-					d.PassNames = nil
-					pass = nil
-					for i, c := range cols[1:] {
-						if !slices.Contains(latentsFixed, c) {
-							pass = append(pass, i+1)
-							d.PassNames = append(d.PassNames, c)
-						}
-					}
+	var idx map[string]int
+	var pass []int
+	var seen []string // the columns idx and pass were made for: scanTable hands each file's rows the same slice
+	err = s.scanDates(TableLatents, dates, func(date string, cols []string, row []cell) error {
+		if len(seen) == 0 || &seen[0] != &cols[0] {
+			seen = cols
+			idx = map[string]int{}
+			for i, c := range cols {
+				idx[c] = i
+			}
+			d.PassNames = nil
+			pass = nil
+			for i, c := range cols[1:] {
+				if !slices.Contains(latentsFixed, c) {
+					pass = append(pass, i+1)
+					d.PassNames = append(d.PassNames, c)
 				}
-				score := row[idx["score"]].Num
-				length := int(row[idx["length"]].Num)
-				sc.Score, sc.Length = append(sc.Score, score), append(sc.Length, length)
-				a, hasA := idx["anomaly"]
-				flagged := hasA && !row[a].Null && row[a].Num != 0
-				if hasA && !row[a].Null {
-					sc.Calibrated = true
-				}
-				sc.Anomaly = append(sc.Anomaly, flagged)
-				if !flagged {
-					return nil
-				}
-				sc.Anomalies++
-				an := report.Anomaly{Date: date, ID: row[0].String(), Length: length, Score: score, Percentile: row[idx["percentile"]].Num}
-				for _, i := range pass {
-					an.Pass = append(an.Pass, row[i].String())
-				}
-				cands = append(cands, an)
-				return nil
-			})
-			if err != nil {
-				return err
 			}
 		}
+		score := row[idx["score"]].Num
+		length := int(row[idx["length"]].Num)
+		sc.Score, sc.Length = append(sc.Score, score), append(sc.Length, length)
+		a, hasA := idx["anomaly"]
+		flagged := hasA && !row[a].Null && row[a].Num != 0
+		if hasA && !row[a].Null {
+			sc.Calibrated = true
+		}
+		sc.Anomaly = append(sc.Anomaly, flagged)
+		if !flagged {
+			return nil
+		}
+		sc.Anomalies++
+		an := report.Anomaly{Date: date, ID: row[0].String(), Length: length, Score: score, Percentile: row[idx["percentile"]].Num}
+		for _, i := range pass {
+			an.Pass = append(an.Pass, row[i].String())
+		}
+		cands = append(cands, an)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(sc.Score) == 0 {
 		return nil
@@ -371,47 +359,30 @@ func (s *reportSource) topSteps(d *report.Data) error {
 		}
 		byDate[a.Date][a.ID] = i
 	}
-	for date, ids := range byDate {
-		dir, m, err := s.partition(TableStepLosses, date)
-		if err != nil {
-			return err
+	var seen []string
+	loss, feat := -1, -1
+	return s.scanDates(TableStepLosses, slices.Sorted(maps.Keys(byDate)), func(date string, cols []string, row []cell) error {
+		if len(seen) == 0 || &seen[0] != &cols[0] {
+			seen = cols
+			loss, feat = slices.Index(cols, "loss"), slices.Index(cols, "feature_loss")
 		}
-		if m == nil {
-			continue
+		i, ok := byDate[date][row[0].String()]
+		if !ok {
+			return nil
 		}
-		files, err := tableFiles(dir)
-		if err != nil {
-			return err
-		}
-		for _, f := range files {
-			step, loss, feat := -1, -1, -1
-			err := scanTable(f, func(cols []string, row []cell) error {
-				if step < 0 {
-					step, loss, feat = slices.Index(cols, "step"), slices.Index(cols, "loss"), slices.Index(cols, "feature_loss")
-				}
-				i, ok := ids[row[0].String()]
-				if !ok {
-					return nil
-				}
-				a := &d.Top[i]
-				a.StepLoss = append(a.StepLoss, row[loss].Num)
-				if feat >= 0 {
-					fl := row[feat].List
-					for len(a.Features) < len(fl) {
-						a.Features = append(a.Features, nil)
-					}
-					for j, v := range fl {
-						a.Features[j] = append(a.Features[j], float64(v))
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return err
+		a := &d.Top[i]
+		a.StepLoss = append(a.StepLoss, row[loss].Num)
+		if feat >= 0 {
+			fl := row[feat].List
+			for len(a.Features) < len(fl) {
+				a.Features = append(a.Features, nil)
+			}
+			for j, v := range fl {
+				a.Features[j] = append(a.Features[j], float64(v))
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // quarantine reads the quarantine tables in range.
