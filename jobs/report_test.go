@@ -132,6 +132,22 @@ func TestReportMatchesTables(t *testing.T) {
 	if p.keys["quarantined"] != "0" {
 		t.Errorf("quarantined: got %s, want 0", p.keys["quarantined"])
 	}
+	d, err := buildReport(context.Background(), &reportSource{out: out}, "t", day1, day1, day1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := tabletest.ReadFile[tabletest.StepLoss](t, filepath.Join(out, TableStepLosses, "dt="+day1, "part-00000-of-00001.parquet"))
+	for _, a := range d.Top {
+		var want []float64
+		for _, s := range steps {
+			if s.ID == a.ID {
+				want = append(want, float64(s.Loss))
+			}
+		}
+		if len(want) != a.Length || !slices.Equal(a.StepLoss, want) {
+			t.Errorf("%s: the report's step losses %v, the step_losses table's %v", a.ID, a.StepLoss, want)
+		}
+	}
 	// A train-only run's report, in a new folder, has the training charts
 	// only; after it, an encode-only run's has them all, with the drift of
 	// every date up to it.
