@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seqae/seqae/storage"
+	"github.com/seqae/seqae/storage/cloud"
 )
 
 // The commit protocol on an object store is described in doc.go.
@@ -33,7 +34,7 @@ var (
 )
 
 // objectStore is what committing to an object store needs of the run's
-// store (storage.Resolver has it).
+// store (cloud.Resolver has it).
 type objectStore interface {
 	storage.Store
 	// ListAll lists every object under a folder, hidden names included.
@@ -44,7 +45,7 @@ type objectStore interface {
 
 // readStats is what a store that counts its requests has.
 type readStats interface {
-	ReadStats(name string) storage.Stats
+	ReadStats(name string) cloud.Stats
 }
 
 // blobOut reports whether the output folder is a location URL, committed
@@ -76,7 +77,7 @@ func (r *runner) liveName(name string) string {
 func (r *runner) checkBlobOut(ctx context.Context) error {
 	s, ok := r.store.(objectStore)
 	if !ok {
-		return fmt.Errorf("output %s: the run's store cannot commit to an object store (use storage.Resolver)", storage.Redact(r.cfg.Output.Dir))
+		return fmt.Errorf("output %s: the run's store cannot commit to an object store (use cloud.Resolver)", storage.Redact(r.cfg.Output.Dir))
 	}
 	probe := storage.Join(r.cfg.Output.Dir, "_write_check-"+r.runID)
 	err := writeTo(ctx, s, probe, nil)
@@ -433,7 +434,7 @@ func acquireBlobLock(ctx context.Context, s objectStore, name, runID string, log
 		if err == nil {
 			return &blobLock{s: s, name: name, runID: runID}, nil
 		}
-		if !errors.Is(err, storage.ErrExist) {
+		if !errors.Is(err, cloud.ErrExist) {
 			return nil, fmt.Errorf("taking the commit lock %s: %w", storage.Redact(name), err)
 		}
 		cur, err := readLock(ctx, s, name)

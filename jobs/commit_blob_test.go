@@ -16,6 +16,7 @@ import (
 	"github.com/seqae/seqae/internal/s3fake"
 	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/storage"
+	"github.com/seqae/seqae/storage/cloud"
 )
 
 // blobTarget is an output location on one kind of object store, with the
@@ -23,7 +24,7 @@ import (
 type blobTarget struct {
 	name  string
 	base  string // a folder URL
-	store *storage.Resolver
+	store *cloud.Resolver
 }
 
 // blobTargets are a folder on gofakes3 (the s3blob driver over HTTP on
@@ -44,7 +45,7 @@ func blobTargets(t *testing.T) []blobTarget {
 		{"mem", "mem://lake/seqae"},
 		{"file", "file://" + filepath.ToSlash(t.TempDir()) + "/seqae"},
 	} {
-		r := storage.NewResolver()
+		r := cloud.NewResolver()
 		t.Cleanup(func() { r.Close() })
 		out = append(out, blobTarget{c.name, c.base, r})
 	}
@@ -333,7 +334,7 @@ var errCrash = errors.New("crashed")
 // published or deleted): that change and every operation after it fail,
 // as if the process had died there.
 type crashStore struct {
-	*storage.Resolver
+	*cloud.Resolver
 	at      int64
 	changes atomic.Int64
 	crashed atomic.Bool
@@ -425,7 +426,7 @@ func TestBlobCrashAtEachStep(t *testing.T) {
 	ctx := context.Background()
 
 	// Count the changes a whole run makes.
-	probe := &crashStore{Resolver: storage.NewResolver(), at: 1 << 62}
+	probe := &crashStore{Resolver: cloud.NewResolver(), at: 1 << 62}
 	defer probe.Close()
 	mustRun(t, enc, Options{Date: day1, Store: probe})
 	base := probe.changes.Load()
@@ -433,7 +434,7 @@ func TestBlobCrashAtEachStep(t *testing.T) {
 	steps := probe.changes.Load() - base
 	var oldSeen, newSeen, orphansLeft, locksLeft int
 	for at := range steps {
-		s := &crashStore{Resolver: storage.NewResolver(), at: 1 << 62}
+		s := &crashStore{Resolver: cloud.NewResolver(), at: 1 << 62}
 		old := mustRun(t, enc, Options{Date: day1, Store: s})
 		s.at = s.changes.Load() + at
 		// The last change is releasing the last table's lock, which a

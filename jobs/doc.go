@@ -33,7 +33,7 @@
 // # Committing to an object store
 //
 // When output.dir is a location URL (s3://, gs://, azblob://, file://,
-// mem://; see storage.Resolver) there is no rename, and Run commits each
+// mem://; see cloud.Resolver) there is no rename, and Run commits each
 // table's partition P = OUT/TABLE/dt=DATE/ through the store instead. The
 // outputs are staged in a local temporary folder, then, per table:
 //

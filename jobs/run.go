@@ -25,6 +25,7 @@ import (
 	"github.com/seqae/seqae/schemas/write"
 	"github.com/seqae/seqae/stages"
 	"github.com/seqae/seqae/storage"
+	"github.com/seqae/seqae/storage/cloud"
 )
 
 // The output tables, each a folder of dt=YYYY-MM-DD partitions under the
@@ -56,12 +57,12 @@ type Options struct {
 	Progress      func(Event)
 	ProgressEvery time.Duration
 	// Store is where inputs and an explicit model.path are read; nil is a
-	// storage.Resolver (plain paths and location URLs). A local output
+	// cloud.Resolver (plain paths and location URLs). A local output
 	// folder is committed with folder renames, so the models committed
 	// under it (for warm start, and for encoding without model.path) are
 	// read from the local file system; an output folder that is a
 	// location URL is committed through Store, which must then serve it
-	// (a storage.Resolver does).
+	// (a cloud.Resolver does).
 	Store storage.Store
 }
 
@@ -165,7 +166,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (_ *Result, err error) {
 	}
 	r := &runner{cfg: cfg, opt: opt, store: opt.Store, log: opt.Logger, date: opt.Date, format: write.Format(cfg.Output.Format), cfgYAML: cfg.YAML()}
 	if r.store == nil {
-		res := storage.NewResolver()
+		res := cloud.NewResolver()
 		defer res.Close()
 		r.store = res
 	}

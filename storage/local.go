@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seqae/seqae/storage/internal/match"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Local is the Store for the local file system. Names are OS paths, absolute
@@ -174,7 +174,7 @@ func (w *localWriter) Abort() error {
 		return nil
 	}
 	w.closed = true
-	w.result = fmt.Errorf("publish %s: %w", w.final, errAborted)
+	w.result = fmt.Errorf("publish %s: %w", w.final, ErrAborted)
 	return w.discard()
 }
 
@@ -186,31 +186,6 @@ func (w *localWriter) discard() error {
 	return nil
 }
 
-// hidden reports whether a file or folder name is skipped when listing.
-func hidden(base string) bool {
-	return strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_")
-}
-
-// hasMeta reports whether a pattern (or one of its elements) holds a
-// wildcard.
-func hasMeta(pattern string) bool { return strings.ContainsAny(pattern, "*?[") }
-
-// wildHidden reports whether a glob match has a hidden name where the
-// pattern has a wildcard, so that "out/*/part-*" does not reach into
-// "out/_temporary" or "out/.staging". As in a shell, a pattern element that
-// itself starts with "." or "_" ("_tmp", ".st*") may match a hidden name.
-// Both are slash-separated; a pattern element matches one name, so the
-// elements from the first wildcard on line up from the end.
-func wildHidden(pattern, match string) bool {
-	pe, me := strings.Split(pattern, "/"), strings.Split(match, "/")
-	for i := 1; i <= len(pe) && i <= len(me); i++ {
-		if p := pe[len(pe)-i]; hasMeta(p) && !hidden(p) && hidden(me[len(me)-i]) {
-			return true
-		}
-	}
-	return false
-}
-
 // List resolves a file, folder or glob to the sorted list of files. A
 // named path and glob matches follow symbolic links; inside a folder, links
 // to regular files are listed and links to folders are not followed (they
@@ -219,7 +194,7 @@ func (Local) List(ctx context.Context, pattern string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	glob := hasMeta(pattern)
+	glob := match.HasMeta(pattern)
 	roots := []string{pattern}
 	if glob {
 		m, err := filepath.Glob(pattern)
@@ -228,7 +203,7 @@ func (Local) List(ctx context.Context, pattern string) ([]string, error) {
 		}
 		roots = roots[:0]
 		for _, p := range m {
-			if !wildHidden(filepath.ToSlash(pattern), filepath.ToSlash(p)) {
+			if !match.WildHidden(filepath.ToSlash(pattern), filepath.ToSlash(p)) {
 				roots = append(roots, p)
 			}
 		}
@@ -271,7 +246,7 @@ func walkFiles(ctx context.Context, dir string, out []string) ([]string, error) 
 		return nil, err
 	}
 	for _, e := range entries {
-		if hidden(e.Name()) {
+		if match.Hidden(e.Name()) {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())

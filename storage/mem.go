@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/seqae/seqae/storage/internal/match"
 	"path"
 	"slices"
 	"strings"
@@ -93,7 +94,7 @@ func (w *memWriter) Close() error {
 func (w *memWriter) Abort() error {
 	if !w.closed {
 		w.closed = true
-		w.result = fmt.Errorf("publish %s: %w", w.name, errAborted)
+		w.result = fmt.Errorf("publish %s: %w", w.name, ErrAborted)
 	}
 	return nil
 }
@@ -103,7 +104,7 @@ func (m *Mem) List(ctx context.Context, pattern string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	glob := hasMeta(pattern)
+	glob := match.HasMeta(pattern)
 	if glob {
 		if _, err := path.Match(pattern, ""); err != nil {
 			return nil, fmt.Errorf("list %q: %w", pattern, err)
@@ -117,10 +118,10 @@ func (m *Mem) List(ctx context.Context, pattern string) ([]string, error) {
 		case name == pattern:
 			out = append(out, name)
 		case glob:
-			if ok := matchOrUnder(pattern, name); ok {
+			if ok := match.MatchOrUnder(pattern, name); ok {
 				out = append(out, name)
 			}
-		case strings.HasPrefix(name, prefix) && !hiddenPath(name[len(prefix):]):
+		case strings.HasPrefix(name, prefix) && !match.HiddenPath(name[len(prefix):]):
 			out = append(out, name)
 		}
 	}
@@ -130,32 +131,6 @@ func (m *Mem) List(ctx context.Context, pattern string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-// matchOrUnder reports whether name matches the glob, or lies (not hidden)
-// under a folder that matches it; a name matched by a wildcard must not be
-// hidden.
-func matchOrUnder(pattern, name string) bool {
-	parts := strings.Split(name, "/")
-	n := strings.Count(pattern, "/") + 1
-	if n > len(parts) {
-		return false
-	}
-	head := strings.Join(parts[:n], "/")
-	if ok, _ := path.Match(pattern, head); !ok || wildHidden(pattern, head) {
-		return false
-	}
-	return !hiddenPath(strings.Join(parts[n:], "/"))
-}
-
-// hiddenPath reports whether any element of a relative slash path is hidden.
-func hiddenPath(rel string) bool {
-	for _, p := range strings.Split(rel, "/") {
-		if p != "" && hidden(p) {
-			return true
-		}
-	}
-	return false
 }
 
 // Delete removes the named object.

@@ -3,7 +3,8 @@
 // io.ReaderAt plus a size, and written through a Writer that publishes the
 // object under its final name only when Close succeeds. Local folders are
 // implemented here; object stores (gocloud.dev/blob) plug in behind the same
-// interface, so no consumer may assume *os.File.
+// interface in storage/cloud, so no consumer may assume *os.File. This
+// package imports no cloud SDK: what reads and writes tables links only it.
 package storage
 
 import (
@@ -67,5 +68,5 @@ type Store interface {
 // under the name or pattern.
 var ErrNotFound = errors.New("not found")
 
-// errAborted is what Close returns after Abort.
-var errAborted = errors.New("writer was aborted")
+// ErrAborted is wrapped by what a Writer's Close returns after Abort.
+var ErrAborted = errors.New("writer was aborted")

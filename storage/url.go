@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Schemes are the location URL schemes Resolver accepts.
+// Schemes are the location URL schemes storage/cloud's Resolver accepts.
 var Schemes = []string{"s3", "gs", "azblob", "file", "mem"}
 
 // Location is a parsed location URL: SCHEME://BUCKET/KEY?QUERY. For file://

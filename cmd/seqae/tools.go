@@ -16,7 +16,7 @@ import (
 	"github.com/seqae/seqae/internal/inspect"
 	"github.com/seqae/seqae/jobs"
 	"github.com/seqae/seqae/schemas"
-	"github.com/seqae/seqae/storage"
+	"github.com/seqae/seqae/storage/cloud"
 )
 
 func (a *app) benchCmd() *cobra.Command {
@@ -141,7 +141,7 @@ func (a *app) inspectCmd() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opt.Spec.Layout = schemas.Layout(layout)
-			store := storage.NewResolver()
+			store := cloud.NewResolver()
 			defer store.Close()
 			return inspect.Describe(cmd.Context(), store, args[0], a.stdout, opt)
 		},

@@ -15,6 +15,7 @@ import (
 	"github.com/seqae/seqae/jobs"
 	"github.com/seqae/seqae/schemas"
 	"github.com/seqae/seqae/storage"
+	"github.com/seqae/seqae/storage/cloud"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -104,7 +105,7 @@ func TestOutputs(t *testing.T) {
 	res := run(t, nil, in, "output.dir="+out)
 	arrowOut := filepath.Join(t.TempDir(), "arrow")
 	arrowRes := run(t, nil, in, "output.dir="+arrowOut, "run=encode", "output.format=arrow", "model.path="+res.ModelPath)
-	mem := storage.NewResolver()
+	mem := cloud.NewResolver()
 	defer mem.Close()
 	blobRes := run(t, mem, in, "output.dir=mem://lake/out", "run=encode", "model.path="+res.ModelPath)
 

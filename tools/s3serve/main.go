@@ -24,7 +24,7 @@ import (
 	"syscall"
 
 	"github.com/seqae/seqae/internal/s3fake"
-	"github.com/seqae/seqae/storage"
+	"github.com/seqae/seqae/storage/cloud"
 )
 
 type list []string
@@ -93,7 +93,7 @@ func run() error {
 
 // download copies every object under a location URL into dir.
 func download(ctx context.Context, loc, dir string) (int, error) {
-	r := storage.NewResolver()
+	r := cloud.NewResolver()
 	defer r.Close()
 	names, err := r.ListAll(ctx, loc)
 	if err != nil {

@@ -1,4 +1,4 @@
-package storage_test
+package cloud_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/schemas"
 	"github.com/seqae/seqae/schemas/read"
-	"github.com/seqae/seqae/storage"
+	"github.com/seqae/seqae/storage/cloud"
 )
 
 var benchBigMB = flag.Int("s3bench.mb", 200, "size in MB of BenchmarkReadS3's large input")
@@ -58,7 +58,7 @@ func BenchmarkReadS3(b *testing.B) {
 				var requests int64
 				start := time.Now()
 				for i := 0; i < b.N; i++ {
-					r := storage.NewResolver()
+					r := cloud.NewResolver()
 					in, err := read.Open(ctx, r, []string{where.file}, schemas.Spec{})
 					if err != nil {
 						b.Fatal(err)

@@ -1,6 +1,9 @@
-package storage
+package cloud
 
 import (
+	"github.com/seqae/seqae/storage"
+	"github.com/seqae/seqae/storage/internal/match"
+
 	"context"
 	"errors"
 	"fmt"
@@ -45,7 +48,7 @@ type Stats struct {
 // Close succeeds.
 type Blob struct {
 	bucket *blob.Bucket
-	loc    Location // the bucket's location, no key
+	loc    storage.Location // the bucket's location, no key
 	// ReadAhead is the read-ahead window; 0 is the package's ReadAhead.
 	ReadAhead int64
 
@@ -55,11 +58,11 @@ type Blob struct {
 
 type objStats struct{ requests, bytes atomic.Int64 }
 
-var _ Store = (*Blob)(nil)
+var _ storage.Store = (*Blob)(nil)
 
 // NewBlob wraps an open bucket whose names are loc (scheme, bucket and
 // query; its key is ignored) joined with the object keys.
-func NewBlob(bucket *blob.Bucket, loc Location) *Blob {
+func NewBlob(bucket *blob.Bucket, loc storage.Location) *Blob {
 	loc.Key = ""
 	return &Blob{bucket: bucket, loc: loc, stats: map[string]*objStats{}}
 }
@@ -69,12 +72,12 @@ func (b *Blob) Close() error { return b.bucket.Close() }
 
 // key is name's object key in the bucket.
 func (b *Blob) key(name string) (string, error) {
-	loc, err := ParseLocation(name)
+	loc, err := storage.ParseLocation(name)
 	if err != nil {
 		return "", err
 	}
 	if loc.Scheme != b.loc.Scheme || loc.Bucket != b.loc.Bucket || loc.Query != b.loc.Query {
-		return "", fmt.Errorf("%s is not in the bucket %s", Redact(name), Redact(b.loc.String()))
+		return "", fmt.Errorf("%s is not in the bucket %s", storage.Redact(name), storage.Redact(b.loc.String()))
 	}
 	return loc.Key, nil
 }
@@ -109,18 +112,18 @@ func (b *Blob) ReadStats(name string) Stats {
 func wrap(op, name string, err error) error {
 	switch gcerrors.Code(err) {
 	case gcerrors.NotFound:
-		return fmt.Errorf("%s %s: %w", op, Redact(name), ErrNotFound)
+		return fmt.Errorf("%s %s: %w", op, storage.Redact(name), storage.ErrNotFound)
 	case gcerrors.PermissionDenied:
-		return fmt.Errorf("%s %s: access denied (check the credentials in the environment): %w", op, Redact(name), err)
+		return fmt.Errorf("%s %s: access denied (check the credentials in the environment): %w", op, storage.Redact(name), err)
 	case gcerrors.FailedPrecondition:
-		return fmt.Errorf("%s %s: %w", op, Redact(name), ErrExist)
+		return fmt.Errorf("%s %s: %w", op, storage.Redact(name), ErrExist)
 	}
-	return fmt.Errorf("%s %s: %w", op, Redact(name), err)
+	return fmt.Errorf("%s %s: %w", op, storage.Redact(name), err)
 }
 
 // Open reads the object's size (one request); reads then go through
 // read-ahead windows.
-func (b *Blob) Open(ctx context.Context, name string) (Object, error) {
+func (b *Blob) Open(ctx context.Context, name string) (storage.Object, error) {
 	key, err := b.key(name)
 	if err != nil {
 		return nil, err
@@ -187,7 +190,7 @@ func (o *blobObject) get(p []byte, off int64) error {
 // the store.
 func (o *blobObject) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, fmt.Errorf("read %s: negative offset", Redact(o.name))
+		return 0, fmt.Errorf("read %s: negative offset", storage.Redact(o.name))
 	}
 	if off >= o.size {
 		return 0, io.EOF
@@ -266,7 +269,7 @@ type blobWriter struct {
 }
 
 // Create starts an upload; the object appears only when Close succeeds.
-func (b *Blob) Create(ctx context.Context, name string) (Writer, error) {
+func (b *Blob) Create(ctx context.Context, name string) (storage.Writer, error) {
 	return b.create(ctx, name, false)
 }
 
@@ -274,17 +277,17 @@ func (b *Blob) Create(ctx context.Context, name string) (Writer, error) {
 // write, If-None-Match: *): Close fails with an error wrapping ErrExist if
 // it does. Keep such objects small: some servers check the condition only
 // on single-request uploads.
-func (b *Blob) CreateNew(ctx context.Context, name string) (Writer, error) {
+func (b *Blob) CreateNew(ctx context.Context, name string) (storage.Writer, error) {
 	return b.create(ctx, name, true)
 }
 
-func (b *Blob) create(ctx context.Context, name string, ifNotExist bool) (Writer, error) {
+func (b *Blob) create(ctx context.Context, name string, ifNotExist bool) (storage.Writer, error) {
 	key, err := b.key(name)
 	if err != nil {
 		return nil, err
 	}
 	if key == "" || strings.HasSuffix(key, "/") {
-		return nil, fmt.Errorf("create %s: no object name", Redact(name))
+		return nil, fmt.Errorf("create %s: no object name", storage.Redact(name))
 	}
 	if ifNotExist && b.loc.Scheme == "file" {
 		// fileblob checks IfNotExist by looking before it renames, so two
@@ -303,7 +306,7 @@ func (b *Blob) create(ctx context.Context, name string, ifNotExist bool) (Writer
 
 func (w *blobWriter) Write(p []byte) (int, error) {
 	if w.closed {
-		return 0, fmt.Errorf("write %s: writer already closed", Redact(w.name))
+		return 0, fmt.Errorf("write %s: writer already closed", storage.Redact(w.name))
 	}
 	n, err := w.w.Write(p)
 	if err != nil {
@@ -332,7 +335,7 @@ func (w *blobWriter) Abort() error {
 		return nil
 	}
 	w.closed = true
-	w.result = fmt.Errorf("publish %s: %w", Redact(w.name), errAborted)
+	w.result = fmt.Errorf("publish %s: %w", storage.Redact(w.name), storage.ErrAborted)
 	w.cancel()
 	w.w.Close()
 	return nil
@@ -388,7 +391,7 @@ func (b *Blob) List(ctx context.Context, pattern string) ([]string, error) {
 	}
 	var out []string
 	add := func(k string) { out = append(out, b.name(k)) }
-	if !hasMeta(key) {
+	if !match.HasMeta(key) {
 		if key != "" {
 			if _, err := b.bucket.Attributes(ctx, key); err == nil {
 				return []string{pattern}, nil
@@ -402,16 +405,16 @@ func (b *Blob) List(ctx context.Context, pattern string) ([]string, error) {
 			return nil, b.listErr(pattern, err)
 		}
 		for _, k := range keys {
-			if !hiddenPath(k[len(key):]) {
+			if !match.HiddenPath(k[len(key):]) {
 				add(k)
 			}
 		}
 	} else {
 		if _, err := path.Match(key, ""); err != nil {
-			return nil, fmt.Errorf("list %s: %w", Redact(pattern), err)
+			return nil, fmt.Errorf("list %s: %w", storage.Redact(pattern), err)
 		}
 		elems := strings.Split(key, "/")
-		lit := slices.IndexFunc(elems, hasMeta)
+		lit := slices.IndexFunc(elems, match.HasMeta)
 		prefix := strings.Join(elems[:lit], "/")
 		if prefix != "" {
 			prefix += "/"
@@ -421,13 +424,13 @@ func (b *Blob) List(ctx context.Context, pattern string) ([]string, error) {
 			return nil, b.listErr(pattern, err)
 		}
 		for _, k := range keys {
-			if matchOrUnder(key, k) {
+			if match.MatchOrUnder(key, k) {
 				add(k)
 			}
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("list %s: no objects: %w", Redact(pattern), ErrNotFound)
+		return nil, fmt.Errorf("list %s: no objects: %w", storage.Redact(pattern), storage.ErrNotFound)
 	}
 	slices.Sort(out)
 	return out, nil
@@ -437,7 +440,7 @@ func (b *Blob) List(ctx context.Context, pattern string) ([]string, error) {
 // missing bucket.
 func (b *Blob) listErr(pattern string, err error) error {
 	if gcerrors.Code(err) == gcerrors.NotFound {
-		return fmt.Errorf("list %s: the bucket %s does not exist: %w", Redact(pattern), b.loc.Bucket, ErrNotFound)
+		return fmt.Errorf("list %s: the bucket %s does not exist: %w", storage.Redact(pattern), b.loc.Bucket, storage.ErrNotFound)
 	}
 	return wrap("list", pattern, err)
 }
@@ -477,7 +480,7 @@ func newLinkWriter(name, path string) (*linkWriter, error) {
 
 func (w *linkWriter) Write(p []byte) (int, error) {
 	if w.closed {
-		return 0, fmt.Errorf("write %s: writer already closed", Redact(w.name))
+		return 0, fmt.Errorf("write %s: writer already closed", storage.Redact(w.name))
 	}
 	return w.f.Write(p)
 }
@@ -499,7 +502,7 @@ func (w *linkWriter) Close() error {
 	}
 	switch {
 	case errors.Is(err, fs.ErrExist):
-		w.result = fmt.Errorf("publish %s: %w", Redact(w.name), ErrExist)
+		w.result = fmt.Errorf("publish %s: %w", storage.Redact(w.name), ErrExist)
 	case err != nil:
 		w.result = wrap("publish", w.name, err)
 	}
@@ -512,7 +515,7 @@ func (w *linkWriter) Abort() error {
 		return nil
 	}
 	w.closed = true
-	w.result = fmt.Errorf("publish %s: %w", Redact(w.name), errAborted)
+	w.result = fmt.Errorf("publish %s: %w", storage.Redact(w.name), storage.ErrAborted)
 	w.f.Close()
 	return os.Remove(w.f.Name())
 }

@@ -1,6 +1,8 @@
-package storage
+package cloud
 
 import (
+	"github.com/seqae/seqae/storage"
+
 	"context"
 	"fmt"
 	"net/url"
@@ -38,7 +40,7 @@ type Resolver struct {
 	buckets map[string]*Blob // by scheme://bucket?query
 }
 
-var _ Store = (*Resolver)(nil)
+var _ storage.Store = (*Resolver)(nil)
 
 // NewResolver returns a Resolver with no bucket open yet.
 func NewResolver() *Resolver { return &Resolver{buckets: map[string]*Blob{}} }
@@ -46,7 +48,7 @@ func NewResolver() *Resolver { return &Resolver{buckets: map[string]*Blob{}} }
 // Bucket returns the Blob that serves a location URL, opening its bucket
 // on first use. Errors name the location, redacted.
 func (r *Resolver) Bucket(ctx context.Context, name string) (*Blob, error) {
-	loc, err := ParseLocation(name)
+	loc, err := storage.ParseLocation(name)
 	if err != nil {
 		return nil, err
 	}
@@ -59,14 +61,14 @@ func (r *Resolver) Bucket(ctx context.Context, name string) (*Blob, error) {
 	}
 	bucket, err := openBucket(ctx, loc)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", Redact(name), err)
+		return nil, fmt.Errorf("opening %s: %w", storage.Redact(name), err)
 	}
 	b := NewBlob(bucket, loc)
 	r.buckets[id] = b
 	return b, nil
 }
 
-func openBucket(ctx context.Context, loc Location) (*blob.Bucket, error) {
+func openBucket(ctx context.Context, loc storage.Location) (*blob.Bucket, error) {
 	switch loc.Scheme {
 	case "file":
 		return fileblob.OpenBucket("/", &fileblob.Options{Metadata: fileblob.MetadataDontWrite, NoTempDir: true})
@@ -86,14 +88,14 @@ func openBucket(ctx context.Context, loc Location) (*blob.Bucket, error) {
 }
 
 // store is the Store for a name.
-func (r *Resolver) store(ctx context.Context, name string) (Store, error) {
-	if !IsURL(name) {
-		return Local{}, nil
+func (r *Resolver) store(ctx context.Context, name string) (storage.Store, error) {
+	if !storage.IsURL(name) {
+		return storage.Local{}, nil
 	}
 	return r.Bucket(ctx, name)
 }
 
-func (r *Resolver) Open(ctx context.Context, name string) (Object, error) {
+func (r *Resolver) Open(ctx context.Context, name string) (storage.Object, error) {
 	s, err := r.store(ctx, name)
 	if err != nil {
 		return nil, err
@@ -101,7 +103,7 @@ func (r *Resolver) Open(ctx context.Context, name string) (Object, error) {
 	return s.Open(ctx, name)
 }
 
-func (r *Resolver) Create(ctx context.Context, name string) (Writer, error) {
+func (r *Resolver) Create(ctx context.Context, name string) (storage.Writer, error) {
 	s, err := r.store(ctx, name)
 	if err != nil {
 		return nil, err
@@ -127,7 +129,7 @@ func (r *Resolver) Delete(ctx context.Context, name string) error {
 
 // ListAll is Blob.ListAll for a location URL; plain paths are not served.
 func (r *Resolver) ListAll(ctx context.Context, dir string) ([]string, error) {
-	if !IsURL(dir) {
+	if !storage.IsURL(dir) {
 		return nil, fmt.Errorf("list %s: not a location URL", dir)
 	}
 	b, err := r.Bucket(ctx, dir)
@@ -139,8 +141,8 @@ func (r *Resolver) ListAll(ctx context.Context, dir string) ([]string, error) {
 
 // CreateNew is Blob.CreateNew for a location URL; plain paths are not
 // served.
-func (r *Resolver) CreateNew(ctx context.Context, name string) (Writer, error) {
-	if !IsURL(name) {
+func (r *Resolver) CreateNew(ctx context.Context, name string) (storage.Writer, error) {
+	if !storage.IsURL(name) {
 		return nil, fmt.Errorf("create %s: not a location URL", name)
 	}
 	b, err := r.Bucket(ctx, name)
@@ -153,10 +155,10 @@ func (r *Resolver) CreateNew(ctx context.Context, name string) (Writer, error) {
 // ReadStats are the requests and bytes read for an object URL since its
 // bucket was opened; zero for plain paths.
 func (r *Resolver) ReadStats(name string) Stats {
-	if !IsURL(name) {
+	if !storage.IsURL(name) {
 		return Stats{}
 	}
-	loc, err := ParseLocation(name)
+	loc, err := storage.ParseLocation(name)
 	if err != nil {
 		return Stats{}
 	}

@@ -1,4 +1,4 @@
-package storage_test
+package cloud_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/seqae/seqae/internal/s3fake"
 	"github.com/seqae/seqae/storage"
+	"github.com/seqae/seqae/storage/cloud"
 )
 
 // blobSuite is a location (a folder URL) on each kind of object store the
@@ -23,7 +24,7 @@ import (
 type blobSuite struct {
 	name     string
 	base     string
-	resolver *storage.Resolver
+	resolver *cloud.Resolver
 }
 
 // startS3 serves gofakes3 on 127.0.0.1 with a bucket, for the test.
@@ -48,7 +49,7 @@ func suites(t *testing.T) []blobSuite {
 		{"mem", "mem://lake/root"},
 		{"file", "file://" + filepath.ToSlash(t.TempDir()) + "/root"},
 	} {
-		r := storage.NewResolver()
+		r := cloud.NewResolver()
 		t.Cleanup(func() { r.Close() })
 		out = append(out, blobSuite{s.name, s.base, r})
 	}
@@ -242,7 +243,7 @@ func TestBlobCreateNew(t *testing.T) {
 				switch {
 				case err == nil:
 					won++
-				case !errors.Is(err, storage.ErrExist):
+				case !errors.Is(err, cloud.ErrExist):
 					t.Errorf("a loser's error: got %v, want ErrExist", err)
 				}
 			}
@@ -257,7 +258,7 @@ func TestBlobCreateNew(t *testing.T) {
 // temporary files.
 func TestFileNoSidecars(t *testing.T) {
 	dir := t.TempDir()
-	r := storage.NewResolver()
+	r := cloud.NewResolver()
 	defer r.Close()
 	put(t, r, "file://"+filepath.ToSlash(dir)+"/a/b.parquet", []byte("x"))
 	var names []string
@@ -286,7 +287,7 @@ func TestBlobErrors(t *testing.T) {
 		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>1</RequestId></Error>`)
 	}))
 	defer denied.Close()
-	r := storage.NewResolver()
+	r := cloud.NewResolver()
 	defer r.Close()
 	for _, c := range []struct {
 		name, loc string
