@@ -34,8 +34,9 @@ func cli(t *testing.T, ctx context.Context, env []string, args ...string) (int, 
 
 // The README's first command, run through the CLI entry point on the
 // shipped example data: exit 0, every partition committed with balanced
-// counts, step losses for every real step, and the planted anomalies at
-// the top of the scores.
+// counts, step losses for every real step, the planted anomalies at the
+// top of the scores and flagged by the calibration, and few normal traces
+// flagged.
 func TestExampleJobEndToEnd(t *testing.T) {
 	out := t.TempDir()
 	t.Chdir("../..")
@@ -92,6 +93,36 @@ func TestExampleJobEndToEnd(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &planted); err != nil {
 		t.Fatal(err)
+	}
+	// Calibration: every row has a percentile and the flag from 99; the
+	// planted faults are flagged, and at most 2% of the normal traces.
+	faults := map[string]bool{}
+	for _, p := range planted {
+		faults[p.ID] = true
+	}
+	var flagged, normal, normalFlagged int
+	for _, r := range latents {
+		if r.Percentile == nil || r.Anomaly == nil {
+			t.Fatalf("%s: percentile %v, anomaly %v: want both set", r.ID, r.Percentile, r.Anomaly)
+		}
+		if p := *r.Percentile; p < 0 || p > 100 || *r.Anomaly != (p >= 99) {
+			t.Errorf("%s: percentile %v, anomaly %v: want 0..100, anomaly from 99", r.ID, p, *r.Anomaly)
+		}
+		switch {
+		case faults[r.ID] && *r.Anomaly:
+			flagged++
+		case faults[r.ID]:
+			t.Errorf("planted fault %s: anomaly false (score %v, percentile %v)", r.ID, r.Score, *r.Percentile)
+		default:
+			normal++
+			if *r.Anomaly {
+				normalFlagged++
+			}
+		}
+	}
+	t.Logf("planted faults flagged: %d of %d; normal traces flagged: %d of %d", flagged, len(faults), normalFlagged, normal)
+	if flagged != len(faults) || normalFlagged*50 > normal {
+		t.Errorf("got %d of %d planted faults and %d of %d normal traces flagged, want all and at most 2%%", flagged, len(faults), normalFlagged, normal)
 	}
 	sort.Slice(latents, func(i, j int) bool { return latents[i].Score > latents[j].Score })
 	var top, want []string
