@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 )
 
 // Local is the Store for the local file system. Names are OS paths, absolute
@@ -56,6 +57,11 @@ func (Local) Open(ctx context.Context, name string) (Object, error) {
 // localWriteBuffer is the size of the buffer in front of the temporary file.
 const localWriteBuffer = 1 << 20
 
+// writeBuffers keeps the buffers of closed writers for the next ones: a
+// run writes many small files (manifests, markers, locks), and allocating
+// and clearing a MiB for each one took a sixth of jobs' test time.
+var writeBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, localWriteBuffer) }}
+
 type localWriter struct {
 	ctx    context.Context
 	final  string
@@ -87,7 +93,9 @@ func (Local) Create(ctx context.Context, name string) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
-	return &localWriter{ctx: ctx, final: name, tmp: tmp, buf: bufio.NewWriterSize(tmp, localWriteBuffer)}, nil
+	buf := writeBuffers.Get().(*bufio.Writer)
+	buf.Reset(tmp)
+	return &localWriter{ctx: ctx, final: name, tmp: tmp, buf: buf}, nil
 }
 
 // createTemp creates a new file dir/prefix* like os.CreateTemp, but with
@@ -130,7 +138,15 @@ func (w *localWriter) Close() error {
 	}
 	w.closed = true
 	w.result = w.publish()
+	w.release()
 	return w.result
+}
+
+// release returns the buffer to writeBuffers, once the writer is closed.
+func (w *localWriter) release() {
+	w.buf.Reset(nil)
+	writeBuffers.Put(w.buf)
+	w.buf = nil
 }
 
 func (w *localWriter) publish() error {
@@ -175,7 +191,9 @@ func (w *localWriter) Abort() error {
 	}
 	w.closed = true
 	w.result = fmt.Errorf("publish %s: %w", w.final, ErrAborted)
-	return w.discard()
+	err := w.discard()
+	w.release()
+	return err
 }
 
 func (w *localWriter) discard() error {
