@@ -72,6 +72,7 @@ func put(t *testing.T, s storage.Store, name string, data []byte) {
 }
 
 func TestBlobWriteReadList(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, s := range suites(t) {
 		t.Run(s.name, func(t *testing.T) {
@@ -161,6 +162,7 @@ func TestBlobWriteReadList(t *testing.T) {
 // half-way, leaves nothing under its name, and an earlier object there
 // stays as it was.
 func TestBlobAbort(t *testing.T) {
+	t.Parallel()
 	for _, s := range suites(t) {
 		t.Run(s.name, func(t *testing.T) {
 			r := s.resolver
@@ -214,6 +216,7 @@ func TestBlobAbort(t *testing.T) {
 // TestBlobCreateNew: of concurrent conditional writers of one object,
 // exactly one wins; the others fail with ErrExist.
 func TestBlobCreateNew(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, s := range suites(t) {
 		t.Run(s.name, func(t *testing.T) {
@@ -257,6 +260,7 @@ func TestBlobCreateNew(t *testing.T) {
 // TestFileNoSidecars: file:// writes no .attrs files and leaves no
 // temporary files.
 func TestFileNoSidecars(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := cloud.NewResolver()
 	defer r.Close()
@@ -277,6 +281,9 @@ func TestFileNoSidecars(t *testing.T) {
 // TestBlobErrors: a missing bucket, an unreachable endpoint and bad URLs
 // are errors naming the location, without credentials.
 func TestBlobErrors(t *testing.T) {
+	// Parallel: the SDK's retries of the unreachable endpoint back off
+	// for 1 to 5 s.
+	t.Parallel()
 	ctx := context.Background()
 	srv := startS3(t, "lake")
 	// A server that refuses everything, as S3 does without a valid
