@@ -29,6 +29,7 @@ func TestBatcher(t *testing.T) {
 		{"padded", BatchConfig{Mode: Padded, BatchSize: 4, Boundaries: []int{1, 4, 10}},
 			[][]int{{3, 3, 3, 3}, {5, 9, 5, 5}, {1, 3}, {12}}},
 		{"max_held", BatchConfig{BatchSize: 4, MaxHeld: 3}, [][]int{{3, 3}, {5, 5}, {3, 3}, {1}, {3}, {5}, {9}, {12}}},
+		{"max_held_values", BatchConfig{BatchSize: 4, MaxHeldValues: 12}, [][]int{{3, 3}, {3}, {5, 5}, {9}, {3}, {1}, {5}, {3}, {12}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

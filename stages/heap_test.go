@@ -149,35 +149,45 @@ func BenchmarkEncodeHeap(b *testing.B) {
 // two, and training; the model-only figures are nn's
 // BenchmarkTorchWorkloadTrain and BenchmarkTorchWorkloadEncode.
 //
-// encode streams with the default MaxHeld (1024 sequences): with 191
-// lengths it cuts 478 batches where the model alone runs 191 full ones
-// (BenchmarkEncodeBatches prices that); encode-held=all holds every
-// sequence, so it runs the model alone's batches but only once all is read.
-// train is Train with one epoch: the first read, the normaliser's fit, the
-// epoch and the calibration pass; train-epoch is one epoch on the cached
-// sequences alone, in whole batches (parts=1, as the model alone) and in
-// Train's default two parts.
+// encode streams with the default MaxHeld (64 batches, 4,096 sequences,
+// the whole workload here): 191 full batches, as the model alone runs, but
+// the model waits for the whole input; held=1024 is the old default, which
+// cut 478 batches and began sooner; x10 is ten copies of the workload
+// (40,960 sequences), where reading overlaps the model once the first 4,096
+// are in. train is Train with one epoch: the first read, the normaliser's
+// fit, the epoch and the calibration pass; train-epoch is one epoch on the
+// cached sequences alone, in whole batches (parts=1, as the model alone)
+// and in Train's default two parts.
 func BenchmarkEndToEnd(b *testing.B) {
 	dir := b.TempDir()
 	in := writeLocalInput(b, dir, synth.TorchWorkload(4096, 10, 200, 8, 0), 1024)
+	dir10 := b.TempDir()
+	in10 := writeLocalInput(b, dir10, synth.TorchWorkload(40960, 10, 200, 8, 0), 1024)
 	cfg := nn.Config{InputDim: 8, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}
 	m, _ := nn.NewModel(cfg, 1)
 	for _, c := range []struct {
 		name     string
 		workers  int
 		batching BatchConfig
+		x10      bool
 	}{
-		{"encode", 1, BatchConfig{}},
-		{"encode-workers=2", 2, BatchConfig{}},
-		{"encode-held=all", 1, BatchConfig{MaxHeld: 1 << 20}},
+		{"encode", 1, BatchConfig{}, false},
+		{"encode-workers=2", 2, BatchConfig{}, false},
+		{"encode-held=1024", 1, BatchConfig{MaxHeld: 1024}, false},
+		{"encode-x10", 1, BatchConfig{}, true},
+		{"encode-x10-workers=2", 2, BatchConfig{}, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			d, input, n := dir, in, 4096
+			if c.x10 {
+				d, input, n = dir10, in10, 40960
+			}
 			var batches int64
 			for b.Loop() {
-				batches = encodeLocal(b, dir, in, m, c.workers, c.batching).Batches
+				batches = encodeLocal(b, d, input, m, c.workers, c.batching).Batches
 			}
 			b.ReportMetric(float64(batches), "batches")
-			b.ReportMetric(4096*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
 		})
 	}
 	b.Run("train", func(b *testing.B) {
@@ -228,7 +238,7 @@ func torchSequences() []*schemas.Sequence {
 // torch_peer.py's workload encoded in the batches BatchAll cuts with
 // everything in memory (191 of one length each, as nn's
 // BenchmarkTorchWorkloadEncode) and in those the streaming Batcher cuts
-// holding the default 1024 sequences (478).
+// holding 1,024 sequences, the default before it was 64 batches (478).
 func BenchmarkEncodeBatches(b *testing.B) {
 	m, _ := nn.NewModel(nn.Config{InputDim: 8, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}, 1)
 	seqs := torchSequences()
@@ -236,7 +246,7 @@ func BenchmarkEncodeBatches(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bt, _ := NewBatcher(BatchConfig{})
+	bt, _ := NewBatcher(BatchConfig{MaxHeld: 1024})
 	var streamed []*Batch
 	emit := func(x *Batch) error { streamed = append(streamed, x); return nil }
 	for _, s := range seqs {
