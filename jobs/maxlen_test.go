@@ -40,23 +40,6 @@ func TestDefaultMaxLen(t *testing.T) {
 	}
 }
 
-func TestHeldValues(t *testing.T) {
-	for _, c := range []struct {
-		limit int64
-		want  int
-	}{
-		{math.MaxInt64, 1 << 24}, // no limit
-		{0, 1 << 24},
-		{4 << 30, 1 << 24},
-		{256 << 20, 1 << 22},
-		{1 << 20, 1 << 18},
-	} {
-		if got := HeldValues(c.limit); got != c.want {
-			t.Errorf("HeldValues(%d) = %d, want %d", c.limit, got, c.want)
-		}
-	}
-}
-
 func TestDefaultBudgets(t *testing.T) {
 	for _, c := range []struct {
 		limit        int64

@@ -462,19 +462,7 @@ func (r *runner) batching(boundaries []int) stages.BatchConfig {
 	if b.Mode != BatchMode(stages.Padded) {
 		boundaries = nil
 	}
-	return stages.BatchConfig{Mode: stages.Mode(b.Mode), BatchSize: b.BatchSize, MaxSteps: b.MaxSteps, Boundaries: boundaries,
-		MaxHeldValues: HeldValues(debug.SetMemoryLimit(-1))}
-}
-
-// HeldValues is the most values (steps times features, float32) the
-// batcher holds in open buckets, from the Go memory limit as
-// DefaultBudgets: a sixteenth of it, at least 1 MiB and at most 64 MiB
-// (stages' default; that much without a limit).
-func HeldValues(memLimit int64) int {
-	if memLimit <= 0 || memLimit == math.MaxInt64 {
-		return 1 << 24
-	}
-	return int(min(max(memLimit/16, 1<<20), 64<<20) / 4)
+	return stages.BatchConfig{Mode: stages.Mode(b.Mode), BatchSize: b.BatchSize, MaxSteps: b.MaxSteps, Boundaries: boundaries}
 }
 
 // totalRows is the rows a pass over units reads, for progress: 0 where

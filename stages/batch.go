@@ -41,8 +41,11 @@ type BatchConfig struct {
 	// batch, so this costs only throughput.)
 	MaxHeld int
 	// MaxHeldValues caps the values (steps times features) waiting in open
-	// buckets the same way, so that long sequences do not make MaxHeld a
-	// memory hazard. Default 1<<24 (64 MiB of float32).
+	// buckets, so that long sequences do not make MaxHeld a memory hazard:
+	// past it the buckets holding the most values are sent early. Default
+	// 1<<24 (64 MiB of float32). A constant, not derived from the memory
+	// limit: the batches, and so a streamed training's model, must not
+	// depend on the machine.
 	MaxHeldValues int
 }
 
@@ -146,8 +149,9 @@ func (b *Batch) Pack(x []float32, lens []int, dim int) ([]float32, []int) {
 }
 
 // Batcher cuts a stream of sequences into batches by length. It holds at
-// most MaxHeld sequences and MaxHeldValues values (past either, it sends
-// the fullest bucket). It is not safe for concurrent use; its output
+// most MaxHeld sequences (past it, it sends the bucket holding the most)
+// and MaxHeldValues values (past it, it sends the buckets holding the most
+// values until the rest fit). It is not safe for concurrent use; its output
 // depends only on the order of its input.
 type Batcher struct {
 	cfg    BatchConfig
@@ -202,16 +206,29 @@ func (b *Batcher) Add(s *schemas.Sequence, emit func(*Batch) error) error {
 	if len(cur.Seqs) == b.cfg.BatchSize || b.cfg.MaxSteps > 0 && cur.Steps >= b.cfg.MaxSteps {
 		return b.send(key, emit)
 	}
-	if b.held > b.cfg.MaxHeld || b.values > b.cfg.MaxHeldValues {
-		fullest := -1
-		for k, o := range b.open {
-			if fullest < 0 || len(o.Seqs) > len(b.open[fullest].Seqs) || len(o.Seqs) == len(b.open[fullest].Seqs) && k < fullest {
-				fullest = k
-			}
+	if b.held > b.cfg.MaxHeld {
+		return b.send(b.heaviest(func(o *Batch) int { return len(o.Seqs) }), emit)
+	}
+	// Past the values cap, the buckets holding the most values go until
+	// the rest fit: a sequence larger than the cap goes at once.
+	for b.values > b.cfg.MaxHeldValues {
+		if err := b.send(b.heaviest(func(o *Batch) int { return o.Steps * o.Seqs[0].Dim }), emit); err != nil {
+			return err
 		}
-		return b.send(fullest, emit)
 	}
 	return nil
+}
+
+// heaviest is the key of the open bucket for which weight is greatest,
+// the shortest bucket among equals.
+func (b *Batcher) heaviest(weight func(*Batch) int) int {
+	best, bw := -1, 0
+	for k, o := range b.open {
+		if w := weight(o); best < 0 || w > bw || w == bw && k < best {
+			best, bw = k, w
+		}
+	}
+	return best
 }
 
 // Flush sends every open bucket's partial batch, shortest bucket first.

@@ -17,6 +17,29 @@ func seqsOfLens(lens ...int) []*schemas.Sequence {
 	return out
 }
 
+// A sequence that fills the values cap goes out alone as soon as the cap is
+// passed, and does not leave the batcher over its cap, sending a batch of
+// one at every Add.
+func TestBatcherLargeSequence(t *testing.T) {
+	b, err := NewBatcher(BatchConfig{BatchSize: 64, MaxHeldValues: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	emit := func(x *Batch) error { sizes = append(sizes, len(x.Seqs)); return nil }
+	for _, s := range seqsOfLens(append([]int{1000}, slices.Repeat([]int{2}, 200)...)...) {
+		if err := b.Add(s, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Flush(emit); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{1, 64, 64, 64, 8}; !slices.Equal(sizes, want) {
+		t.Errorf("batch sizes %v, want %v", sizes, want)
+	}
+}
+
 func TestBatcher(t *testing.T) {
 	lens := []int{3, 5, 3, 9, 3, 5, 12, 3, 1, 5, 3}
 	cases := []struct {
@@ -29,7 +52,7 @@ func TestBatcher(t *testing.T) {
 		{"padded", BatchConfig{Mode: Padded, BatchSize: 4, Boundaries: []int{1, 4, 10}},
 			[][]int{{3, 3, 3, 3}, {5, 9, 5, 5}, {1, 3}, {12}}},
 		{"max_held", BatchConfig{BatchSize: 4, MaxHeld: 3}, [][]int{{3, 3}, {5, 5}, {3, 3}, {1}, {3}, {5}, {9}, {12}}},
-		{"max_held_values", BatchConfig{BatchSize: 4, MaxHeldValues: 12}, [][]int{{3, 3}, {3}, {5, 5}, {9}, {3}, {1}, {5}, {3}, {12}}},
+		{"max_held_values", BatchConfig{BatchSize: 4, MaxHeldValues: 12}, [][]int{{9}, {3, 3, 3}, {12}, {5, 5}, {1}, {3, 3}, {5}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

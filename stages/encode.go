@@ -44,7 +44,8 @@ type EncodeJob struct {
 
 // Encode reads the job's input, encodes every valid sequence and writes
 // its latent, score and step losses; bad rows go to quarantine. It holds
-// about (open buckets × batch size) sequences whatever the input's size.
+// at most the batcher's MaxHeld sequences and MaxHeldValues values in open
+// buckets, plus the read-ahead, whatever the input's size.
 // The output's row order depends only on the input and the batching, not
 // on the number of goroutines. Encode owns its output writers (see
 // Outputs): it closes them when it succeeds and aborts them when it fails.
