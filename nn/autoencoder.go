@@ -174,9 +174,7 @@ func sameBits(a, b []float32) bool {
 // gemmSlack.
 func grow[T float32 | int](s []T, n int) []T {
 	if cap(s) < n+gemmSlack {
-		s = make([]T, n, max(n, 2*cap(s))+gemmSlack)
-		adviseHuge(s)
-		return s
+		return make([]T, n, max(n, 2*cap(s))+gemmSlack)
 	}
 	return s[:n]
 }
