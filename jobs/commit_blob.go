@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/seqae/seqae/storage"
-	"github.com/seqae/seqae/storage/cloud"
 )
 
 // The commit protocol on an object store is described in doc.go.
@@ -45,7 +44,7 @@ type objectStore interface {
 
 // readStats is what a store that counts its requests has.
 type readStats interface {
-	ReadStats(name string) cloud.Stats
+	ReadStats(name string) storage.Stats
 }
 
 // blobOut reports whether the output folder is a location URL, committed
@@ -434,7 +433,7 @@ func acquireBlobLock(ctx context.Context, s objectStore, name, runID string, log
 		if err == nil {
 			return &blobLock{s: s, name: name, runID: runID}, nil
 		}
-		if !errors.Is(err, cloud.ErrExist) {
+		if !errors.Is(err, storage.ErrExist) {
 			return nil, fmt.Errorf("taking the commit lock %s: %w", storage.Redact(name), err)
 		}
 		cur, err := readLock(ctx, s, name)

@@ -162,7 +162,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 	dir := b.TempDir()
 	in := writeLocalInput(b, dir, synth.TorchWorkload(4096, 10, 200, 8, 0), 1024)
 	dir10 := b.TempDir()
-	in10 := writeLocalInput(b, dir10, synth.TorchWorkload(40960, 10, 200, 8, 0), 1024)
+	in10 := sync.OnceValue(func() *read.Input {
+		return writeLocalInput(b, dir10, synth.TorchWorkload(40960, 10, 200, 8, 0), 1024)
+	})
 	cfg := nn.Config{InputDim: 8, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}
 	m, _ := nn.NewModel(cfg, 1)
 	for _, c := range []struct {
@@ -180,7 +182,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			d, input, n := dir, in, 4096
 			if c.x10 {
-				d, input, n = dir10, in10, 40960
+				d, input, n = dir10, in10(), 40960
 			}
 			var batches int64
 			for b.Loop() {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/seqae/seqae/storage/internal/match"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/seqae/seqae/storage/internal/match"
 )
 
 // Local is the Store for the local file system. Names are OS paths, absolute

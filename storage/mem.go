@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/seqae/seqae/storage/internal/match"
 	"path"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/seqae/seqae/storage/internal/match"
 )
 
 // Mem is an in-memory Store, for tests and for checking that consumers keep

@@ -68,5 +68,18 @@ type Store interface {
 // under the name or pattern.
 var ErrNotFound = errors.New("not found")
 
+// ErrExist is wrapped by the error of a writer that may only create (an
+// object store's CreateNew, in storage/cloud) when the object already
+// exists. It is here, not in storage/cloud, so that a caller's own store
+// can return it without linking the cloud SDKs.
+var ErrExist = errors.New("already exists")
+
+// Stats count the requests a store served for one object, and the bytes it
+// sent (storage/cloud's Blob counts them; local stores have none).
+type Stats struct {
+	Requests int64 `json:"requests"`
+	Bytes    int64 `json:"bytes"`
+}
+
 // ErrAborted is wrapped by what a Writer's Close returns after Abort.
 var ErrAborted = errors.New("writer was aborted")

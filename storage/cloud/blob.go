@@ -1,9 +1,6 @@
 package cloud
 
 import (
-	"github.com/seqae/seqae/storage"
-	"github.com/seqae/seqae/storage/internal/match"
-
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +16,9 @@ import (
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/seqae/seqae/storage"
+	"github.com/seqae/seqae/storage/internal/match"
 )
 
 // ReadAhead is the default size of the window Blob reads around a ReadAt
@@ -30,16 +30,13 @@ const ReadAhead = 4 << 20
 // the column chunks of a row group read in turn do not evict each other.
 const blobWindows = 4
 
-// ErrExist is wrapped by the error of a CreateNew writer's Close when the
-// object already exists.
-var ErrExist = errors.New("already exists")
+// ErrExist is storage.ErrExist, which a CreateNew writer's Close wraps
+// when the object already exists.
+var ErrExist = storage.ErrExist
 
-// Stats count the requests an object store served for one object, and the
-// bytes it sent.
-type Stats struct {
-	Requests int64 `json:"requests"`
-	Bytes    int64 `json:"bytes"`
-}
+// Stats is storage.Stats: the requests and bytes an object store served
+// for one object.
+type Stats = storage.Stats
 
 // Blob is a Store over one bucket of an object store (gocloud.dev/blob).
 // Names are location URLs in that bucket (see Location); Resolver makes

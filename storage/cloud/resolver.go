@@ -1,8 +1,6 @@
 package cloud
 
 import (
-	"github.com/seqae/seqae/storage"
-
 	"context"
 	"fmt"
 	"net/url"
@@ -15,6 +13,8 @@ import (
 	_ "gocloud.dev/blob/gcsblob" // gs://
 	"gocloud.dev/blob/memblob"
 	_ "gocloud.dev/blob/s3blob" // s3://
+
+	"github.com/seqae/seqae/storage"
 )
 
 // Resolver is the Store for names that are location URLs or plain paths:
