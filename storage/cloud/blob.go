@@ -30,14 +30,6 @@ const ReadAhead = 4 << 20
 // the column chunks of a row group read in turn do not evict each other.
 const blobWindows = 4
 
-// ErrExist is storage.ErrExist, which a CreateNew writer's Close wraps
-// when the object already exists.
-var ErrExist = storage.ErrExist
-
-// Stats is storage.Stats: the requests and bytes an object store served
-// for one object.
-type Stats = storage.Stats
-
 // Blob is a Store over one bucket of an object store (gocloud.dev/blob).
 // Names are location URLs in that bucket (see Location); Resolver makes
 // them. Reads go through ranged GETs with a read-ahead window, writes
@@ -99,9 +91,9 @@ func (b *Blob) counter(name string) *objStats {
 
 // ReadStats are the requests made and bytes read for the named object
 // since the store was made.
-func (b *Blob) ReadStats(name string) Stats {
+func (b *Blob) ReadStats(name string) storage.Stats {
 	s := b.counter(name)
-	return Stats{Requests: s.requests.Load(), Bytes: s.bytes.Load()}
+	return storage.Stats{Requests: s.requests.Load(), Bytes: s.bytes.Load()}
 }
 
 // wrap makes a driver's error name the object and map to this package's
@@ -113,7 +105,7 @@ func wrap(op, name string, err error) error {
 	case gcerrors.PermissionDenied:
 		return fmt.Errorf("%s %s: access denied (check the credentials in the environment): %w", op, storage.Redact(name), err)
 	case gcerrors.FailedPrecondition:
-		return fmt.Errorf("%s %s: %w", op, storage.Redact(name), ErrExist)
+		return fmt.Errorf("%s %s: %w", op, storage.Redact(name), storage.ErrExist)
 	}
 	return fmt.Errorf("%s %s: %w", op, storage.Redact(name), err)
 }
@@ -271,7 +263,7 @@ func (b *Blob) Create(ctx context.Context, name string) (storage.Writer, error) 
 }
 
 // CreateNew is Create for an object that must not exist yet (a conditional
-// write, If-None-Match: *): Close fails with an error wrapping ErrExist if
+// write, If-None-Match: *): Close fails with an error wrapping storage.ErrExist if
 // it does. Keep such objects small: some servers check the condition only
 // on single-request uploads.
 func (b *Blob) CreateNew(ctx context.Context, name string) (storage.Writer, error) {
@@ -499,7 +491,7 @@ func (w *linkWriter) Close() error {
 	}
 	switch {
 	case errors.Is(err, fs.ErrExist):
-		w.result = fmt.Errorf("publish %s: %w", storage.Redact(w.name), ErrExist)
+		w.result = fmt.Errorf("publish %s: %w", storage.Redact(w.name), storage.ErrExist)
 	case err != nil:
 		w.result = wrap("publish", w.name, err)
 	}

@@ -246,7 +246,7 @@ func TestBlobCreateNew(t *testing.T) {
 				switch {
 				case err == nil:
 					won++
-				case !errors.Is(err, cloud.ErrExist):
+				case !errors.Is(err, storage.ErrExist):
 					t.Errorf("a loser's error: got %v, want ErrExist", err)
 				}
 			}

@@ -154,20 +154,20 @@ func (r *Resolver) CreateNew(ctx context.Context, name string) (storage.Writer, 
 
 // ReadStats are the requests and bytes read for an object URL since its
 // bucket was opened; zero for plain paths.
-func (r *Resolver) ReadStats(name string) Stats {
+func (r *Resolver) ReadStats(name string) storage.Stats {
 	if !storage.IsURL(name) {
-		return Stats{}
+		return storage.Stats{}
 	}
 	loc, err := storage.ParseLocation(name)
 	if err != nil {
-		return Stats{}
+		return storage.Stats{}
 	}
 	loc.Key = ""
 	r.mu.Lock()
 	b := r.buckets[loc.String()]
 	r.mu.Unlock()
 	if b == nil {
-		return Stats{}
+		return storage.Stats{}
 	}
 	return b.ReadStats(name)
 }
