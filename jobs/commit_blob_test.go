@@ -19,39 +19,6 @@ import (
 	"github.com/seqae/seqae/storage/cloud"
 )
 
-// blobTarget is an output location on one kind of object store, with the
-// Resolver that serves it.
-type blobTarget struct {
-	name  string
-	base  string // a folder URL
-	store *cloud.Resolver
-}
-
-// blobTargets are a folder on gofakes3 (the s3blob driver over HTTP on
-// 127.0.0.1), on memblob and on fileblob.
-func blobTargets(t *testing.T) []blobTarget {
-	t.Helper()
-	srv, err := s3fake.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	if err := srv.CreateBucket("lake"); err != nil {
-		t.Fatal(err)
-	}
-	var out []blobTarget
-	for _, c := range []struct{ name, base string }{
-		{"s3", srv.Location("lake", "seqae")},
-		{"mem", "mem://lake/seqae"},
-		{"file", "file://" + filepath.ToSlash(t.TempDir()) + "/seqae"},
-	} {
-		r := cloud.NewResolver()
-		t.Cleanup(func() { r.Close() })
-		out = append(out, blobTarget{c.name, c.base, r})
-	}
-	return out
-}
-
 // upload copies a local file into a store.
 func uploadTo(t *testing.T, s storage.Store, src, dst string) {
 	t.Helper()
@@ -151,24 +118,24 @@ func TestBlobRunMatchesLocal(t *testing.T) {
 	wantLat := tabletest.ReadFile[tabletest.Latent](t, filepath.Join(local.Output.Dir, TableLatents, "dt="+day1, "part-00000-of-00001.parquet"))
 	wantLoss := tabletest.ReadFile[tabletest.StepLoss](t, filepath.Join(local.Output.Dir, TableStepLosses, "dt="+day1, "part-00000-of-00001.parquet"))
 	inFile := filepath.Join(in, "part-0.parquet")
-	for _, tg := range blobTargets(t) {
-		remoteIn := storage.Join(tg.base, "in", "dt="+day1)
-		uploadTo(t, tg.store, inFile, storage.Join(remoteIn, "part-0.parquet"))
+	for _, tg := range s3fake.Targets(t, "seqae") {
+		remoteIn := storage.Join(tg.Base, "in", "dt="+day1)
+		uploadTo(t, tg.Store, inFile, storage.Join(remoteIn, "part-0.parquet"))
 		for _, c := range []struct{ name, in, out string }{
-			{"to", storage.Join(tg.base, "in", "dt={date}"), storage.Join(tg.base, "out")},
-			{"local-to", in, storage.Join(tg.base, "out-from-local")},
+			{"to", storage.Join(tg.Base, "in", "dt={date}"), storage.Join(tg.Base, "out")},
+			{"local-to", in, storage.Join(tg.Base, "out-from-local")},
 			{"to-local", remoteIn, filepath.Join(t.TempDir(), "out")},
 		} {
-			t.Run(tg.name+"/"+c.name, func(t *testing.T) {
+			t.Run(tg.Name+"/"+c.name, func(t *testing.T) {
 				cfg := smallJob(t, c.in, "output.dir="+c.out)
-				res := mustRun(t, cfg, Options{Date: day1, Store: tg.store})
+				res := mustRun(t, cfg, Options{Date: day1, Store: tg.Store})
 				latLive, lossLive := storage.Join(c.out, TableLatents, "dt="+day1), storage.Join(c.out, TableStepLosses, "dt="+day1)
 				var gotLat []tabletest.Latent
 				var gotLoss []tabletest.StepLoss
 				if storage.IsURL(c.out) {
-					gotLat, gotLoss = blobRows[tabletest.Latent](t, tg.store, latLive), blobRows[tabletest.StepLoss](t, tg.store, lossLive)
+					gotLat, gotLoss = blobRows[tabletest.Latent](t, tg.Store, latLive), blobRows[tabletest.StepLoss](t, tg.Store, lossLive)
 					for _, table := range tables {
-						if p := readBlobPart(t, tg.store, storage.Join(c.out, table, "dt="+day1)); len(p.problems(true)) > 0 {
+						if p := readBlobPart(t, tg.Store, storage.Join(c.out, table, "dt="+day1)); len(p.problems(true)) > 0 {
 							t.Errorf("%s: %v (objects %v)", table, p.problems(true), p.objects)
 						}
 					}
@@ -198,31 +165,31 @@ func TestBlobRunMatchesLocal(t *testing.T) {
 func TestBlobRerunAndModels(t *testing.T) {
 	t.Parallel()
 	in, ids := smallData(t)
-	tg := blobTargets(t)[0]
-	out := storage.Join(tg.base, "out")
+	tg := s3fake.Targets(t, "seqae")[0]
+	out := storage.Join(tg.Base, "out")
 	cfg := smallJob(t, in, "output.dir="+out)
-	first := mustRun(t, cfg, Options{Date: day1, Store: tg.store})
-	second := mustRun(t, cfg, Options{Date: day1, Store: tg.store})
+	first := mustRun(t, cfg, Options{Date: day1, Store: tg.Store})
+	second := mustRun(t, cfg, Options{Date: day1, Store: tg.Store})
 	for _, table := range tables {
-		p := readBlobPart(t, tg.store, storage.Join(out, table, "dt="+day1))
+		p := readBlobPart(t, tg.Store, storage.Join(out, table, "dt="+day1))
 		if p.manifest == nil || p.manifest.RunID != second.RunID || len(p.problems(true)) > 0 {
 			t.Errorf("%s after a rerun: problems %v, objects %v; want only run %s's (first %s)", table, p.problems(true), p.objects, second.RunID, first.RunID)
 		}
 	}
-	if got := len(blobRows[tabletest.Latent](t, tg.store, storage.Join(out, TableLatents, "dt="+day1))); got != len(ids) {
+	if got := len(blobRows[tabletest.Latent](t, tg.Store, storage.Join(out, TableLatents, "dt="+day1))); got != len(ids) {
 		t.Errorf("latents: %d rows, want %d", got, len(ids))
 	}
 	warm := smallJob(t, in, "output.dir="+out, "training.warm_start=true", "run=train")
-	res := mustRun(t, warm, Options{Date: day2, Store: tg.store})
+	res := mustRun(t, warm, Options{Date: day2, Store: tg.Store})
 	if res.Train.Training.WarmStartFrom != second.ModelID {
 		t.Errorf("warm start from %q, want the newest model %s", res.Train.Training.WarmStartFrom, second.ModelID)
 	}
 	enc := smallJob(t, in, "output.dir="+out, "run=encode")
-	res = mustRun(t, enc, Options{Date: day2, Store: tg.store})
+	res = mustRun(t, enc, Options{Date: day2, Store: tg.Store})
 	if !strings.Contains(res.ModelPath, "/models/dt="+day2+"/model-") {
 		t.Errorf("encode used %s, want day2's model", res.ModelPath)
 	}
-	p := readBlobPart(t, tg.store, storage.Join(out, TableLatents, "dt="+day2))
+	p := readBlobPart(t, tg.Store, storage.Join(out, TableLatents, "dt="+day2))
 	if want := "part-00000-of-00001-" + res.RunID + ".parquet"; len(p.problems(true)) > 0 || p.manifest.Date != day2 ||
 		len(p.manifest.Files) != 1 || p.manifest.Files[0].Name != want || p.manifest.Files[0].Rows != 240 {
 		t.Errorf("day2's latents: problems %v, manifest %+v; want %s alone, 240 rows", p.problems(true), p.manifest, want)
@@ -233,24 +200,24 @@ func TestBlobRerunAndModels(t *testing.T) {
 func TestBlobShards(t *testing.T) {
 	t.Parallel()
 	in, ids := smallData(t)
-	for _, tg := range blobTargets(t) {
-		t.Run(tg.name, func(t *testing.T) {
-			out := storage.Join(tg.base, "out")
-			mustRun(t, smallJob(t, in, "output.dir="+out, "run=train"), Options{Date: day1, Store: tg.store})
+	for _, tg := range s3fake.Targets(t, "seqae") {
+		t.Run(tg.Name, func(t *testing.T) {
+			out := storage.Join(tg.Base, "out")
+			mustRun(t, smallJob(t, in, "output.dir="+out, "run=train"), Options{Date: day1, Store: tg.Store})
 			enc := smallJob(t, in, "output.dir="+out, "run=encode")
 			live := storage.Join(out, TableLatents, "dt="+day1)
-			mustRun(t, enc, Options{Date: day1, Store: tg.store, Shard: Shard{0, 2}})
-			if p := readBlobPart(t, tg.store, live); p.manifest != nil || p.success {
+			mustRun(t, enc, Options{Date: day1, Store: tg.Store, Shard: Shard{0, 2}})
+			if p := readBlobPart(t, tg.Store, live); p.manifest != nil || p.success {
 				t.Errorf("after shard 0 of 2: manifest %v, _SUCCESS %v; want neither", p.manifest != nil, p.success)
 			}
 			for _, shard := range []Shard{{1, 2}, {0, 2}} { // the last lands, then a rerun of the first
-				mustRun(t, enc, Options{Date: day1, Store: tg.store, Shard: shard})
-				p := readBlobPart(t, tg.store, live)
+				mustRun(t, enc, Options{Date: day1, Store: tg.Store, Shard: shard})
+				p := readBlobPart(t, tg.Store, live)
 				if len(p.problems(true)) > 0 || p.manifest.ShardCount != 2 || len(p.manifest.Files) != 2 {
 					t.Fatalf("after shard %s: %v, objects %v", shard, p.problems(true), p.objects)
 				}
 				var got []string
-				for _, r := range blobRows[tabletest.Latent](t, tg.store, live) {
+				for _, r := range blobRows[tabletest.Latent](t, tg.Store, live) {
 					got = append(got, r.ID)
 				}
 				slices.Sort(got)
@@ -259,8 +226,8 @@ func TestBlobShards(t *testing.T) {
 				}
 			}
 			// Unsharded again: the shards' files and manifests go.
-			mustRun(t, enc, Options{Date: day1, Store: tg.store})
-			if p := readBlobPart(t, tg.store, live); len(p.problems(true)) > 0 || p.manifest.ShardCount != 1 {
+			mustRun(t, enc, Options{Date: day1, Store: tg.Store})
+			if p := readBlobPart(t, tg.Store, live); len(p.problems(true)) > 0 || p.manifest.ShardCount != 1 {
 				t.Errorf("unsharded after shards: %v, objects %v", p.problems(true), p.objects)
 			}
 		})
@@ -272,15 +239,15 @@ func TestBlobShards(t *testing.T) {
 func TestBlobConcurrentRuns(t *testing.T) {
 	t.Parallel()
 	in, _ := smallData(t)
-	tg := blobTargets(t)[0]
-	out := storage.Join(tg.base, "out")
+	tg := s3fake.Targets(t, "seqae")[0]
+	out := storage.Join(tg.Base, "out")
 	cfg := smallJob(t, in, "output.dir="+out)
 	var wg sync.WaitGroup
 	ids := make([]string, 2)
 	errs := make([]error, 2)
 	for i := range 2 {
 		wg.Go(func() {
-			res, err := Run(context.Background(), cfg, Options{Date: day1, Store: tg.store})
+			res, err := Run(context.Background(), cfg, Options{Date: day1, Store: tg.Store})
 			if err == nil {
 				ids[i] = res.RunID
 			}
@@ -294,7 +261,7 @@ func TestBlobConcurrentRuns(t *testing.T) {
 		}
 	}
 	for _, table := range tables {
-		p := readBlobPart(t, tg.store, storage.Join(out, table, "dt="+day1))
+		p := readBlobPart(t, tg.Store, storage.Join(out, table, "dt="+day1))
 		if len(p.problems(true)) > 0 || !slices.Contains(ids, p.manifest.RunID) {
 			t.Errorf("%s: %v, objects %v", table, p.problems(true), p.objects)
 		}
@@ -308,24 +275,24 @@ func TestBlobLockWait(t *testing.T) {
 	defer func() { blobLockTTL, blobLockWait = ttl, wait }()
 	blobLockTTL, blobLockWait = time.Hour, 300*time.Millisecond
 	in, _ := smallData(t)
-	tg := blobTargets(t)[1]
-	out := storage.Join(tg.base, "out")
+	tg := s3fake.Targets(t, "seqae")[1]
+	out := storage.Join(tg.Base, "out")
 	ctx := context.Background()
-	lock, err := acquireBlobLock(ctx, tg.store, storage.Join(out, TableModels, blobLockName), "other-run", nil)
+	lock, err := acquireBlobLock(ctx, tg.Store, storage.Join(out, TableModels, blobLockName), "other-run", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Run(ctx, smallJob(t, in, "output.dir="+out), Options{Date: day1, Store: tg.store})
+	_, err = Run(ctx, smallJob(t, in, "output.dir="+out), Options{Date: day1, Store: tg.Store})
 	if err == nil || !strings.Contains(err.Error(), "run other-run holds it") || !strings.Contains(err.Error(), "nothing committed") {
 		t.Errorf("got %v, want a failure naming the holder, with nothing committed", err)
 	}
 	lock.release(ctx)
 	blobLockTTL = 0
-	if _, err := acquireBlobLock(ctx, tg.store, storage.Join(out, TableModels, blobLockName), "dead-run", nil); err != nil {
+	if _, err := acquireBlobLock(ctx, tg.Store, storage.Join(out, TableModels, blobLockName), "dead-run", nil); err != nil {
 		t.Fatal(err)
 	}
 	blobLockTTL = time.Hour
-	mustRun(t, smallJob(t, in, "output.dir="+out), Options{Date: day1, Store: tg.store})
+	mustRun(t, smallJob(t, in, "output.dir="+out), Options{Date: day1, Store: tg.Store})
 }
 
 var errCrash = errors.New("crashed")
@@ -486,9 +453,9 @@ func TestBlobCrashAtEachStep(t *testing.T) {
 func TestBlobErrors(t *testing.T) {
 	t.Parallel()
 	in, _ := smallData(t)
-	tg := blobTargets(t)[0]
-	bad := strings.Replace(tg.base, "lake", "nobucket", 1)
-	_, err := Run(context.Background(), smallJob(t, in, "output.dir="+bad), Options{Date: day1, Store: tg.store})
+	tg := s3fake.Targets(t, "seqae")[0]
+	bad := strings.Replace(tg.Base, "lake", "nobucket", 1)
+	_, err := Run(context.Background(), smallJob(t, in, "output.dir="+bad), Options{Date: day1, Store: tg.Store})
 	if err == nil || !strings.Contains(err.Error(), "s3://nobucket/seqae") {
 		t.Errorf("missing bucket: got %v, want an error naming it", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"testing"
 
@@ -109,19 +108,13 @@ func overlongRun(t *testing.T, n int) (grew int64, cfg *Config, log string) {
 
 	// The live heap as the last collection marked it: what the run holds,
 	// not garbage a collector slowed by a busy machine has not reached yet.
-	base := liveHeap()
+	base := heaptest.Live()
 	stop := heaptest.Peaks()
 	var buf bytes.Buffer
 	cfg = smallJob(t, dir, "input.layout=columns", "input.pass=", "training.val_fraction=0")
 	mustRun(t, cfg, Options{Date: day1, Logger: logTo(&buf)})
 	_, live := stop()
 	return int64(live) - int64(base), cfg, buf.String()
-}
-
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
 }
 
 // writeOverlong writes DIR/part-0.parquet for overlongRun. It is a function

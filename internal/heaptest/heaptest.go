@@ -36,3 +36,10 @@ func Peaks() (stop func() (peak, live uint64)) {
 		return peak.Load(), live.Load()
 	}
 }
+
+// Live returns the live heap as the last collection marked it.
+func Live() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seqae/seqae/internal/s3fake"
 	"github.com/seqae/seqae/internal/synth"
 	"github.com/seqae/seqae/schemas"
 	"github.com/seqae/seqae/schemas/read"
@@ -24,7 +25,7 @@ var benchBigMB = flag.Int("s3bench.mb", 200, "size in MB of BenchmarkReadS3's la
 // (gofakes3 over HTTP on 127.0.0.1, through s3blob), reporting rows/s and
 // the requests per file.
 func BenchmarkReadS3(b *testing.B) {
-	srv := startS3(b, "bench")
+	srv := s3fake.StartTB(b, "bench")
 	dir := b.TempDir()
 	ctx := context.Background()
 	for _, c := range []struct {

@@ -19,43 +19,6 @@ import (
 	"github.com/seqae/seqae/storage/cloud"
 )
 
-// blobSuite is a location (a folder URL) on each kind of object store the
-// Resolver serves, with the Resolver serving it.
-type blobSuite struct {
-	name     string
-	base     string
-	resolver *cloud.Resolver
-}
-
-// startS3 serves gofakes3 on 127.0.0.1 with a bucket, for the test.
-func startS3(t testing.TB, bucket string) *s3fake.Server {
-	t.Helper()
-	srv, err := s3fake.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	if err := srv.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
-
-func suites(t *testing.T) []blobSuite {
-	srv := startS3(t, "lake")
-	var out []blobSuite
-	for _, s := range []struct{ name, base string }{
-		{"s3", srv.Location("lake", "root")},
-		{"mem", "mem://lake/root"},
-		{"file", "file://" + filepath.ToSlash(t.TempDir()) + "/root"},
-	} {
-		r := cloud.NewResolver()
-		t.Cleanup(func() { r.Close() })
-		out = append(out, blobSuite{s.name, s.base, r})
-	}
-	return out
-}
-
 func put(t *testing.T, s storage.Store, name string, data []byte) {
 	t.Helper()
 	w, err := s.Create(context.Background(), name)
@@ -74,20 +37,20 @@ func put(t *testing.T, s storage.Store, name string, data []byte) {
 func TestBlobWriteReadList(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	for _, s := range suites(t) {
-		t.Run(s.name, func(t *testing.T) {
-			r := s.resolver
+	for _, s := range s3fake.Targets(t, "root") {
+		t.Run(s.Name, func(t *testing.T) {
+			r := s.Store
 			data := make([]byte, 3<<20+17)
 			for i := range data {
 				data[i] = byte(i * 7)
 			}
 			for _, n := range []string{"t/dt=2026-01-02/b.parquet", "t/dt=2026-01-02/a.parquet", "t/dt=2026-01-02/_SUCCESS",
 				"t/dt=2026-01-02/.tmp/x", "t/_staging/y", "t/dt=2026-01-03/c.parquet", "u/z"} {
-				put(t, r, storage.Join(s.base, n), data[:10])
+				put(t, r, storage.Join(s.Base, n), data[:10])
 			}
-			put(t, r, storage.Join(s.base, "big"), data)
+			put(t, r, storage.Join(s.Base, "big"), data)
 
-			obj, err := r.Open(ctx, storage.Join(s.base, "big"))
+			obj, err := r.Open(ctx, storage.Join(s.Base, "big"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +71,7 @@ func TestBlobWriteReadList(t *testing.T) {
 			obj.Close()
 			// A 3 MiB object fits one read-ahead window: Open's request and
 			// the window's.
-			if st := r.ReadStats(storage.Join(s.base, "big")); st.Requests != 2 || st.Bytes != int64(len(data)) {
+			if st := r.ReadStats(storage.Join(s.Base, "big")); st.Requests != 2 || st.Bytes != int64(len(data)) {
 				t.Errorf("reads: got %d requests, %d bytes; want 2 (open, one window), %d", st.Requests, st.Bytes, len(data))
 			}
 
@@ -124,34 +87,34 @@ func TestBlobWriteReadList(t *testing.T) {
 				{"t/_staging", []string{"t/_staging/y"}},
 				{"u/z", []string{"u/z"}},
 			} {
-				got, err := r.List(ctx, storage.Join(s.base, c.pattern))
+				got, err := r.List(ctx, storage.Join(s.Base, c.pattern))
 				if err != nil {
 					t.Errorf("List(%s): %v", c.pattern, err)
 					continue
 				}
 				var want []string
 				for _, w := range c.want {
-					want = append(want, storage.Join(s.base, w))
+					want = append(want, storage.Join(s.Base, w))
 				}
 				if !slices.Equal(got, want) {
 					t.Errorf("List(%s):\n got %q\nwant %q", c.pattern, got, want)
 				}
 			}
 			for _, p := range []string{"nothing", "t/*/nothing", "t/dt=2026-01-02/a"} {
-				if _, err := r.List(ctx, storage.Join(s.base, p)); !errors.Is(err, storage.ErrNotFound) {
+				if _, err := r.List(ctx, storage.Join(s.Base, p)); !errors.Is(err, storage.ErrNotFound) {
 					t.Errorf("List(%s): got %v, want ErrNotFound", p, err)
 				}
 			}
-			if _, err := r.Open(ctx, storage.Join(s.base, "nothing")); !errors.Is(err, storage.ErrNotFound) {
+			if _, err := r.Open(ctx, storage.Join(s.Base, "nothing")); !errors.Is(err, storage.ErrNotFound) {
 				t.Errorf("Open(nothing): got %v, want ErrNotFound", err)
 			}
-			if err := r.Delete(ctx, storage.Join(s.base, "u/z")); err != nil {
+			if err := r.Delete(ctx, storage.Join(s.Base, "u/z")); err != nil {
 				t.Fatal(err)
 			}
-			if err := r.Delete(ctx, storage.Join(s.base, "u/z")); err != nil {
+			if err := r.Delete(ctx, storage.Join(s.Base, "u/z")); err != nil {
 				t.Errorf("deleting a missing object: %v", err)
 			}
-			if _, err := r.Open(ctx, storage.Join(s.base, "u/z")); !errors.Is(err, storage.ErrNotFound) {
+			if _, err := r.Open(ctx, storage.Join(s.Base, "u/z")); !errors.Is(err, storage.ErrNotFound) {
 				t.Errorf("Open after Delete: got %v, want ErrNotFound", err)
 			}
 		})
@@ -163,10 +126,10 @@ func TestBlobWriteReadList(t *testing.T) {
 // stays as it was.
 func TestBlobAbort(t *testing.T) {
 	t.Parallel()
-	for _, s := range suites(t) {
-		t.Run(s.name, func(t *testing.T) {
-			r := s.resolver
-			name := storage.Join(s.base, "x/part.parquet")
+	for _, s := range s3fake.Targets(t, "root") {
+		t.Run(s.Name, func(t *testing.T) {
+			r := s.Store
+			name := storage.Join(s.Base, "x/part.parquet")
 			big := bytes.Repeat([]byte("abcdefgh"), 2<<20) // 16 MiB: a multipart upload on S3
 			for _, c := range []struct {
 				name   string
@@ -218,13 +181,13 @@ func TestBlobAbort(t *testing.T) {
 func TestBlobCreateNew(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	for _, s := range suites(t) {
-		t.Run(s.name, func(t *testing.T) {
-			b, err := s.resolver.Bucket(ctx, s.base)
+	for _, s := range s3fake.Targets(t, "root") {
+		t.Run(s.Name, func(t *testing.T) {
+			b, err := s.Store.Bucket(ctx, s.Base)
 			if err != nil {
 				t.Fatal(err)
 			}
-			name := storage.Join(s.base, "lock")
+			name := storage.Join(s.Base, "lock")
 			const writers = 16
 			var wg sync.WaitGroup
 			errs := make([]error, writers)
@@ -285,7 +248,7 @@ func TestBlobErrors(t *testing.T) {
 	// for 1 to 5 s.
 	t.Parallel()
 	ctx := context.Background()
-	srv := startS3(t, "lake")
+	srv := s3fake.StartTB(t, "lake")
 	// A server that refuses everything, as S3 does without a valid
 	// signature or permission.
 	denied := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
