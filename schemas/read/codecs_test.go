@@ -211,19 +211,7 @@ func TestDamagedLZ4Page(t *testing.T) {
 				for k := range int64(16) {
 					bad[off+k] ^= 0x5a
 				}
-				mem, names := memStore(t, map[string][]byte{"bad.parquet": bad})
-				var before, after runtime.MemStats
-				runtime.ReadMemStats(&before)
-				in, err := Open(context.Background(), mem, names, schemas.Spec{Layout: schemas.Nested, Dim: 3})
-				if err == nil {
-					for _, u := range in.Units() {
-						if _, err = in.ReadUnit(context.Background(), u, Sink{Sequence: func(*schemas.Sequence) error { return nil }, Quarantine: func(schemas.Quarantine) error { return nil }}); err != nil {
-							break
-						}
-					}
-				}
-				runtime.ReadMemStats(&after)
-				grew := after.TotalAlloc - before.TotalAlloc
+				grew, err := readBad(t, bad)
 				most = max(most, grew)
 				if grew > 4<<20 {
 					t.Errorf("%s chunk %d damaged at byte %d: decoding allocated %d MiB", file, i, off, grew>>20)
@@ -353,19 +341,8 @@ func TestDamagedHadoopLZ4Page(t *testing.T) {
 		{"last frame truncated", func(b []byte) []byte { return b[:len(b)-5] }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			mem, names := memStore(t, map[string][]byte{"bad.parquet": parquetGoCodecFile(t, hadoopFrames{size: 4 << 10, damage: c.damage})})
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			in, err := Open(context.Background(), mem, names, schemas.Spec{Layout: schemas.Nested, Dim: 3})
-			if err == nil {
-				for _, u := range in.Units() {
-					if _, err = in.ReadUnit(context.Background(), u, Sink{Sequence: func(*schemas.Sequence) error { return nil }, Quarantine: func(schemas.Quarantine) error { return nil }}); err != nil {
-						break
-					}
-				}
-			}
-			runtime.ReadMemStats(&after)
-			if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+			grew, err := readBad(t, parquetGoCodecFile(t, hadoopFrames{size: 4 << 10, damage: c.damage}))
+			if grew > 4<<20 {
 				t.Errorf("decoding allocated %d MiB, want under 4", grew>>20)
 			}
 			if err == nil || !strings.Contains(err.Error(), "bad.parquet row group 0") || !strings.Contains(err.Error(), `column "`) ||
@@ -375,4 +352,24 @@ func TestDamagedHadoopLZ4Page(t *testing.T) {
 			t.Log(err)
 		})
 	}
+}
+
+// readBad opens data as bad.parquet (nested, 3 features) and reads every
+// unit until the first error, returning the bytes that allocated and the
+// error.
+func readBad(t *testing.T, data []byte) (uint64, error) {
+	t.Helper()
+	mem, names := memStore(t, map[string][]byte{"bad.parquet": data})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	in, err := Open(context.Background(), mem, names, schemas.Spec{Layout: schemas.Nested, Dim: 3})
+	if err == nil {
+		for _, u := range in.Units() {
+			if _, err = in.ReadUnit(context.Background(), u, Sink{Sequence: func(*schemas.Sequence) error { return nil }, Quarantine: func(schemas.Quarantine) error { return nil }}); err != nil {
+				break
+			}
+		}
+	}
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc, err
 }
