@@ -108,6 +108,23 @@ func TestOutputs(t *testing.T) {
 	mem := cloud.NewResolver()
 	defer mem.Close()
 	blobRes := run(t, mem, in, "output.dir=mem://lake/out", "run=encode", "model.path="+res.ModelPath)
+	// The same input read from the object store: its manifest counts the
+	// requests, and inspect shows them.
+	data, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := mem.Create(context.Background(), "mem://lake/in/part-0.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	run(t, mem, "mem://lake/in", "output.dir=mem://lake/out-from-mem", "run=encode", "model.path="+res.ModelPath)
 
 	latents := filepath.Join(out, jobs.TableLatents, "dt="+day)
 	parquetFile := filepath.Join(latents, "part-00000-of-00001.parquet")
@@ -126,6 +143,7 @@ func TestOutputs(t *testing.T) {
 		{storage.Local{}, latents, []string{"complete (_SUCCESS) true", "counts 60 sequences in, 60 out, 0 quarantined", "part-00000-of-00001.parquet"}},
 		{mem, "mem://lake/out/latents/dt=" + day, []string{"complete (_SUCCESS) true", "latents, date " + day, "run " + blobRes.RunID,
 			"files (from the manifest) part-00000-of-00001-" + blobRes.RunID + ".parquet", "bytes, 60 rows"}},
+		{mem, "mem://lake/out-from-mem/latents/dt=" + day, []string{"complete (_SUCCESS) true", "inputs 1 files, " + fmt.Sprint(len(data)) + " bytes, ", " requests"}},
 	}
 	for _, c := range cases {
 		got := describe(t, c.store, c.path, Options{})
@@ -135,6 +153,9 @@ func TestOutputs(t *testing.T) {
 				t.Errorf("describe %s:\n%s\nwant it to contain %q", c.path, got, w)
 			}
 		}
+	}
+	if got := describe(t, storage.Local{}, latents, Options{}); strings.Contains(got, "requests") {
+		t.Errorf("describe %s (inputs read locally):\n%s\nwant no request count", latents, got)
 	}
 	firstRows := func(text string) string {
 		_, rows, _ := strings.Cut(text, "first rows:\n")

@@ -29,17 +29,7 @@ func describeFolder(dir string, w io.Writer) error {
 	fmt.Fprintf(tw, "folder\t%s\n", dir)
 	if m != nil {
 		_, serr := os.Stat(filepath.Join(dir, jobs.SuccessFile))
-		fmt.Fprintf(tw, "complete (_SUCCESS)\t%v\n", serr == nil)
-		fmt.Fprintf(tw, "table\t%s, date %s, phase %s\n", m.Table, m.Date, m.Phase)
-		fmt.Fprintf(tw, "run\t%s (seqae %s), shards %d\n", m.RunID, m.Version, m.ShardCount)
-		fmt.Fprintf(tw, "model id\t%s\n", m.ModelID)
-		c := m.Counts
-		fmt.Fprintf(tw, "counts\t%d sequences in, %d out, %d quarantined%s\n", c.Sequences, c.Encoded, c.Quarantined, jobs.ReasonList(c.Reasons))
-		var in int64
-		for _, f := range m.Inputs {
-			in += f.Bytes
-		}
-		fmt.Fprintf(tw, "inputs\t%d files, %d bytes\n", len(m.Inputs), in)
+		describeManifest(tw, m, serr == nil)
 	}
 	if consistency, pending, ok := jobs.DateStatus(dir); ok {
 		fmt.Fprintf(tw, "date\t%s\n", consistency)
@@ -71,7 +61,19 @@ func describeBlobPartition(ctx context.Context, s storage.Store, path string, w 
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "folder\t%s\n", storage.Redact(path))
-	fmt.Fprintf(tw, "complete (_SUCCESS)\t%v\n", err == nil)
+	describeManifest(tw, m, err == nil)
+	fmt.Fprintf(tw, "files (from the manifest)\t\n")
+	for _, f := range m.Files {
+		fmt.Fprintf(tw, "  %s\t%d bytes, %d rows\n", f.Name, f.Bytes, f.Rows)
+	}
+	return true, tw.Flush()
+}
+
+// describeManifest writes what a partition's manifest says, and whether
+// the partition is complete, as rows of tw; the requests to an object
+// store only when its inputs were read from one.
+func describeManifest(tw io.Writer, m *jobs.Manifest, complete bool) {
+	fmt.Fprintf(tw, "complete (_SUCCESS)\t%v\n", complete)
 	fmt.Fprintf(tw, "table\t%s, date %s, phase %s\n", m.Table, m.Date, m.Phase)
 	fmt.Fprintf(tw, "run\t%s (seqae %s), shards %d\n", m.RunID, m.Version, m.ShardCount)
 	fmt.Fprintf(tw, "model id\t%s\n", m.ModelID)
@@ -81,10 +83,9 @@ func describeBlobPartition(ctx context.Context, s storage.Store, path string, w 
 	for _, f := range m.Inputs {
 		in, requests = in+f.Bytes, requests+f.Requests
 	}
-	fmt.Fprintf(tw, "inputs\t%d files, %d bytes, %d requests\n", len(m.Inputs), in, requests)
-	fmt.Fprintf(tw, "files (from the manifest)\t\n")
-	for _, f := range m.Files {
-		fmt.Fprintf(tw, "  %s\t%d bytes, %d rows\n", f.Name, f.Bytes, f.Rows)
+	if requests > 0 {
+		fmt.Fprintf(tw, "inputs\t%d files, %d bytes, %d requests\n", len(m.Inputs), in, requests)
+	} else {
+		fmt.Fprintf(tw, "inputs\t%d files, %d bytes\n", len(m.Inputs), in)
 	}
-	return true, tw.Flush()
 }
