@@ -41,27 +41,13 @@ func nestedInput(t testing.TB, seqs []synth.Seq, rowGroup int) (*read.Input, *st
 		t.Fatal(err)
 	}
 	store := storage.NewMem()
-	put(t, store, "in/part-0.parquet", buf.Bytes())
+	tabletest.Put(t, store, "in/part-0.parquet", buf.Bytes())
 	in, err := read.Open(context.Background(), store, []string{"in/part-0.parquet"},
 		schemas.Spec{Layout: schemas.Nested, Pass: []string{"machine"}, Dim: len(seqs[0].Steps[0])})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return in, store
-}
-
-func put(t testing.TB, store storage.Store, name string, data []byte) {
-	t.Helper()
-	w, err := store.Create(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func get(t testing.TB, store storage.Store, name string) []byte {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/seqae/seqae/internal/synth"
+	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/jobs"
 	"github.com/seqae/seqae/schemas"
 	"github.com/seqae/seqae/storage"
@@ -114,16 +115,7 @@ func TestOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := mem.Create(context.Background(), "mem://lake/in/part-0.parquet")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	tabletest.Put(t, mem, "mem://lake/in/part-0.parquet", data)
 	run(t, mem, "mem://lake/in", "output.dir=mem://lake/out-from-mem", "run=encode", "model.path="+res.ModelPath)
 
 	latents := filepath.Join(out, jobs.TableLatents, "dt="+day)

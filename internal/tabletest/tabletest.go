@@ -1,13 +1,17 @@
 // Package tabletest reads seqae's output tables back in tests: the rows of
 // latents, step_losses and quarantine as Go structs, through parquet-go's
-// generic reader (which matches columns by name).
+// generic reader (which matches columns by name), and writes the objects
+// tests read (Put).
 package tabletest
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/seqae/seqae/storage"
 )
 
 // Latent is a row of the latents table with the examples' pass-through
@@ -60,4 +64,19 @@ func ReadFile[T any](t testing.TB, path string) []T {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return rows
+}
+
+// Put writes data to the named object of store, or fails the test.
+func Put(tb testing.TB, store storage.Store, name string, data []byte) {
+	tb.Helper()
+	w, err := store.Create(context.Background(), name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -15,24 +15,10 @@ import (
 	"testing"
 
 	"github.com/seqae/seqae/internal/s3fake"
+	"github.com/seqae/seqae/internal/tabletest"
 	"github.com/seqae/seqae/storage"
 	"github.com/seqae/seqae/storage/cloud"
 )
-
-func put(t *testing.T, s storage.Store, name string, data []byte) {
-	t.Helper()
-	w, err := s.Create(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort()
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestBlobWriteReadList(t *testing.T) {
 	t.Parallel()
@@ -46,9 +32,9 @@ func TestBlobWriteReadList(t *testing.T) {
 			}
 			for _, n := range []string{"t/dt=2026-01-02/b.parquet", "t/dt=2026-01-02/a.parquet", "t/dt=2026-01-02/_SUCCESS",
 				"t/dt=2026-01-02/.tmp/x", "t/_staging/y", "t/dt=2026-01-03/c.parquet", "u/z"} {
-				put(t, r, storage.Join(s.Base, n), data[:10])
+				tabletest.Put(t, r, storage.Join(s.Base, n), data[:10])
 			}
-			put(t, r, storage.Join(s.Base, "big"), data)
+			tabletest.Put(t, r, storage.Join(s.Base, "big"), data)
 
 			obj, err := r.Open(ctx, storage.Join(s.Base, "big"))
 			if err != nil {
@@ -146,7 +132,7 @@ func TestBlobAbort(t *testing.T) {
 			} {
 				for _, previous := range []bool{false, true} {
 					if previous {
-						put(t, r, name, []byte("old"))
+						tabletest.Put(t, r, name, []byte("old"))
 					}
 					ctx, cancel := context.WithCancel(context.Background())
 					w, err := r.Create(ctx, name)
@@ -227,7 +213,7 @@ func TestFileNoSidecars(t *testing.T) {
 	dir := t.TempDir()
 	r := cloud.NewResolver()
 	defer r.Close()
-	put(t, r, "file://"+filepath.ToSlash(dir)+"/a/b.parquet", []byte("x"))
+	tabletest.Put(t, r, "file://"+filepath.ToSlash(dir)+"/a/b.parquet", []byte("x"))
 	var names []string
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
