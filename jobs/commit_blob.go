@@ -363,24 +363,14 @@ func writeJSONTo(ctx context.Context, s storage.Store, name string, v any) error
 	return writeTo(ctx, s, name, append(b, '\n'))
 }
 
-// readObject reads a whole (small) object; nil, nil when there is none
-// (or it went while being read).
+// readObject reads a whole (small) object in one piece; nil, nil when there
+// is none.
 func readObject(ctx context.Context, s storage.Store, name string) ([]byte, error) {
-	obj, err := s.Open(ctx, name)
+	b, err := storage.ReadAll(ctx, s, name)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer obj.Close()
-	b := make([]byte, obj.Size())
-	if _, err := obj.ReadAt(b, 0); errors.Is(err, storage.ErrNotFound) {
-		return nil, nil // deleted since it was opened
-	} else if err != nil && err != io.EOF {
-		return nil, err
-	}
-	return b, nil
+	return b, err
 }
 
 // ReadManifestFrom reads a manifest from a store (ReadManifest reads a

@@ -465,3 +465,48 @@ func TestBlobErrors(t *testing.T) {
 		t.Errorf("malformed URL: got %v, want a ConfigError at job.yaml:3, without the secret", err)
 	}
 }
+
+// TestBlobReadWhileReplaced: a small object read while another run
+// replaces it with one of another length (a lock renewed, released and
+// retaken; a manifest rewritten) reads whole, the old one or the new one,
+// never a torn mix of the two.
+func TestBlobReadWhileReplaced(t *testing.T) {
+	t.Parallel()
+	for _, tg := range s3fake.Targets(t, "seqae") {
+		t.Run(tg.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			name := storage.Join(tg.Base, "t", blobLockName)
+			bodies := [][]byte{[]byte(`{"run_id":"a"}`), []byte(`{"run_id":"` + strings.Repeat("b", 200) + `"}`)}
+			if err := writeTo(ctx, tg.Store, name, bodies[0]); err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := writeTo(ctx, tg.Store, name, bodies[i%2]); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+			for range 300 {
+				b, err := readObject(ctx, tg.Store, name)
+				if err != nil {
+					t.Fatalf("read: %v", err)
+				}
+				if !slices.ContainsFunc(bodies, func(w []byte) bool { return string(w) == string(b) }) {
+					t.Fatalf("read %q, want one of the two whole bodies", b)
+				}
+			}
+			close(stop)
+			wg.Wait()
+		})
+	}
+}

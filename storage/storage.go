@@ -64,6 +64,30 @@ type Store interface {
 	Delete(ctx context.Context, name string) error
 }
 
+// ReadAll reads a whole object in one consistent piece: if s can read an
+// object in one request (storage/cloud's Blob: one GET), it does, so that
+// a small object replaced while it is read (a commit lock, a manifest)
+// reads as the old one or the new one, never half of each; otherwise
+// through Open, whose open object keeps its contents (a local file that
+// is replaced by a rename stays the file that was opened).
+func ReadAll(ctx context.Context, s Store, name string) ([]byte, error) {
+	if r, ok := s.(interface {
+		ReadAll(ctx context.Context, name string) ([]byte, error)
+	}); ok {
+		return r.ReadAll(ctx, name)
+	}
+	obj, err := s.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	b := make([]byte, obj.Size())
+	if _, err := obj.ReadAt(b, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return b, nil
+}
+
 // ErrNotFound is wrapped by the errors of Open and List when nothing exists
 // under the name or pattern.
 var ErrNotFound = errors.New("not found")

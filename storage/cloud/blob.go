@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -127,7 +128,23 @@ func (b *Blob) Open(ctx context.Context, name string) (storage.Object, error) {
 	if ra <= 0 {
 		ra = ReadAhead
 	}
-	return &blobObject{ctx: ctx, b: b, key: key, name: name, size: attrs.Size, readAhead: ra, stats: st}, nil
+	return &blobObject{ctx: ctx, b: b, key: key, name: name, size: attrs.Size, mod: attrs.ModTime, readAhead: ra, stats: st}, nil
+}
+
+// ReadAll reads a whole object in one request (see storage.ReadAll).
+func (b *Blob) ReadAll(ctx context.Context, name string) ([]byte, error) {
+	key, err := b.key(name)
+	if err != nil {
+		return nil, err
+	}
+	st := b.counter(name)
+	st.requests.Add(1)
+	data, err := b.bucket.ReadAll(ctx, key)
+	st.bytes.Add(int64(len(data)))
+	if err != nil {
+		return nil, wrap("read", name, err)
+	}
+	return data, nil
 }
 
 type window struct {
@@ -140,6 +157,7 @@ type blobObject struct {
 	b         *Blob
 	key, name string
 	size      int64
+	mod       time.Time // when the object opened was written
 	readAhead int64
 	stats     *objStats
 
@@ -165,6 +183,10 @@ func (o *blobObject) get(p []byte, off int64) error {
 		return wrap("read", o.name, err)
 	}
 	defer r.Close()
+	if r.Size() != o.size || !r.ModTime().Equal(o.mod) {
+		return fmt.Errorf("read %s: the object was replaced since it was opened (%d bytes written %s, now %d bytes written %s); open it again",
+			storage.Redact(o.name), o.size, o.mod.Format(time.RFC3339Nano), r.Size(), r.ModTime().Format(time.RFC3339Nano))
+	}
 	n, err := io.ReadFull(r, p)
 	o.stats.bytes.Add(int64(n))
 	if err != nil {

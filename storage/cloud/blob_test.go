@@ -292,3 +292,38 @@ func TestJoinRedact(t *testing.T) {
 		}
 	}
 }
+
+// TestBlobReplaced: ReadAll reads an object in one request; an object
+// replaced after Open fails the next read that goes to the store, naming
+// the change, instead of reading from the new object at the old one's
+// offsets.
+func TestBlobReplaced(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, s := range s3fake.Targets(t, "root") {
+		t.Run(s.Name, func(t *testing.T) {
+			name := storage.Join(s.Base, "x.json")
+			tabletest.Put(t, s.Store, name, []byte(`{"old":1}`))
+			got, err := storage.ReadAll(ctx, s.Store, name)
+			if string(got) != `{"old":1}` || err != nil {
+				t.Fatalf("ReadAll: got %q, %v; want the object", got, err)
+			}
+			if st := s.Store.ReadStats(name); st.Requests != 1 || st.Bytes != 9 {
+				t.Errorf("ReadAll: got %d requests, %d bytes; want 1, 9", st.Requests, st.Bytes)
+			}
+			if _, err := storage.ReadAll(ctx, s.Store, storage.Join(s.Base, "nothing")); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("ReadAll(nothing): got %v, want ErrNotFound", err)
+			}
+			obj, err := s.Store.Open(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer obj.Close()
+			tabletest.Put(t, s.Store, name, []byte(`{"new":"longer"}`))
+			buf := make([]byte, obj.Size())
+			if _, err := obj.ReadAt(buf, 0); err == nil || !strings.Contains(err.Error(), "replaced since it was opened") {
+				t.Errorf("ReadAt after the object was replaced: got %q, %v; want an error that says so", buf, err)
+			}
+		})
+	}
+}

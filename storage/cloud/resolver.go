@@ -103,6 +103,15 @@ func (r *Resolver) Open(ctx context.Context, name string) (storage.Object, error
 	return s.Open(ctx, name)
 }
 
+// ReadAll reads a whole object in one piece (see storage.ReadAll).
+func (r *Resolver) ReadAll(ctx context.Context, name string) ([]byte, error) {
+	s, err := r.store(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return storage.ReadAll(ctx, s, name)
+}
+
 func (r *Resolver) Create(ctx context.Context, name string) (storage.Writer, error) {
 	s, err := r.store(ctx, name)
 	if err != nil {
