@@ -1,7 +1,9 @@
 package stages
 
 import (
+	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/seqae/seqae/nn"
 )
@@ -22,6 +24,7 @@ type Trainer struct {
 	ws      *nn.Workspace // for Eval
 	x       []float32
 	lens    []int
+	ss      []float64 // (ceil(params/nn.NormChunk),) each gradient chunk's sum of squares
 }
 
 // trainPart is one part's workspace, input and gradient.
@@ -39,7 +42,8 @@ type trainPart struct {
 func NewTrainer(m *nn.Model, lr, clip float64, parts, workers int) *Trainer {
 	opt := nn.NewAdam(len(m.Params), lr)
 	opt.ClipNorm = clip
-	t := &Trainer{Model: m, Opt: opt, workers: max(workers, 1), ws: nn.NewWorkspace(m.Config)}
+	t := &Trainer{Model: m, Opt: opt, workers: max(workers, 1), ws: nn.NewWorkspace(m.Config),
+		ss: make([]float64, (len(m.Params)+nn.NormChunk-1)/nn.NormChunk)}
 	for range max(parts, 1) {
 		t.parts = append(t.parts, &trainPart{ws: nn.NewWorkspace(m.Config), grads: make([]float32, len(m.Params))})
 	}
@@ -59,7 +63,8 @@ func (t *Trainer) Step(b *Batch) float32 {
 			p.batch.T = max(p.batch.T, s.Len)
 		}
 	}
-	run := func(p *trainPart) {
+	t.parallel(n, func(k int) {
+		p := t.parts[k]
 		clear(p.grads)
 		if len(p.batch.Seqs) == 0 {
 			return
@@ -67,40 +72,59 @@ func (t *Trainer) Step(b *Batch) float32 {
 		p.x, p.lens = p.batch.Pack(p.x, p.lens, t.Model.Config.InputDim)
 		p.ws.Forward(t.Model, p.x, p.lens, p.batch.T)
 		p.ws.BackwardPart(t.Model, p.grads, b.Steps)
-	}
-	var wg sync.WaitGroup
-	next := make(chan *trainPart, n)
-	for _, p := range t.parts[1:] {
-		next <- p
-	}
-	close(next)
-	for range min(t.workers, n) - 1 {
-		wg.Go(func() {
-			for p := range next {
-				run(p)
-			}
-		})
-	}
-	run(t.parts[0])
-	for p := range next {
-		run(p)
-	}
-	wg.Wait()
-
+	})
 	var sum float64
-	copy(t.Model.Grads, t.parts[0].grads)
-	for k, p := range t.parts {
-		if k > 0 {
-			for i, g := range p.grads {
-				t.Model.Grads[i] += g
-			}
-		}
+	for _, p := range t.parts {
 		if len(p.batch.Seqs) > 0 {
 			sum += p.ws.LossSum()
 		}
 	}
-	t.GradNorm = t.Opt.Step(t.Model.Params, t.Model.Grads)
+
+	// The parts' gradients summed in part order, and the squares of each
+	// nn.NormChunk of the sum, chunks spread over the workers; then the
+	// norm from the chunks in order, as nn.Adam.Step computes it, and the
+	// Adam update, chunks spread over the workers again.
+	params, grads := t.Model.Params, t.Model.Grads
+	chunk := func(c int) (lo, hi int) { return c * nn.NormChunk, min((c+1)*nn.NormChunk, len(grads)) }
+	t.parallel(len(t.ss), func(c int) {
+		lo, hi := chunk(c)
+		g := grads[lo:hi]
+		copy(g, t.parts[0].grads[lo:hi])
+		for _, p := range t.parts[1:] {
+			for i, pg := range p.grads[lo:hi] {
+				g[i] += pg
+			}
+		}
+		t.ss[c] = nn.SumSquares(g)
+	})
+	var ss float64
+	for _, s := range t.ss {
+		ss += s
+	}
+	t.GradNorm = math.Sqrt(ss)
+	step := t.Opt.Begin(t.GradNorm)
+	t.parallel(len(t.ss), func(c int) {
+		lo, hi := chunk(c)
+		t.Opt.Update(step, params, grads, lo, hi)
+	})
 	return float32(sum / float64(b.Steps))
+}
+
+// parallel calls f(0), ..., f(n-1), on up to t.workers goroutines (the
+// caller's one of them), and returns when all have returned.
+func (t *Trainer) parallel(n int, f func(i int)) {
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+			f(i)
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(t.workers, n) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
 }
 
 // Eval returns the sum of b's step losses and its real steps, without

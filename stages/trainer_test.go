@@ -1,0 +1,89 @@
+package stages
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/schemas"
+)
+
+// TestTrainerMatchesSerialStep: a Trainer's step, its parts' gradients
+// summed and its Adam update computed chunk by chunk on several goroutines,
+// gives the bits of the serial step (each part's Forward and BackwardPart,
+// the gradients added in part order, nn.Adam.Step), whatever the number of
+// workers, on a model of several nn.NormChunk chunks with clipping active.
+func TestTrainerMatchesSerialStep(t *testing.T) {
+	cfg := nn.Config{InputDim: 5, LatentDim: 96, DecoderHidden: 96, Head: nn.HeadLinear}
+	const parts, clip = 3, 0.05
+	rng := rand.New(rand.NewPCG(7, 7))
+	b := &Batch{}
+	for i, n := range []int{9, 4, 9, 7, 1, 9, 3} {
+		s := &schemas.Sequence{Len: n, Dim: cfg.InputDim, ID: schemas.Value{Int: int64(i)}}
+		for range n * cfg.InputDim {
+			s.Values = append(s.Values, float32(rng.NormFloat64()))
+		}
+		b.Seqs = append(b.Seqs, s)
+		b.Steps += n
+		b.T = max(b.T, n)
+	}
+	start, err := nn.NewModel(cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := (len(start.Params) + nn.NormChunk - 1) / nn.NormChunk; c < 3 {
+		t.Fatalf("the model has %d parameters, %d chunks; the test needs at least 3", len(start.Params), c)
+	}
+
+	// The serial step, by hand.
+	want := start.Clone()
+	opt := nn.NewAdam(len(want.Params), DefaultLR)
+	opt.ClipNorm = clip
+	ws := nn.NewWorkspace(cfg)
+	grads := make([]float32, len(want.Params))
+	var norms []float64
+	for range 3 {
+		clear(want.Grads)
+		for k := range parts {
+			p := Batch{}
+			for i := k; i < len(b.Seqs); i += parts {
+				p.Seqs = append(p.Seqs, b.Seqs[i])
+				p.Steps += b.Seqs[i].Len
+				p.T = max(p.T, b.Seqs[i].Len)
+			}
+			x, lens := p.Pack(nil, nil, cfg.InputDim)
+			ws.Forward(want, x, lens, p.T)
+			clear(grads)
+			ws.BackwardPart(want, grads, b.Steps)
+			for i, g := range grads {
+				want.Grads[i] += g
+			}
+		}
+		norms = append(norms, opt.Step(want.Params, want.Grads))
+	}
+	if norms[0] <= clip {
+		t.Fatalf("gradient norm %v: the test needs clipping active (clip %v)", norms[0], clip)
+	}
+
+	for _, workers := range []int{1, 2, 5} {
+		m := start.Clone()
+		tr := NewTrainer(m, DefaultLR, clip, parts, workers)
+		for step := range 3 {
+			tr.Step(b)
+			if tr.GradNorm != norms[step] {
+				t.Errorf("%d workers, step %d: gradient norm %v, want %v", workers, step, tr.GradNorm, norms[step])
+			}
+		}
+		if i := slices.IndexFunc(m.Params, func(v float32) bool { return math.IsNaN(float64(v)) }); i >= 0 {
+			t.Fatalf("%d workers: parameter %d is NaN", workers, i)
+		}
+		for i := range m.Params {
+			if m.Params[i] != want.Params[i] {
+				t.Errorf("%d workers: parameter %d after 3 steps is %v, want %v (the serial step's bits)", workers, i, m.Params[i], want.Params[i])
+				break
+			}
+		}
+	}
+}
