@@ -2,8 +2,6 @@ package stages
 
 import (
 	"math"
-	"sync"
-	"sync/atomic"
 
 	"github.com/seqae/seqae/nn"
 )
@@ -19,12 +17,11 @@ type Trainer struct {
 	// GradNorm is the last Step's gradient global norm, before clipping.
 	GradNorm float64
 	parts    []*trainPart
-	// workers is the most parts computed at once.
-	workers int
-	ws      *nn.Workspace // for Eval
-	x       []float32
-	lens    []int
-	ss      []float64 // (ceil(params/nn.NormChunk),) each gradient chunk's sum of squares
+	crew     crew          // workers-1 helpers: the most parts computed at once is workers
+	ws       *nn.Workspace // for Eval
+	x        []float32
+	lens     []int
+	ss       []float64 // (ceil(params/nn.NormChunk),) each gradient chunk's sum of squares
 }
 
 // trainPart is one part's workspace, input and gradient.
@@ -42,7 +39,7 @@ type trainPart struct {
 func NewTrainer(m *nn.Model, lr, clip float64, parts, workers int) *Trainer {
 	opt := nn.NewAdam(len(m.Params), lr)
 	opt.ClipNorm = clip
-	t := &Trainer{Model: m, Opt: opt, workers: max(workers, 1), ws: nn.NewWorkspace(m.Config),
+	t := &Trainer{Model: m, Opt: opt, crew: crew{helpers: max(workers, 1) - 1}, ws: nn.NewWorkspace(m.Config),
 		ss: make([]float64, (len(m.Params)+nn.NormChunk-1)/nn.NormChunk)}
 	for range max(parts, 1) {
 		t.parts = append(t.parts, &trainPart{ws: nn.NewWorkspace(m.Config), grads: make([]float32, len(m.Params))})
@@ -63,7 +60,7 @@ func (t *Trainer) Step(b *Batch) float32 {
 			p.batch.T = max(p.batch.T, s.Len)
 		}
 	}
-	t.parallel(n, func(k int) {
+	t.crew.run(n, func(k int) {
 		p := t.parts[k]
 		clear(p.grads)
 		if len(p.batch.Seqs) == 0 {
@@ -86,7 +83,7 @@ func (t *Trainer) Step(b *Batch) float32 {
 	// Adam update, chunks spread over the workers again.
 	params, grads := t.Model.Params, t.Model.Grads
 	chunk := func(c int) (lo, hi int) { return c * nn.NormChunk, min((c+1)*nn.NormChunk, len(grads)) }
-	t.parallel(len(t.ss), func(c int) {
+	t.crew.run(len(t.ss), func(c int) {
 		lo, hi := chunk(c)
 		g := grads[lo:hi]
 		copy(g, t.parts[0].grads[lo:hi])
@@ -103,28 +100,11 @@ func (t *Trainer) Step(b *Batch) float32 {
 	}
 	t.GradNorm = math.Sqrt(ss)
 	step := t.Opt.Begin(t.GradNorm)
-	t.parallel(len(t.ss), func(c int) {
+	t.crew.run(len(t.ss), func(c int) {
 		lo, hi := chunk(c)
 		t.Opt.Update(step, params, grads, lo, hi)
 	})
 	return float32(sum / float64(b.Steps))
-}
-
-// parallel calls f(0), ..., f(n-1), on up to t.workers goroutines (the
-// caller's one of them), and returns when all have returned.
-func (t *Trainer) parallel(n int, f func(i int)) {
-	var next atomic.Int64
-	work := func() {
-		for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-			f(i)
-		}
-	}
-	var wg sync.WaitGroup
-	for range min(t.workers, n) - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
 }
 
 // Eval returns the sum of b's step losses and its real steps, without
