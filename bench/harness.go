@@ -114,6 +114,7 @@ func Run(ctx context.Context, o Options, version string) (Result, error) {
 	}
 	tr := stages.NewTrainer(m, 1e-3, 0, 2, o.Threads)
 	start := time.Now()
+	tr.Reserve(batches) // as Train does with an epoch's batches: inside the timing
 	for range o.Epochs {
 		for _, b := range batches {
 			if err := ctx.Err(); err != nil {

@@ -190,9 +190,8 @@ func (w *Workspace) plan(x []float32, lens []int, T int) {
 			B, T, I, B*T*I, len(x)))
 	}
 	w.nb, w.nt = B, T
-	w.order, w.lens = grow(w.order, B), grow(w.lens, B)
-	w.inLens = append(w.inLens[:0], lens...)
-	w.nAct, w.off, w.count = grow(w.nAct, T+1), grow(w.off, T+1), grow(w.count, T+1)
+	w.sizePlan(B, T)
+	w.inLens = append(w.inLens, lens...)
 	clear(w.count)
 	for b, n := range lens {
 		if n < 1 || n > T {
@@ -233,35 +232,33 @@ func (w *Workspace) plan(x []float32, lens []int, T int) {
 	}
 }
 
-// Forward runs a batch through the model and keeps what Backward needs.
-// x is (B, T, I): sequence b's step t at x[(b*T+t)*I:]; lens[b] in 1..T is
-// sequence b's length; cells past a sequence's length are never read. It
-// returns the batch loss: the mean of the real steps' losses. Latents and
-// StepLosses give the per-sequence results.
-func (w *Workspace) Forward(m *Model, x []float32, lens []int, T int) float32 {
-	return w.forward(m, x, lens, T, true)
-}
-
-// Encode is Forward without keeping activations for a backward pass: for
-// inference, in memory proportional to B rather than to R (but for the
-// packed input, (R, I)).
-func (w *Workspace) Encode(m *Model, x []float32, lens []int, T int) float32 {
-	return w.forward(m, x, lens, T, false)
-}
-
-func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool) float32 {
-	if m.Config != w.cfg {
-		panic(fmt.Sprintf("nn: workspace is for config %+v, model has %+v", w.cfg, m.Config))
+// Reserve sizes the buffers that training (Forward, then Backward) uses
+// for batches of up to B sequences of up to T steps and R real steps in
+// all: a first training step on such a batch then allocates nothing. A
+// workspace that meets growing batches otherwise reallocates them at each
+// doubling and touches fresh memory each time (page faults); reserved, it
+// allocates them once. Larger batches still grow them.
+func (w *Workspace) Reserve(B, T, R int) {
+	if B < 1 || T < 1 || R < B || R < T || R > B*T {
+		panic(fmt.Sprintf("nn: Reserve: %d sequences of up to %d steps, %d real steps: want B, T >= 1 and max(B, T) <= R <= B*T", B, T, R))
 	}
-	w.plan(x, lens, T)
+	w.sizePlan(B, T)
+	w.x = grow(w.x, R*w.cfg.InputDim)
+	w.sizeForward(B, R, true)
+	w.sizeBackward(B, R)
+	w.latents, w.stepLoss = grow(w.latents, B*w.cfg.LatentDim), grow(w.stepLoss, B*T)
+}
+
+// sizePlan grows the plan's buffers for B sequences of up to T steps.
+func (w *Workspace) sizePlan(B, T int) {
+	w.order, w.lens, w.inLens = grow(w.order, B), grow(w.lens, B), grow(w.inLens, B)[:0]
+	w.nAct, w.off, w.count = grow(w.nAct, T+1), grow(w.off, T+1), grow(w.count, T+1)
+}
+
+// sizeForward grows the buffers of a forward pass over B sequences and R
+// real steps, keeping the activations for Backward or not (Encode).
+func (w *Workspace) sizeForward(B, R int, keep bool) {
 	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
-	B, R := w.nb, w.nr
-	if keep {
-		w.packWeights(m, packedCommon|packedForward)
-	} else {
-		w.packWeights(m, packedCommon|packedEncode)
-	}
-	w.kept = keep
 	stepRows := R // rows of the per-step buffers
 	if !keep {
 		stepRows = B
@@ -284,6 +281,51 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	} else {
 		w.xh = grow(w.xh, B*(I+L))
 	}
+}
+
+// sizeBackward grows the backward pass's buffers for B sequences and R
+// real steps.
+func (w *Workspace) sizeBackward(B, R int) {
+	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
+	w.dy = grow(w.dy, R*I)
+	w.dh = grow(w.dh, R*H)
+	w.dG = grow(w.dG, R*4*max(L, H))
+	w.dhn = grow(w.dhn, B*max(L, H))
+	w.dcn = grow(w.dcn, B*max(L, H))
+	w.dzp = grow(w.dzp, B*4*H)
+	w.dz = grow(w.dz, B*L)
+}
+
+// Forward runs a batch through the model and keeps what Backward needs.
+// x is (B, T, I): sequence b's step t at x[(b*T+t)*I:]; lens[b] in 1..T is
+// sequence b's length; cells past a sequence's length are never read. It
+// returns the batch loss: the mean of the real steps' losses. Latents and
+// StepLosses give the per-sequence results.
+func (w *Workspace) Forward(m *Model, x []float32, lens []int, T int) float32 {
+	return w.forward(m, x, lens, T, true)
+}
+
+// Encode is Forward without keeping activations for a backward pass: for
+// inference, in memory proportional to B rather than to R (but for the
+// packed input, (R, I)).
+func (w *Workspace) Encode(m *Model, x []float32, lens []int, T int) float32 {
+	return w.forward(m, x, lens, T, false)
+}
+
+func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool) float32 {
+	if m.Config != w.cfg {
+		panic(fmt.Sprintf("nn: workspace is for config %+v, model has %+v", w.cfg, m.Config))
+	}
+	w.plan(x, lens, T)
+	I, H := w.cfg.InputDim, w.cfg.DecoderHidden
+	B, R := w.nb, w.nr
+	if keep {
+		w.packWeights(m, packedCommon|packedForward)
+	} else {
+		w.packWeights(m, packedCommon|packedEncode)
+	}
+	w.kept = keep
+	w.sizeForward(B, R, keep)
 	if w.featOn {
 		w.featLoss = grow(w.featLoss, B*T*I)
 	}
@@ -323,15 +365,7 @@ func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
 	if len(grads) != len(m.Params) {
 		panic(fmt.Sprintf("nn: gradient buffer has %d floats, the model %d", len(grads), len(m.Params)))
 	}
-	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
-	B, R := w.nb, w.nr
-	w.dy = grow(w.dy, R*I)
-	w.dh = grow(w.dh, R*H)
-	w.dG = grow(w.dG, R*4*max(L, H))
-	w.dhn = grow(w.dhn, B*max(L, H))
-	w.dcn = grow(w.dcn, B*max(L, H))
-	w.dzp = grow(w.dzp, B*4*H)
-	w.dz = grow(w.dz, B*L)
+	w.sizeBackward(w.nb, w.nr)
 
 	// The weights Forward ran with, as it packed them: no comparison with
 	// the model's parameters again.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -727,4 +728,45 @@ func TestBackwardPartsSumToBatch(t *testing.T) {
 	if rel := math.Sqrt(num / den); !(rel <= 1e-6) {
 		t.Errorf("parts' gradients sum to the batch's within %.3g relative, want 1e-6", rel)
 	}
+}
+
+// TestReserve: after Reserve, a fresh workspace's first training step on a
+// batch within its bounds allocates nothing; a larger batch still runs.
+func TestReserve(t *testing.T) {
+	cfg := Config{InputDim: 8, LatentDim: 16, DecoderHidden: 16, Head: HeadLinear}
+	rng := rand.New(rand.NewPCG(2, 2))
+	m, _ := NewModel(cfg, 1)
+	lens := []int{12, 30, 7, 30}
+	x, T := testBatch(rng, cfg.InputDim, lens, 0)
+	want := NewWorkspace(cfg)
+	want.Forward(m, x, lens, T)
+	wantGrads := make([]float32, len(m.Params))
+	want.Backward(m, wantGrads)
+
+	// The fewest allocations of five fresh workspaces' first steps: a
+	// real allocation shows in every one, the runtime's own now and then.
+	fewest := uint64(math.MaxUint64)
+	var ws *Workspace
+	grads := make([]float32, len(m.Params))
+	for range 5 {
+		ws = NewWorkspace(cfg)
+		ws.Reserve(len(lens), T, 12+30+7+30)
+		clear(grads)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ws.Forward(m, x, lens, T)
+		ws.Backward(m, grads)
+		runtime.ReadMemStats(&after)
+		fewest = min(fewest, after.Mallocs-before.Mallocs)
+	}
+	if fewest != 0 {
+		t.Errorf("first training step after Reserve: %d allocations, want 0", fewest)
+	}
+	if !slices.Equal(grads, wantGrads) {
+		t.Errorf("gradient after Reserve differs from a fresh workspace's")
+	}
+	long := []int{40, 40, 40, 40, 40}
+	x, T = testBatch(rng, cfg.InputDim, long, 0)
+	ws.Forward(m, x, long, T)
+	ws.Backward(m, grads)
 }

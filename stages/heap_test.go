@@ -212,7 +212,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			epoch := uint64(0)
 			for b.Loop() {
 				epoch++
-				err := cachedEpoch(context.Background(), BatchConfig{BatchSize: 64}, seqs, nil, rand.New(rand.NewPCG(1, epoch)), step, nil)
+				err := cachedEpoch(context.Background(), BatchConfig{BatchSize: 64}, seqs, nil, rand.New(rand.NewPCG(1, epoch)), tr.Reserve, step, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

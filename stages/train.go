@@ -326,7 +326,7 @@ func (e *epochs) run(ctx context.Context, epoch int) (EpochMetrics, error) {
 	if e.streamed {
 		err = streamEpoch(ctx, e.job, e.batching, e.split, e.norm, e.cfg.ShuffleBuffer, rng, step, eval)
 	} else {
-		err = cachedEpoch(ctx, e.batching, e.train, e.val, rng, step, eval)
+		err = cachedEpoch(ctx, e.batching, e.train, e.val, rng, e.trainer.Reserve, step, eval)
 	}
 	if err != nil {
 		return EpochMetrics{}, err
@@ -342,7 +342,7 @@ func (e *epochs) run(ctx context.Context, epoch int) (EpochMetrics, error) {
 // cachedEpoch trains on the cached sequences, shuffled, in batches taken in
 // shuffled order, then evaluates the validation batches.
 func cachedEpoch(ctx context.Context, batching BatchConfig, train []*schemas.Sequence, val []*Batch, rng *rand.Rand,
-	step, eval func(*Batch) error) error {
+	reserve func([]*Batch), step, eval func(*Batch) error) error {
 	order := make([]*schemas.Sequence, len(train))
 	for i, j := range rng.Perm(len(train)) {
 		order[i] = train[j]
@@ -352,6 +352,7 @@ func cachedEpoch(ctx context.Context, batching BatchConfig, train []*schemas.Seq
 		return err
 	}
 	rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
+	reserve(batches)
 	for _, b := range batches {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/seqae/seqae/nn"
+	"github.com/seqae/seqae/schemas"
 )
 
 // Trainer takes Adam steps on a model, one batch at a time. Each batch's
@@ -52,13 +53,7 @@ func NewTrainer(m *nn.Model, lr, clip float64, parts, workers int) *Trainer {
 func (t *Trainer) Step(b *Batch) float32 {
 	n := len(t.parts)
 	for k, p := range t.parts {
-		p.batch = Batch{Seqs: p.batch.Seqs[:0]}
-		for i := k; i < len(b.Seqs); i += n {
-			s := b.Seqs[i]
-			p.batch.Seqs = append(p.batch.Seqs, s)
-			p.batch.Steps += s.Len
-			p.batch.T = max(p.batch.T, s.Len)
-		}
+		p.batch = b.part(k, n, p.batch.Seqs[:0])
 	}
 	t.crew.run(n, func(k int) {
 		p := t.parts[k]
@@ -105,6 +100,46 @@ func (t *Trainer) Step(b *Batch) float32 {
 		t.Opt.Update(step, params, grads, lo, hi)
 	})
 	return float32(sum / float64(b.Steps))
+}
+
+// Reserve sizes each part's buffers for the largest share of any of
+// batches that Step would give it (see nn.Workspace.Reserve), so that an
+// epoch of batches that grow (the bench's workload, by ascending length)
+// allocates them once.
+func (t *Trainer) Reserve(batches []*Batch) {
+	n, dim := len(t.parts), t.Model.Config.InputDim
+	var seqs []*schemas.Sequence
+	var B, T, R, padded int
+	for _, b := range batches {
+		for k := range n {
+			p := b.part(k, n, seqs[:0])
+			seqs = p.Seqs
+			B, T, R = max(B, len(p.Seqs)), max(T, p.T), max(R, p.Steps)
+			padded = max(padded, len(p.Seqs)*p.T*dim)
+		}
+	}
+	if B == 0 {
+		return
+	}
+	for _, p := range t.parts {
+		p.ws.Reserve(B, T, R)
+		if cap(p.x) < padded {
+			p.x = make([]float32, 0, padded)
+		}
+	}
+}
+
+// part returns part k of n of b: its sequences i with i mod n = k, in
+// seqs (reused).
+func (b *Batch) part(k, n int, seqs []*schemas.Sequence) Batch {
+	p := Batch{Seqs: seqs}
+	for i := k; i < len(b.Seqs); i += n {
+		s := b.Seqs[i]
+		p.Seqs = append(p.Seqs, s)
+		p.Steps += s.Len
+		p.T = max(p.T, s.Len)
+	}
+	return p
 }
 
 // Eval returns the sum of b's step losses and its real steps, without
