@@ -22,12 +22,16 @@ func init() {
 		kern16, kern8 = kern16AVX2, kern8AVX2
 		lstmCellForward, lstmCellBackward = cellForwardAsm, cellBackwardAsm
 		adamVec = adamAVX2
+		colSumVec = colSumAVX2
 	}
 	if cpu.X86.HasAVX512F {
 		kern32 = kern32AVX512
 		cellForward16 = cellForwardAVX512
 	}
 }
+
+//go:noescape
+func colSumAVX2(dst, a *float32, rows, cols int)
 
 //go:noescape
 func adamAVX2(p, grad, m, v *float32, n int, b1, c1, b2, c2, step, bc2Sqrt, eps float32)

@@ -686,6 +686,20 @@ func addTo(dst, src []float32) {
 
 // colSum adds the column sums of the (rows, cols) matrix a into dst (cols).
 func colSum(dst, a []float32, rows, cols int) {
+	if colSumVec != nil && cols%8 == 0 && rows > 0 {
+		_, _ = dst[cols-1], a[rows*cols-1]
+		colSumVec(&dst[0], &a[0], rows, cols)
+		return
+	}
+	colSumGo(dst, a, rows, cols)
+}
+
+// colSumVec is colSum's vector loop for cols a multiple of 8, giving
+// colSumGo's bits; nil where the CPU has none.
+var colSumVec func(dst, a *float32, rows, cols int)
+
+// colSumGo is colSum's naive loop.
+func colSumGo(dst, a []float32, rows, cols int) {
 	for r := range rows {
 		addTo(dst[:cols], a[r*cols:(r+1)*cols])
 	}
