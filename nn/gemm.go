@@ -50,6 +50,11 @@ var (
 	kern32 microkernel            // mr×32 tile; nil where the CPU has no kernel for it
 	kern16 microkernel = kern16Go // mr×16 tile
 	kern8  microkernel = kern8Go  // mr×8 tile
+
+	// kern32Rows is kern32 on the first rows (1 to mr-1) of a tile: it
+	// reads and writes only those rows of C. Nil where the CPU has no
+	// kernel for it; the remaining rows then go through a tile of scratch.
+	kern32Rows func(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int, rows int)
 )
 
 // panelsLen is the floats of a (k, n) matrix packed as panels: n rounded
@@ -221,7 +226,11 @@ func gemmBlocked(c []float32, ldc int, a []float32, lda int, transA bool, b []fl
 						ap, asa, asp := aAt(r)
 						kern(kb, ap, asa, asp, bp, lb, &c[(i0+r)*ldc+j0+j], ldc)
 					}
-					if full < mb {
+					switch {
+					case full < mb && width == 32 && kern32Rows != nil:
+						ap, asa, asp := aAt(full)
+						kern32Rows(kb, ap, asa, asp, bp, lb, &c[(i0+full)*ldc+j0+j], ldc, mb-full)
+					case full < mb:
 						for r := range mb - full {
 							copy(tile[r*nr:r*nr+width], c[(i0+full+r)*ldc+j0+j:])
 						}

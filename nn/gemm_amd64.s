@@ -161,3 +161,71 @@ store32:
 	STOREZ(Z10, Z11)
 	VZEROUPPER
 	RET
+
+// func kern32RowsAVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int, rows int)
+// kern32AVX512 on the first rows (1 to mr-1) of a tile: the other rows are
+// computed from zeros and neither read from C nor written to it, so a
+// tile of fewer rows needs no copy through scratch. A's rows are read as
+// by kern32AVX512 (all mr of them: the caller makes them readable).
+TEXT ·kern32RowsAVX512(SB), NOSPLIT, $0-72
+	ARGS
+	MOVQ rows+64(FP), BX
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	LOADZ(Z0, Z1)
+	CMPQ BX, $2
+	JLT  loadedR
+	LOADZ(Z2, Z3)
+	CMPQ BX, $3
+	JLT  loadedR
+	LOADZ(Z4, Z5)
+	CMPQ BX, $4
+	JLT  loadedR
+	LOADZ(Z6, Z7)
+	CMPQ BX, $5
+	JLT  loadedR
+	LOADZ(Z8, Z9)
+
+loadedR:
+	TESTQ CX, CX
+	JZ    storeR
+
+loopR:
+	VMOVUPS (DI), Z12
+	VMOVUPS 64(DI), Z13
+	FMAZ((SI), Z0, Z1)
+	FMAZ((SI)(R11*1), Z2, Z3)
+	FMAZ((SI)(R11*2), Z4, Z5)
+	FMAZ((R13), Z6, Z7)
+	FMAZ((R13)(R11*1), Z8, Z9)
+	FMAZ((R13)(R11*2), Z10, Z11)
+	NEXT
+	JNZ  loopR
+
+storeR:
+	MOVQ DX, R10
+	STOREZ(Z0, Z1)
+	CMPQ BX, $2
+	JLT  doneR
+	STOREZ(Z2, Z3)
+	CMPQ BX, $3
+	JLT  doneR
+	STOREZ(Z4, Z5)
+	CMPQ BX, $4
+	JLT  doneR
+	STOREZ(Z6, Z7)
+	CMPQ BX, $5
+	JLT  doneR
+	STOREZ(Z8, Z9)
+
+doneR:
+	VZEROUPPER
+	RET

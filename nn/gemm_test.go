@@ -66,7 +66,11 @@ func TestGemmMatchesReference(t *testing.T) {
 						a = append(a, slices.Repeat([]float32{float32(math.NaN())}, mr*lda)...)[:arows*lda]
 					}
 					b := randSlice(rng, k*ldb)
-					c := randSlice(rng, m*ldc)
+					// C's rows are followed by mr rows of guard values that
+					// no kernel may write (a tile of fewer than mr rows).
+					c := append(randSlice(rng, m*ldc), slices.Repeat([]float32{-7}, mr*ldc)...)
+					guard := c[m*ldc:]
+					c = c[:m*ldc]
 					want := append([]float32(nil), c...)
 					if v.panels {
 						gemmPacked(c, ldc, a, lda, transA, packB(nil, b, ldb, false, k, n), m, n, k, pack)
@@ -100,6 +104,9 @@ func TestGemmMatchesReference(t *testing.T) {
 						if (i%ldc >= n) && c[i] != want[i] {
 							t.Fatalf("m=%d n=%d k=%d %+v: wrote outside C at %d", m, n, k, v, i)
 						}
+					}
+					if i := slices.IndexFunc(guard, func(g float32) bool { return g != -7 }); i >= 0 {
+						t.Fatalf("m=%d n=%d k=%d %+v: wrote %d floats past C's last row", m, n, k, v, i+1)
 					}
 				}
 			}
