@@ -29,7 +29,7 @@ func init() {
 	}
 	if cpu.X86.HasAVX512F {
 		kern32, kern32Rows = kern32AVX512, kern32RowsAVX512
-		cellForward16 = cellForwardAVX512
+		cellForward16, cellBackward16 = cellForwardAVX512, cellBackwardAVX512
 	}
 }
 
@@ -48,8 +48,14 @@ func cellForwardAVX512(h, c, tc, gates, cPrev *float32, n, hd int)
 //go:noescape
 func cellBackwardAVX2(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
 
-// cellBackwardAsm runs cellBackwardAVX2 when hd is a multiple of 8, else
-// the pure-Go cell.
+//go:noescape
+func cellBackwardAVX512(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
+
+// cellBackward16 is the AVX-512 backward cell, where the CPU has it.
+var cellBackward16 func(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
+
+// cellBackwardAsm runs cellBackwardAVX2 (or its AVX-512 twin, when hd is
+// a multiple of 16) when hd is a multiple of 8, else the pure-Go cell.
 func cellBackwardAsm(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd int) {
 	if hd%8 != 0 || n == 0 {
 		cellBackwardGo(dg, dc, dh, dhRec, g, cPrev, tc, dgSum, n, hd)
@@ -57,7 +63,11 @@ func cellBackwardAsm(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd int
 	}
 	_, _ = dg[n*4*hd-1], g[n*4*hd-1]
 	_, _, _ = dc[n*hd-1], dh[n*hd-1], tc[n*hd-1]
-	cellBackwardAVX2(&dg[0], &dc[0], &dh[0], first(dhRec, n*hd), &g[0], first(cPrev, n*hd), &tc[0], first(dgSum, n*4*hd), n, hd)
+	f := cellBackwardAVX2
+	if cellBackward16 != nil && hd%16 == 0 {
+		f = cellBackward16
+	}
+	f(&dg[0], &dc[0], &dh[0], first(dhRec, n*hd), &g[0], first(cPrev, n*hd), &tc[0], first(dgSum, n*4*hd), n, hd)
 }
 
 // first returns &s[0] after checking s holds n elements, or nil for a nil s.

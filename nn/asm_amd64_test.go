@@ -63,3 +63,37 @@ func TestColSumVecMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// The AVX-512 backward cell gives the AVX2 cell's bits, with and without
+// each optional input (dhRec, cPrev, dgSum).
+func TestCellBackwardAVX512MatchesAVX2(t *testing.T) {
+	if cellBackward16 == nil {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	const n, hd = 3, 48
+	rng := rand.New(rand.NewPCG(10, 10))
+	g, tc, dh := randSlice(rng, n*4*hd), randSlice(rng, n*hd), randSlice(rng, n*hd)
+	g[7], dh[30] = float32(math.NaN()), float32(math.Inf(-1))
+	dc0, dhRec0, cPrev0, dgSum0 := randSlice(rng, n*hd), randSlice(rng, n*hd), randSlice(rng, n*hd), randSlice(rng, n*4*hd)
+	for _, opt := range []int{0, 1, 2, 4, 7} {
+		ptr := func(s []float32, bit int) *float32 {
+			if opt&bit == 0 {
+				return nil
+			}
+			return &s[0]
+		}
+		out := func(f func(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)) [][]float32 {
+			dg, dc, dgSum := make([]float32, n*4*hd), slices.Clone(dc0), slices.Clone(dgSum0)
+			f(&dg[0], &dc[0], &dh[0], ptr(dhRec0, 1), &g[0], ptr(cPrev0, 2), &tc[0], ptr(dgSum, 4), n, hd)
+			return [][]float32{dg, dc, dgSum}
+		}
+		a, b := out(cellBackwardAVX2), out(cellBackward16)
+		for k := range a {
+			for i := range a[k] {
+				if math.Float32bits(a[k][i]) != math.Float32bits(b[k][i]) {
+					t.Fatalf("inputs %03b, output %d [%d]: AVX2 %g, AVX-512 %g", opt, k, i, a[k][i], b[k][i])
+				}
+			}
+		}
+	}
+}

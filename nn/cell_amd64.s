@@ -258,6 +258,107 @@ bdone:
 	VZEROUPPER
 	RET
 
+// func cellBackwardAVX512(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
+// cellBackwardAVX2 for AVX-512, 16 hidden units at a time, with the same
+// operations in the same order, so the same bits. hd is a multiple of 16.
+TEXT ·cellBackwardAVX512(SB), NOSPLIT, $0-80
+	MOVQ dg+0(FP), DI
+	MOVQ dc+8(FP), SI
+	MOVQ dh+16(FP), DX
+	MOVQ dhRec+24(FP), R8
+	MOVQ gates+32(FP), R9
+	MOVQ cPrev+40(FP), R10
+	MOVQ tc+48(FP), R11
+	MOVQ dgSum+56(FP), R12
+	MOVQ n+64(FP), R13
+	MOVQ hd+72(FP), AX
+	SHLQ $2, AX             // one gate block, bytes
+	LEAQ (AX)(AX*2), BX     // three gate blocks, bytes
+	VBROADCASTSS one<>(SB), Z6
+	TESTQ R13, R13
+	JZ   zbdone
+	CMPQ AX, $64
+	JL   zbdone
+
+zbrow:
+	MOVQ AX, CX
+	SHRQ $6, CX             // vectors per row
+
+zbcol:
+	VMOVUPS (R9), Z0        // i
+	VMOVUPS (R9)(AX*1), Z1  // f
+	VMOVUPS (R9)(AX*2), Z2  // g
+	VMOVUPS (R9)(BX*1), Z3  // o
+	VMOVUPS (R11), Z4       // tanh(c_t)
+	VMOVUPS (DX), Z5        // dL/dh_t
+	TESTQ   R8, R8
+	JZ      znodhrec
+	VADDPS  (R8), Z5, Z5
+	ADDQ    $64, R8
+
+znodhrec:
+	VMULPS  Z4, Z4, Z7
+	VSUBPS  Z7, Z6, Z7      // 1 - t²
+	VMULPS  Z5, Z3, Z8      // d o
+	VMOVUPS (SI), Z9
+	VFMADD231PS Z8, Z7, Z9  // dc = dc + d o (1 - t²)
+	VMULPS  Z4, Z8, Z8      // d o t
+	VSUBPS  Z3, Z6, Z10
+	VMULPS  Z10, Z8, Z8     // dg_o = d t o (1 - o)
+	VSUBPS  Z0, Z6, Z10
+	VMULPS  Z0, Z10, Z10
+	VMULPS  Z2, Z10, Z10
+	VMULPS  Z9, Z10, Z10    // dg_i = dc g i (1 - i)
+	VMULPS  Z2, Z2, Z11
+	VSUBPS  Z11, Z6, Z11
+	VMULPS  Z0, Z11, Z11
+	VMULPS  Z9, Z11, Z11    // dg_g = dc i (1 - g²)
+	VPXORD  Z12, Z12, Z12   // dg_f = 0 without c_{t-1}
+	TESTQ   R10, R10
+	JZ      znocprev
+	VSUBPS  Z1, Z6, Z12
+	VMULPS  Z1, Z12, Z12
+	VMULPS  (R10), Z12, Z12
+	VMULPS  Z9, Z12, Z12    // dg_f = dc c_{t-1} f (1 - f)
+	ADDQ    $64, R10
+
+znocprev:
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z12, (DI)(AX*1)
+	VMOVUPS Z11, (DI)(AX*2)
+	VMOVUPS Z8, (DI)(BX*1)
+	VMULPS  Z1, Z9, Z9      // dc_{t-1} = dc f
+	VMOVUPS Z9, (SI)
+	TESTQ   R12, R12
+	JZ      znosum
+	ADDINTO((R12), Z10, Z13)
+	ADDINTO((R12)(AX*1), Z12, Z13)
+	ADDINTO((R12)(AX*2), Z11, Z13)
+	ADDINTO((R12)(BX*1), Z8, Z13)
+	ADDQ    $64, R12
+
+znosum:
+	ADDQ    $64, DI
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, R9
+	ADDQ    $64, R11
+	DECQ    CX
+	JNZ     zbcol
+	ADDQ    BX, DI
+	ADDQ    BX, R9
+	TESTQ   R12, R12
+	JZ      zbnext
+	ADDQ    BX, R12
+
+zbnext:
+	DECQ    R13
+	JNZ     zbrow
+
+zbdone:
+	VZEROUPPER
+	RET
+
 // The forward cell again for AVX-512, 16 hidden units at a time, with the
 // same operations in the same order as the AVX2 cell, so the same bits.
 
