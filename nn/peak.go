@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -9,10 +10,12 @@ import (
 
 // PeakGFLOPS measures the machine's float32 matrix-multiply rate with this
 // package's own fastest gemm: each of threads goroutines multiplies two
-// (n, n) matrices into its own result, repeating until minTime has passed
-// (after one product to warm up), and the rate is all their multiply-adds
-// (2 FLOPs each) over the time they took together. A product of n=2048 is
-// large enough to reach the kernels' full speed: the rate is the ceiling
+// (n, n) matrices into its own result, together, again and again until
+// minTime has passed (after one round to warm up), and the rate is a
+// round's multiply-adds (2 FLOPs each) over the time of the fastest round:
+// a peak, so that a round slowed by another process on the machine does not
+// lower it (and raise the fractions held against it). A product of n=2048
+// is large enough to reach the kernels' full speed: the rate is the ceiling
 // the model's products can be held against.
 func PeakGFLOPS(n, threads int, minTime time.Duration) float64 {
 	if n < 1 || threads < 1 {
@@ -34,23 +37,20 @@ func PeakGFLOPS(n, threads int, minTime time.Duration) float64 {
 		cs[t], packs[t] = make([]float32, n*n), make([]float32, packSz)
 	}
 	var wg sync.WaitGroup
-	run := func(reps int) {
+	run := func() {
 		for t := range threads {
-			wg.Go(func() {
-				for range reps {
-					product(cs[t], packs[t])
-				}
-			})
+			wg.Go(func() { product(cs[t], packs[t]) })
 		}
 		wg.Wait()
 	}
-	run(1)
-	reps, elapsed := 0, time.Duration(0)
+	run()
+	fastest, elapsed := time.Duration(math.MaxInt64), time.Duration(0)
 	for elapsed < minTime {
 		start := time.Now()
-		run(1)
-		elapsed += time.Since(start)
-		reps++
+		run()
+		took := time.Since(start)
+		elapsed += took
+		fastest = min(fastest, took)
 	}
-	return 2 * float64(n) * float64(n) * float64(n) * float64(reps*threads) / elapsed.Seconds() / 1e9
+	return 2 * float64(n) * float64(n) * float64(n) * float64(threads) / fastest.Seconds() / 1e9
 }

@@ -34,8 +34,8 @@ batches, real_steps, train_seq_per_s, encode_seq_per_s, train_s, encode_s) plus
 where seqae stands against the machine: train_gflop_per_s and
 encode_gflop_per_s (the model's matrix products), peak_gflop_per_s (seqae's
 own matrix multiply on (PEAK_N, PEAK_N) products, as many goroutines as
---threads, about a second) and train_fraction_of_peak and
-encode_fraction_of_peak.
+--threads, in rounds for about a second: the fastest round) and
+train_fraction_of_peak and encode_fraction_of_peak.
 
 Modes: bucketed (batches of one exact length, no padding) and padded (sorted by
 length, cut into batches, padded and masked). --threads is the goroutines of
