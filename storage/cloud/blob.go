@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -128,7 +127,7 @@ func (b *Blob) Open(ctx context.Context, name string) (storage.Object, error) {
 	if ra <= 0 {
 		ra = ReadAhead
 	}
-	return &blobObject{ctx: ctx, b: b, key: key, name: name, size: attrs.Size, mod: attrs.ModTime, readAhead: ra, stats: st}, nil
+	return &blobObject{ctx: ctx, b: b, key: key, name: name, size: attrs.Size, readAhead: ra, stats: st}, nil
 }
 
 // ReadAll reads a whole object in one request (see storage.ReadAll).
@@ -157,7 +156,6 @@ type blobObject struct {
 	b         *Blob
 	key, name string
 	size      int64
-	mod       time.Time // when the object opened was written
 	readAhead int64
 	stats     *objStats
 
@@ -183,9 +181,15 @@ func (o *blobObject) get(p []byte, off int64) error {
 		return wrap("read", o.name, err)
 	}
 	defer r.Close()
-	if r.Size() != o.size || !r.ModTime().Equal(o.mod) {
-		return fmt.Errorf("read %s: the object was replaced since it was opened (%d bytes written %s, now %d bytes written %s); open it again",
-			storage.Redact(o.name), o.size, o.mod.Format(time.RFC3339Nano), r.Size(), r.ModTime().Format(time.RFC3339Nano))
+	// The object's size, as the read reports it, must be the one Open saw:
+	// an object replaced by one of another size would otherwise be read at
+	// the old one's offsets. (Modification times cannot be compared: GCS
+	// reports milliseconds to Open and whole seconds to a read. An object
+	// replaced by one of the same size is not caught; seqae never replaces
+	// a data object, and reads its small control objects with ReadAll.)
+	if r.Size() != o.size {
+		return fmt.Errorf("read %s: the object was replaced since it was opened (%d bytes then, %d now); open it again",
+			storage.Redact(o.name), o.size, r.Size())
 	}
 	n, err := io.ReadFull(r, p)
 	o.stats.bytes.Add(int64(n))

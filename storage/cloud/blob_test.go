@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -325,5 +326,42 @@ func TestBlobReplaced(t *testing.T) {
 				t.Errorf("ReadAt after the object was replaced: got %q, %v; want an error that says so", buf, err)
 			}
 		})
+	}
+}
+
+// TestGCSReadAfterOpen: an object on GCS reads after Open although GCS
+// reports its modification time in milliseconds to Open (the JSON
+// metadata's "updated") and in whole seconds to a read (the media read's
+// Last-Modified): a server that answers as GCS does, through gcsblob.
+func TestGCSReadAfterOpen(t *testing.T) {
+	body := "hello"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/storage/v1/b/bkt/o/key":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"kind":"storage#object","bucket":"bkt","name":"key","size":"%d","generation":"1","metageneration":"1","updated":"2024-01-02T03:04:05.678Z","timeCreated":"2024-01-02T03:04:05.678Z"}`, len(body))
+		case "/bkt/key":
+			w.Header().Set("Last-Modified", "Tue, 02 Jan 2024 03:04:05 GMT")
+			w.Header().Set("X-Goog-Generation", "1")
+			w.Header().Set("X-Goog-Metageneration", "1")
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", len(body)-1, len(body)))
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write([]byte(body))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(srv.URL, "http://"))
+	r := cloud.NewResolver()
+	defer r.Close()
+	obj, err := r.Open(context.Background(), "gs://bkt/key?anonymous=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, obj.Size())
+	if n, err := obj.ReadAt(buf, 0); string(buf[:n]) != body || (err != nil && err != io.EOF) {
+		t.Errorf("ReadAt: got %q, %v; want %q", buf[:n], err, body)
 	}
 }
