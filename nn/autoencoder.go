@@ -237,7 +237,9 @@ func (w *Workspace) plan(x []float32, lens []int, T int) {
 // all: a first training step on such a batch then allocates nothing. A
 // workspace that meets growing batches otherwise reallocates them at each
 // doubling and touches fresh memory each time (page faults); reserved, it
-// allocates them once. Larger batches still grow them.
+// allocates them once. Larger batches still grow them. Call it between
+// batches, not between a Forward and its Backward: buffers it reallocates
+// lose the activations kept for Backward.
 func (w *Workspace) Reserve(B, T, R int) {
 	if B < 1 || T < 1 || R < B || R < T || R > B*T {
 		panic(fmt.Sprintf("nn: Reserve: %d sequences of up to %d steps, %d real steps: want B, T >= 1 and max(B, T) <= R <= B*T", B, T, R))

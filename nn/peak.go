@@ -45,7 +45,7 @@ func PeakGFLOPS(n, threads int, minTime time.Duration) float64 {
 	}
 	run()
 	fastest, elapsed := time.Duration(math.MaxInt64), time.Duration(0)
-	for elapsed < minTime {
+	for elapsed == 0 || elapsed < minTime { // one round at least
 		start := time.Now()
 		run()
 		took := time.Since(start)
