@@ -15,7 +15,7 @@ func kern16AVX2(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, 
 func kern32AVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
 
 //go:noescape
-func kern32RowsAVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int, rows int)
+func kern32FromAVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int, c0 *float32, ldc0 int, rows int)
 
 //go:noescape
 func kern8AVX2(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
@@ -28,7 +28,7 @@ func init() {
 		colSumVec = colSumAVX2
 	}
 	if cpu.X86.HasAVX512F {
-		kern32, kern32Rows = kern32AVX512, kern32RowsAVX512
+		kern32, kern32From = kern32AVX512, kern32FromAVX512
 		cellForward16, cellBackward16 = cellForwardAVX512, cellBackwardAVX512
 	}
 }

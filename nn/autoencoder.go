@@ -408,10 +408,7 @@ func (w *Workspace) prev(buf []float32, t, width int) []float32 {
 // linear computes y (rows, out) = x (rows, in) · wT (in, out) + bias (out),
 // wT packed as panels.
 func (w *Workspace) linear(y, x, wT, bias []float32, rows, in, out int) {
-	for r := range rows {
-		copy(y[r*out:(r+1)*out], bias)
-	}
-	gemmPacked(y, out, x, in, false, wT, rows, out, in, w.pack)
+	gemmPackedFrom(y, out, bias, 0, x, in, false, wT, rows, out, in, w.pack)
 }
 
 // encoderForward runs the encoder over the batch: the input projection of
@@ -453,12 +450,11 @@ func (w *Workspace) encoderEncode(m *Model) {
 		xh, g, c := w.xh[:n*K], w.encG[:n*4*L], w.encC[:n*L]
 		for s := range n {
 			copy(xh[s*K:s*K+I], w.x[(o+s)*I:(o+s+1)*I])
-			copy(g[s*4*L:(s+1)*4*L], m.W.EncB)
 		}
 		if t == 0 {
-			gemmPacked(g, 4*L, xh, K, false, w.encWihT, n, 4*L, I, w.pack)
+			gemmPackedFrom(g, 4*L, m.W.EncB, 0, xh, K, false, w.encWihT, n, 4*L, I, w.pack)
 		} else {
-			gemmPacked(g, 4*L, xh, K, false, w.encXhT, n, 4*L, K, w.pack)
+			gemmPackedFrom(g, 4*L, m.W.EncB, 0, xh, K, false, w.encXhT, n, 4*L, K, w.pack)
 		}
 		h := w.hCur[:n*L]
 		lstmCellForward(h, c, w.encTc[:n*L], g, c, n, L)
@@ -507,13 +503,14 @@ func (w *Workspace) decoderForward(m *Model) {
 	for t := range w.nt {
 		n, next := w.nAct[t], w.nAct[t+1]
 		g, h := w.rows(w.decG, t, 4*H), w.rows(w.decH, t, H)
-		copy(g, w.zp[:n*4*H])
-		if t > 0 {
+		if t == 0 {
+			copy(g, w.zp[:n*4*H])
+		} else {
 			hp := h
 			if w.kept {
 				hp = w.rows(w.decHp, t, H)
 			}
-			gemmPacked(g, 4*H, hp, H, false, w.decWhhT, n, 4*H, H, w.pack)
+			gemmPackedFrom(g, 4*H, w.zp, 4*H, hp, H, false, w.decWhhT, n, 4*H, H, w.pack)
 		}
 		lstmCellForward(h, w.rows(w.decC, t, H), w.rows(w.decTc, t, H), g, w.prev(w.decC, t, H), n, H)
 		if w.kept {

@@ -51,10 +51,13 @@ var (
 	kern16 microkernel = kern16Go // mr×16 tile
 	kern8  microkernel = kern8Go  // mr×8 tile
 
-	// kern32Rows is kern32 on the first rows (1 to mr-1) of a tile: it
-	// reads and writes only those rows of C. Nil where the CPU has no
-	// kernel for it; the remaining rows then go through a tile of scratch.
-	kern32Rows func(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int, rows int)
+	// kern32From is kern32 on the first rows (1 to mr) of a tile, C = C0
+	// + A·B: it starts from C0's rows (row stride ldc0, 0 for one row for
+	// all) and writes only those rows of C; with c0 = c, ldc0 = ldc it is
+	// kern32 on fewer rows. Nil where the CPU has no kernel for it: rows
+	// past the last full tile then go through a tile of scratch, and
+	// gemmPackedFrom copies C0 into C first.
+	kern32From func(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int, c0 *float32, ldc0 int, rows int)
 )
 
 // panelsLen is the floats of a (k, n) matrix packed as panels: n rounded
@@ -121,7 +124,7 @@ func packBRows(dst []float32, rows, p0 int, b []float32, ldb int, trans bool, k,
 // depend on which other rows are computed with it.
 func gemm(c []float32, ldc int, a []float32, lda int, transA bool, b []float32, ldb int, m, n, k int, pack []float32) {
 	checkGemm("gemm", c, ldc, a, lda, transA, b, ldb, m, n, k)
-	gemmBlocked(c, ldc, a, lda, transA, b, ldb, false, m, n, k, pack)
+	gemmBlocked(c, ldc, nil, 0, a, lda, transA, b, ldb, false, m, n, k, pack)
 }
 
 // gemmPacked is gemm with B given as panels by packB.
@@ -130,7 +133,30 @@ func gemmPacked(c []float32, ldc int, a []float32, lda int, transA bool, bp []fl
 	if len(bp) < panelsLen(k, n) {
 		panic(fmt.Sprintf("nn: gemmPacked: B is (%d, %d), needing %d floats as panels, but has %d", k, n, panelsLen(k, n), len(bp)))
 	}
-	gemmBlocked(c, ldc, a, lda, transA, bp, k, true, m, n, k, pack)
+	gemmBlocked(c, ldc, nil, 0, a, lda, transA, bp, k, true, m, n, k, pack)
+}
+
+// gemmPackedFrom is gemmPacked computing C = C0 + op(A)·B: C0 is (m, n)
+// with leading dimension ldc0, or with ldc0 = 0 one row of n for every row
+// (a bias). It gives the bits of copying C0 into C and then gemmPacked,
+// without the copy where it can: on kern32From, for n a multiple of 32 and
+// one block of depth.
+func gemmPackedFrom(c []float32, ldc int, c0 []float32, ldc0 int, a []float32, lda int, transA bool, bp []float32, m, n, k int, pack []float32) {
+	if m > 0 && n > 0 && (ldc0 < 0 || (ldc0 > 0 && ldc0 < n) || len(c0) < (m-1)*ldc0+n) {
+		panic(fmt.Sprintf("nn: gemmPackedFrom: C0 has %d floats with leading dimension %d, too few for (%d, %d)", len(c0), ldc0, m, n))
+	}
+	if kern32 == nil || kern32From == nil || n%32 != 0 || k == 0 || k > kcMax {
+		for r := range m {
+			copy(c[r*ldc:r*ldc+n], c0[r*ldc0:r*ldc0+n])
+		}
+		gemmPacked(c, ldc, a, lda, transA, bp, m, n, k, pack)
+		return
+	}
+	checkAC("gemmPackedFrom", c, ldc, a, lda, transA, m, n, k)
+	if len(bp) < panelsLen(k, n) {
+		panic(fmt.Sprintf("nn: gemmPackedFrom: B is (%d, %d), needing %d floats as panels, but has %d", k, n, panelsLen(k, n), len(bp)))
+	}
+	gemmBlocked(c, ldc, c0, ldc0, a, lda, transA, bp, k, true, m, n, k, pack)
 }
 
 // bBlock is where the microkernels read a block of B: in place, row-major
@@ -159,7 +185,10 @@ func (s *bBlock) elem(p, j int) float32 {
 	return *e
 }
 
-func gemmBlocked(c []float32, ldc int, a []float32, lda int, transA bool, b []float32, ldb int, bPanels bool, m, n, k int, pack []float32) {
+// gemmBlocked is gemm's body: B in place or as panels; with c0 not nil,
+// C = C0 + A·B (gemmPackedFrom alone passes one, and only when every
+// column is a kern32 column and the depth one block).
+func gemmBlocked(c []float32, ldc int, c0 []float32, ldc0 int, a []float32, lda int, transA bool, b []float32, ldb int, bPanels bool, m, n, k int, pack []float32) {
 	if len(pack) < packSz {
 		panic(fmt.Sprintf("nn: gemm: pack scratch holds %d floats, want %d", len(pack), packSz))
 	}
@@ -222,14 +251,25 @@ func gemmBlocked(c []float32, ldc int, a []float32, lda int, transA bool, b []fl
 						kern, width = kern16, 16
 					}
 					bp, lb := src.at(0, j)
+					if c0 != nil && (width != 32 || p0 > 0) {
+						panic("nn: gemmBlocked: C0 needs kern32 columns and one block of depth")
+					}
 					for r := 0; r < full; r += mr {
 						ap, asa, asp := aAt(r)
+						if c0 != nil {
+							kern32From(kb, ap, asa, asp, bp, lb, &c[(i0+r)*ldc+j0+j], ldc, &c0[(i0+r)*ldc0+j0+j], ldc0, mr)
+							continue
+						}
 						kern(kb, ap, asa, asp, bp, lb, &c[(i0+r)*ldc+j0+j], ldc)
 					}
 					switch {
-					case full < mb && width == 32 && kern32Rows != nil:
+					case full < mb && width == 32 && kern32From != nil:
 						ap, asa, asp := aAt(full)
-						kern32Rows(kb, ap, asa, asp, bp, lb, &c[(i0+full)*ldc+j0+j], ldc, mb-full)
+						from, ldf := &c[(i0+full)*ldc+j0+j], ldc
+						if c0 != nil {
+							from, ldf = &c0[(i0+full)*ldc0+j0+j], ldc0
+						}
+						kern32From(kb, ap, asa, asp, bp, lb, &c[(i0+full)*ldc+j0+j], ldc, from, ldf, mb-full)
 					case full < mb:
 						for r := range mb - full {
 							copy(tile[r*nr:r*nr+width], c[(i0+full+r)*ldc+j0+j:])

@@ -162,14 +162,23 @@ store32:
 	VZEROUPPER
 	RET
 
-// func kern32RowsAVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int, rows int)
-// kern32AVX512 on the first rows (1 to mr-1) of a tile: the other rows are
-// computed from zeros and neither read from C nor written to it, so a
-// tile of fewer rows needs no copy through scratch. A's rows are read as
-// by kern32AVX512 (all mr of them: the caller makes them readable).
-TEXT ·kern32RowsAVX512(SB), NOSPLIT, $0-72
+// Rows loaded from C0 (R10, its row stride in AX) rather than C.
+#define LOADZ0(z0, z1) VMOVUPS (R10), z0; VMOVUPS 64(R10), z1; ADDQ AX, R10
+
+// func kern32FromAVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int, c0 *float32, ldc0 int, rows int)
+// kern32AVX512 on the first rows (1 to mr) of a tile, C = C0 + A·B: the
+// accumulators start from C0's rows (row stride ldc0, which may be 0: one
+// row for all, a bias) and only the first rows of C are written. The other
+// rows are computed from zeros and dropped, so a tile of fewer rows needs
+// no copy through scratch; with c0 = c and ldc0 = ldc it is C += A·B. A's
+// rows are read as by kern32AVX512 (all mr of them: the caller makes them
+// readable). The multiply-adds are kern32AVX512's, in its order.
+TEXT ·kern32FromAVX512(SB), NOSPLIT, $0-88
 	ARGS
-	MOVQ rows+64(FP), BX
+	MOVQ c0+64(FP), R10
+	MOVQ ldc0+72(FP), AX
+	SHLQ $2, AX
+	MOVQ rows+80(FP), BX
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
@@ -180,25 +189,28 @@ TEXT ·kern32RowsAVX512(SB), NOSPLIT, $0-72
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	LOADZ(Z0, Z1)
+	LOADZ0(Z0, Z1)
 	CMPQ BX, $2
-	JLT  loadedR
-	LOADZ(Z2, Z3)
+	JLT  loadedF
+	LOADZ0(Z2, Z3)
 	CMPQ BX, $3
-	JLT  loadedR
-	LOADZ(Z4, Z5)
+	JLT  loadedF
+	LOADZ0(Z4, Z5)
 	CMPQ BX, $4
-	JLT  loadedR
-	LOADZ(Z6, Z7)
+	JLT  loadedF
+	LOADZ0(Z6, Z7)
 	CMPQ BX, $5
-	JLT  loadedR
-	LOADZ(Z8, Z9)
+	JLT  loadedF
+	LOADZ0(Z8, Z9)
+	CMPQ BX, $6
+	JLT  loadedF
+	LOADZ0(Z10, Z11)
 
-loadedR:
+loadedF:
 	TESTQ CX, CX
-	JZ    storeR
+	JZ    storeF
 
-loopR:
+loopF:
 	VMOVUPS (DI), Z12
 	VMOVUPS 64(DI), Z13
 	FMAZ((SI), Z0, Z1)
@@ -208,24 +220,27 @@ loopR:
 	FMAZ((R13)(R11*1), Z8, Z9)
 	FMAZ((R13)(R11*2), Z10, Z11)
 	NEXT
-	JNZ  loopR
+	JNZ  loopF
 
-storeR:
+storeF:
 	MOVQ DX, R10
 	STOREZ(Z0, Z1)
 	CMPQ BX, $2
-	JLT  doneR
+	JLT  doneF
 	STOREZ(Z2, Z3)
 	CMPQ BX, $3
-	JLT  doneR
+	JLT  doneF
 	STOREZ(Z4, Z5)
 	CMPQ BX, $4
-	JLT  doneR
+	JLT  doneF
 	STOREZ(Z6, Z7)
 	CMPQ BX, $5
-	JLT  doneR
+	JLT  doneF
 	STOREZ(Z8, Z9)
+	CMPQ BX, $6
+	JLT  doneF
+	STOREZ(Z10, Z11)
 
-doneR:
+doneF:
 	VZEROUPPER
 	RET

@@ -284,3 +284,43 @@ func TestPeakGFLOPS(t *testing.T) {
 	}()
 	PeakGFLOPS(0, 1, time.Millisecond)
 }
+
+// gemmPackedFrom gives the bits of copying C0 into C and then gemmPacked,
+// with C0 a matrix or one row for all (ldc0 = 0), on the fused path (n a
+// multiple of 32, one block of depth) and off it, and writes nothing past
+// C's rows.
+func TestGemmPackedFromMatchesCopy(t *testing.T) {
+	for name, ks := range kernels() {
+		t.Run(name, func(t *testing.T) {
+			withKernels(t, ks)
+			pack := make([]float32, packSz)
+			for _, sh := range [][3]int{{1, 32, 8}, {5, 64, 24}, {13, 256, 64}, {21, 256, 72}, {7, 40, 16}, {6, 32, kcMax + 3}, {4, 64, 0}} {
+				m, n, k := sh[0], sh[1], sh[2]
+				for _, ldc0 := range []int{0, n + 4} {
+					rng := rand.New(rand.NewPCG(uint64(m*n+ldc0), uint64(k)))
+					lda, ldc := k+1, n+3
+					a := randSlice(rng, m*lda+gemmSlack)[:m*lda]
+					bp := packB(nil, randSlice(rng, k*n), n, false, k, n)
+					c0 := randSlice(rng, max(1, m)*max(ldc0, n))
+					want := randSlice(rng, m*ldc)
+					got := append(slices.Clone(want), slices.Repeat([]float32{-7}, mr*ldc)...)
+					guard := got[m*ldc:]
+					got = got[:m*ldc]
+					for r := range m {
+						copy(want[r*ldc:r*ldc+n], c0[r*ldc0:r*ldc0+n])
+					}
+					gemmPacked(want, ldc, a, lda, false, bp, m, n, k, pack)
+					gemmPackedFrom(got, ldc, c0, ldc0, a, lda, false, bp, m, n, k, pack)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("m=%d n=%d k=%d ldc0=%d: C[%d] = %g, want %g (copy, then gemmPacked)", m, n, k, ldc0, i, got[i], want[i])
+						}
+					}
+					if i := slices.IndexFunc(guard, func(g float32) bool { return g != -7 }); i >= 0 {
+						t.Fatalf("m=%d n=%d k=%d ldc0=%d: wrote %d floats past C's last row", m, n, k, ldc0, i+1)
+					}
+				}
+			}
+		})
+	}
+}
