@@ -195,6 +195,9 @@ func gemmBlocked(c []float32, ldc int, c0 []float32, ldc0 int, a []float32, lda 
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
+	if c0 != nil && (kern32 == nil || kern32From == nil || n%32 != 0 || k > kcMax) {
+		panic("nn: gemmBlocked: C0 needs kern32 columns and one block of depth")
+	}
 	packA := pack[:mc*kcMax]
 	packBuf := pack[mc*kcMax : mc*kcMax+kcMax*nc]
 	tile := pack[mc*kcMax+kcMax*nc : packSz]
@@ -251,9 +254,6 @@ func gemmBlocked(c []float32, ldc int, c0 []float32, ldc0 int, a []float32, lda 
 						kern, width = kern16, 16
 					}
 					bp, lb := src.at(0, j)
-					if c0 != nil && (width != 32 || p0 > 0) {
-						panic("nn: gemmBlocked: C0 needs kern32 columns and one block of depth")
-					}
 					for r := 0; r < full; r += mr {
 						ap, asa, asp := aAt(r)
 						if c0 != nil {

@@ -127,6 +127,19 @@ store8:
 	VFMADD231PS  Z12, Z14, z0 \
 	VFMADD231PS  Z13, Z14, z1
 
+// One depth step of the 6×32 tile: B's row p in Z12 Z13, each of A's six
+// elements at depth p broadcast and multiplied in; then the next depth.
+#define STEPZ \
+	VMOVUPS (DI), Z12            \
+	VMOVUPS 64(DI), Z13          \
+	FMAZ((SI), Z0, Z1)           \
+	FMAZ((SI)(R11*1), Z2, Z3)    \
+	FMAZ((SI)(R11*2), Z4, Z5)    \
+	FMAZ((R13), Z6, Z7)          \
+	FMAZ((R13)(R11*1), Z8, Z9)   \
+	FMAZ((R13)(R11*2), Z10, Z11) \
+	NEXT
+
 // func kern32AVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
 TEXT ·kern32AVX512(SB), NOSPLIT, $0-64
 	ARGS
@@ -140,15 +153,7 @@ TEXT ·kern32AVX512(SB), NOSPLIT, $0-64
 	JZ    store32
 
 loop32:
-	VMOVUPS (DI), Z12
-	VMOVUPS 64(DI), Z13
-	FMAZ((SI), Z0, Z1)
-	FMAZ((SI)(R11*1), Z2, Z3)
-	FMAZ((SI)(R11*2), Z4, Z5)
-	FMAZ((R13), Z6, Z7)
-	FMAZ((R13)(R11*1), Z8, Z9)
-	FMAZ((R13)(R11*2), Z10, Z11)
-	NEXT
+	STEPZ
 	JNZ  loop32
 
 store32:
@@ -211,15 +216,7 @@ loadedF:
 	JZ    storeF
 
 loopF:
-	VMOVUPS (DI), Z12
-	VMOVUPS 64(DI), Z13
-	FMAZ((SI), Z0, Z1)
-	FMAZ((SI)(R11*1), Z2, Z3)
-	FMAZ((SI)(R11*2), Z4, Z5)
-	FMAZ((R13), Z6, Z7)
-	FMAZ((R13)(R11*1), Z8, Z9)
-	FMAZ((R13)(R11*2), Z10, Z11)
-	NEXT
+	STEPZ
 	JNZ  loopF
 
 storeF:
