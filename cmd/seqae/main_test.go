@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -471,6 +473,38 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if code, _, stderr := cli(t, context.Background(), nil, "bench", "--mode", "bucket"); code != 2 || !strings.Contains(stderr, "--mode: want bucketed or padded") {
 		t.Errorf("bad mode: exit %d, %s; want 2", code, stderr)
+	}
+}
+
+// bench --cpuprofile writes a profile pprof reads, with the model's
+// kernels in it; a profile it cannot create is an error that names it.
+func TestBenchCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.out")
+	args := []string{"bench", "--n", "256", "--latent", "32", "--hidden", "32", "--epochs", "2", "--threads", "1", "--peak-n", "0", "--cpuprofile"}
+	if code, _, stderr := cli(t, context.Background(), nil, append(args, prof)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// A pprof profile is a gzipped protocol buffer whose string table holds
+	// the sampled functions' names.
+	f, err := os.Open(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("the profile is not gzipped: %v", err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte("github.com/seqae/seqae/nn.")) {
+		t.Errorf("profile of %d bytes names no function of package nn", len(raw))
+	}
+	bad := filepath.Join(t.TempDir(), "no", "such", "dir", "cpu.out")
+	if code, _, stderr := cli(t, context.Background(), nil, append(args, bad)...); code == 0 || !strings.Contains(stderr, "--cpuprofile") || !strings.Contains(stderr, "no such file") {
+		t.Errorf("unwritable profile: exit %d, %s; want an error naming --cpuprofile", code, stderr)
 	}
 }
 

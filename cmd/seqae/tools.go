@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -22,6 +24,7 @@ import (
 func (a *app) benchCmd() *cobra.Command {
 	o := bench.DefaultOptions()
 	var peer bool
+	var cpuProfile string
 	python := "python3"
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -57,7 +60,7 @@ BLAS and names the one it ran on.`,
 			if o.Mode != "bucketed" && o.Mode != "padded" {
 				return usagef("--mode: want bucketed or padded, got %q", o.Mode)
 			}
-			res, err := bench.Run(cmd.Context(), o, jobs.Version())
+			res, err := runBench(cmd.Context(), o, cpuProfile)
 			if err != nil {
 				return err
 			}
@@ -82,7 +85,30 @@ BLAS and names the one it ran on.`,
 	fl.IntVar(&o.PeakN, "peak-n", o.PeakN, "size of the square products that measure the peak; 0 skips it, e.g. --peak-n 1024")
 	fl.BoolVar(&peer, "peer", false, "then run the PyTorch peer, torch_peer.py, on the same workload and print its line and the ratios, e.g. --peer")
 	fl.StringVar(&python, "python", python, "the Python with PyTorch that --peer runs, e.g. --python /usr/bin/python3")
+	fl.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of seqae's run (training, encoding and the peak: add --peak-n 0 to leave the peak out) to FILE, for go tool pprof, e.g. --cpuprofile cpu.out")
 	return cmd
+}
+
+// runBench runs the benchmark, under a CPU profile written to profile
+// when it is not empty.
+func runBench(ctx context.Context, o bench.Options, profile string) (bench.Result, error) {
+	if profile == "" {
+		return bench.Run(ctx, o, jobs.Version())
+	}
+	f, err := os.Create(profile)
+	if err != nil {
+		return bench.Result{}, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return bench.Result{}, fmt.Errorf("--cpuprofile %s: %w", profile, err)
+	}
+	res, err := bench.Run(ctx, o, jobs.Version())
+	pprof.StopCPUProfile()
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("--cpuprofile %s: %w", profile, cerr)
+	}
+	return res, err
 }
 
 // runPeer runs torch_peer.py under python with o's flags, copies its JSON
