@@ -896,7 +896,18 @@ func (r *runner) begin(ctx context.Context, now time.Time) (release func(), err 
 	out := r.cfg.Output.Dir
 	if r.blobOut() {
 		// An object store: staged in a local temporary folder, committed
-		// by commitBlob.
+		// by commitBlob, which checks each partition again under its lock.
+		s := r.store.(objectStore) // checkBlobOut made sure
+		for _, p := range r.withRemovals(nil) {
+			live := r.live(p.table)
+			objs, err := s.ListAll(ctx, live)
+			if err == nil {
+				err = checkOwnObjects(live, objs)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w; nothing changed", err)
+			}
+		}
 		hold, err := holdStaging(ctx, r.staging, r.holder())
 		if err != nil {
 			return nil, err

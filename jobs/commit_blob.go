@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -134,6 +135,9 @@ func (r *runner) commitBlobOne(ctx context.Context, s objectStore, p *partition,
 	if objs, err = s.ListAll(ctx, live); err != nil { // again, under the lock
 		return false, err
 	}
+	if err := checkOwnObjects(live, objs); err != nil {
+		return false, err
+	}
 	bp := &blobPartition{r: r, s: s, p: p, live: live, lock: lock, objs: objs}
 	switch {
 	case p.sharded:
@@ -142,6 +146,44 @@ func (r *runner) commitBlobOne(ctx context.Context, s objectStore, p *partition,
 		return bp.remove(ctx)
 	}
 	return false, bp.commitWhole(ctx)
+}
+
+// uploadRE matches the live name of a file a run uploads (liveName: the
+// run id before the extension), and blobTempRE the temporary file a
+// fileblob write leaves when it dies before its rename (NAME.HEX.tmp).
+var (
+	uploadRE   = regexp.MustCompile(`^[A-Za-z0-9_.-]+-\d{8}T\d{6}Z-[0-9a-f]{8}\.[a-z]+$`)
+	blobTempRE = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)
+)
+
+// checkOwnObjects fails, naming the object, if the partition live on an
+// object store holds one seqae did not write, as checkOwnFiles does for a
+// folder: a commit deletes every object under the partition that no
+// manifest lists, so it may only meet seqae's markers and manifests, shard
+// manifests, uploads (its own, a previous run's, or the orphans of a run
+// that died before its manifest: all named with their run's id) and the
+// temporary files of writes that died.
+func checkOwnObjects(live string, objs []string) error {
+	base, err := storage.ParseLocation(live)
+	if err != nil {
+		return err
+	}
+	prefix := strings.TrimSuffix(base.Key, "/") + "/"
+	for _, o := range objs {
+		loc, err := storage.ParseLocation(o)
+		if err != nil {
+			return err
+		}
+		rel := blobTempRE.ReplaceAllString(strings.TrimPrefix(loc.Key, prefix), "")
+		dir, name := path.Split(rel)
+		switch {
+		case dir == "" && (name == SuccessFile || name == ManifestFile || uploadRE.MatchString(name)):
+		case dir == shardsDir+"/" && partRE.MatchString(name):
+		default:
+			return foreign(storage.Redact(o))
+		}
+	}
+	return nil
 }
 
 // blobPartition is one partition being committed under its lock.

@@ -510,3 +510,47 @@ func TestBlobReadWhileReplaced(t *testing.T) {
 		})
 	}
 }
+
+// TestBlobNeverDeletesWhatSeqaeDidNotWrite: on an object store as in a
+// folder, a partition holding an object seqae did not write fails the run
+// before it reads its input, naming the object, with nothing changed; the
+// uploads of a run that died before its manifest (named with its run id)
+// and the temporary files of writes that died are seqae's, and go.
+func TestBlobNeverDeletesWhatSeqaeDidNotWrite(t *testing.T) {
+	t.Parallel()
+	in, _ := smallData(t)
+	ctx := context.Background()
+	for _, tg := range s3fake.Targets(t, "seqae") {
+		t.Run(tg.Name, func(t *testing.T) {
+			out := storage.Join(tg.Base, "out")
+			cfg := smallJob(t, in, "output.dir="+out)
+			first := mustRun(t, cfg, Options{Date: day1, Store: tg.Store})
+			live := storage.Join(out, TableMetrics, "dt="+day1)
+			for _, name := range []string{"important.csv", "_shards/notes.txt"} {
+				foreign := storage.Join(live, name)
+				tabletest.Put(t, tg.Store, foreign, []byte("a,b\n"))
+				_, err := Run(ctx, cfg, Options{Date: day1, Store: tg.Store})
+				if err == nil || !strings.Contains(err.Error(), storage.Redact(foreign)+" was not written by seqae") || !strings.Contains(err.Error(), "nothing changed") {
+					t.Errorf("%s: got %v, want an error naming it and saying nothing changed", name, err)
+				}
+				if b, err := readObject(ctx, tg.Store, foreign); string(b) != "a,b\n" || err != nil {
+					t.Errorf("%s: %q, %v; want it kept", name, b, err)
+				}
+				if p := readBlobPart(t, tg.Store, live); p.manifest == nil || p.manifest.RunID != first.RunID {
+					t.Errorf("%s: the partition's manifest changed: %v", name, p.manifest)
+				}
+				if err := tg.Store.Delete(ctx, foreign); err != nil {
+					t.Fatal(err)
+				}
+			}
+			seqaes := []string{"part-00000-of-00001-20200101T000000Z-deadbeef.parquet", "_manifest.json.18ed465d373f4638.tmp"}
+			for _, name := range seqaes {
+				tabletest.Put(t, tg.Store, storage.Join(live, name), []byte("x"))
+			}
+			mustRun(t, cfg, Options{Date: day1, Store: tg.Store})
+			if p := readBlobPart(t, tg.Store, live); len(p.problems(true)) > 0 {
+				t.Errorf("after a run over a dead run's upload and temporary file: %v, objects %v", p.problems(true), p.objects)
+			}
+		})
+	}
+}

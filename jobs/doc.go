@@ -54,7 +54,11 @@
 //     only the files it lists.
 //  5. Every other object that was under P when the lock was taken is
 //     deleted: the previous run's files, and orphans (files of a run that
-//     died between 3 and 4).
+//     died between 3 and 4). All are seqae's: before it reads its input,
+//     and again under the lock, a run fails, naming the object and
+//     changing nothing, if P holds anything but _SUCCESS, _manifest.json,
+//     _shards/part-I-of-N.json, files named with a run id as in 3, and the
+//     temporary files of writes that died (NAME.HEX.tmp, fileblob's).
 //  6. _SUCCESS is written, and the lock deleted.
 //
 // A run that dies before 4 leaves the previous manifest, and every file it
