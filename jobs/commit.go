@@ -1307,8 +1307,9 @@ func syncDir(dir string) {
 // the training tables (models, metrics) come from one run, the encoding
 // tables (quarantine, step_losses, latents; quarantine with the training
 // tables when a train-only run wrote it) from one run, and no commit to
-// the date is pending. pending names a commit record for the date ("" for
-// none). ok is false where live is not a table's partition.
+// the date is pending. pending names a commit record for the date, or a
+// table's object-store commit lock held for the date ("" for none). ok is
+// false where live is not a table's partition.
 func DateStatus(live string) (consistency, pending string, ok bool) {
 	live = filepath.Clean(live)
 	table, date := filepath.Base(filepath.Dir(live)), filepath.Base(live)
@@ -1322,6 +1323,16 @@ func DateStatus(live string) (consistency, pending string, ok bool) {
 		var in intent
 		if err == nil && json.Unmarshal(b, &in) == nil && "dt="+in.Date == date {
 			pending = fmt.Sprintf("%s (%s): a commit in progress, or left part-way by a killed run; the next seqae run on %s finishes it", in.holder, record, out)
+		}
+	}
+	// An output committed as an object store (file:// locations) has no
+	// commit record; a table's commit lock stands for one.
+	for _, t := range tables {
+		lock := filepath.Join(out, t, blobLockName)
+		var l blobLockBody
+		if b, err := os.ReadFile(lock); err == nil && json.Unmarshal(b, &l) == nil && (l.Date == "" || "dt="+l.Date == date) {
+			pending = fmt.Sprintf("run %s holds %s until %s: a commit in progress, or left part-way by a killed run (the date may mix runs' tables); rerun the date", l.RunID, lock, l.Expires.Format(time.RFC3339))
+			break
 		}
 	}
 	type group struct {

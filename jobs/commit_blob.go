@@ -127,7 +127,7 @@ func (r *runner) commitBlobOne(ctx context.Context, s objectStore, p *partition,
 	if p.removes() && len(objs) == 0 {
 		return false, nil
 	}
-	lock, err := acquireBlobLock(ctx, s, storage.Join(r.cfg.Output.Dir, p.table, blobLockName), r.runID, r.log)
+	lock, err := acquireBlobLock(ctx, s, storage.Join(r.cfg.Output.Dir, p.table, blobLockName), r.runID, r.date, r.log)
 	if err != nil {
 		return false, err
 	}
@@ -432,38 +432,42 @@ func ReadManifestFrom(ctx context.Context, s storage.Store, name string) (*Manif
 // blobLockBody is a commit lock object's content.
 type blobLockBody struct {
 	RunID   string    `json:"run_id"`
+	Date    string    `json:"date,omitempty"` // the date the holder commits
 	Expires time.Time `json:"expires"`
+}
+
+// body is the lock object's contents, expiring blobLockTTL from now.
+func (l *blobLock) body() []byte {
+	b, _ := json.Marshal(blobLockBody{RunID: l.runID, Date: l.date, Expires: time.Now().Add(blobLockTTL).UTC()})
+	return b
 }
 
 // blobLock is a held commit lock.
 type blobLock struct {
-	s     objectStore
-	name  string
-	runID string
+	s           objectStore
+	name        string
+	runID, date string
 }
 
 // acquireBlobLock takes a table's commit lock: it creates the lock object
 // with a conditional write (If-None-Match: *), so that of runs racing for
 // it exactly one wins. The others wait for it to go, or to expire (its
 // holder died), up to blobLockWait, then fail naming the holder.
-func acquireBlobLock(ctx context.Context, s objectStore, name, runID string, log *slog.Logger) (*blobLock, error) {
+func acquireBlobLock(ctx context.Context, s objectStore, name, runID, date string, log *slog.Logger) (*blobLock, error) {
 	deadline := time.Now().Add(blobLockWait)
-	body := func() []byte {
-		b, _ := json.Marshal(blobLockBody{RunID: runID, Expires: time.Now().Add(blobLockTTL).UTC()})
-		return b
-	}
+	l := &blobLock{s: s, name: name, runID: runID, date: date}
 	for {
 		w, err := s.CreateNew(ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		_, err = w.Write(body())
+		_, err = w.Write(l.body())
 		if err == nil {
 			err = w.Close()
 		}
 		w.Abort()
 		if err == nil {
-			return &blobLock{s: s, name: name, runID: runID}, nil
+			return l, nil
 		}
 		if !errors.Is(err, storage.ErrExist) {
 			return nil, fmt.Errorf("taking the commit lock %s: %w", storage.Redact(name), err)
@@ -514,8 +518,7 @@ func (l *blobLock) renew(ctx context.Context) error {
 	if cur == nil || cur.RunID != l.runID {
 		return fmt.Errorf("lost the commit lock %s: it expired and another run took it", storage.Redact(l.name))
 	}
-	b, _ := json.Marshal(blobLockBody{RunID: l.runID, Expires: time.Now().Add(blobLockTTL).UTC()})
-	return writeTo(ctx, l.s, l.name, b)
+	return writeTo(ctx, l.s, l.name, l.body())
 }
 
 // release deletes the lock if it is still this run's.

@@ -278,7 +278,7 @@ func TestBlobLockWait(t *testing.T) {
 	tg := s3fake.Targets(t, "seqae")[1]
 	out := storage.Join(tg.Base, "out")
 	ctx := context.Background()
-	lock, err := acquireBlobLock(ctx, tg.Store, storage.Join(out, TableModels, blobLockName), "other-run", nil)
+	lock, err := acquireBlobLock(ctx, tg.Store, storage.Join(out, TableModels, blobLockName), "other-run", day1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestBlobLockWait(t *testing.T) {
 	}
 	lock.release(ctx)
 	blobLockTTL = 0
-	if _, err := acquireBlobLock(ctx, tg.Store, storage.Join(out, TableModels, blobLockName), "dead-run", nil); err != nil {
+	if _, err := acquireBlobLock(ctx, tg.Store, storage.Join(out, TableModels, blobLockName), "dead-run", day1, nil); err != nil {
 		t.Fatal(err)
 	}
 	blobLockTTL = time.Hour
@@ -552,5 +552,36 @@ func TestBlobNeverDeletesWhatSeqaeDidNotWrite(t *testing.T) {
 				t.Errorf("after a run over a dead run's upload and temporary file: %v, objects %v", p.problems(true), p.objects)
 			}
 		})
+	}
+}
+
+// TestDateStatusSeesBlobLock: a date of an output committed as an object
+// store on the local file system (file://) is not consistent while a run
+// holds a table's commit lock for it (a commit in progress, or left
+// part-way by a killed run); a lock held for another date does not count.
+func TestDateStatusSeesBlobLock(t *testing.T) {
+	t.Parallel()
+	in, _ := smallData(t)
+	ctx := context.Background()
+	tg := s3fake.Targets(t, "seqae")[2]
+	out := storage.Join(tg.Base, "out")
+	mustRun(t, smallJob(t, in, "output.dir="+out), Options{Date: day1, Store: tg.Store})
+	live := filepath.Join(strings.TrimPrefix(out, "file://"), TableLatents, "dt="+day1)
+	if c, pending, _ := DateStatus(live); !strings.HasPrefix(c, "consistent") || pending != "" {
+		t.Fatalf("after the run: %q, pending %q; want consistent, nothing pending", c, pending)
+	}
+	for _, c := range []struct {
+		date string
+		held bool
+	}{{"2020-01-01", false}, {day1, true}} {
+		lock, err := acquireBlobLock(ctx, tg.Store, storage.Join(out, TableQuarantine, blobLockName), "dead-run", c.date, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		consistency, pending, _ := DateStatus(live)
+		if got := strings.HasPrefix(consistency, "NOT consistent") && strings.Contains(pending, "run dead-run holds"); got != c.held {
+			t.Errorf("a lock held for %s: %q, pending %q; want it pending: %v", c.date, consistency, pending, c.held)
+		}
+		lock.release(ctx)
 	}
 }

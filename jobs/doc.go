@@ -38,7 +38,8 @@
 // outputs are staged in a local temporary folder, then, per table:
 //
 //  1. Lock: the run creates OUT/TABLE/_commit.lock.json with a conditional
-//     write (If-None-Match: *), holding its run id and an expiry. Of runs
+//     write (If-None-Match: *), holding its run id, the date and an expiry
+//     (seqae inspect reports a date whose lock is held as not consistent). Of runs
 //     racing for it one wins; the others poll until it goes, or has
 //     expired (its holder died), and fail naming the holder after
 //     blobLockWait. The holder renews it before each upload and before
