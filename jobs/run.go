@@ -465,6 +465,17 @@ func (r *runner) batching(boundaries []int) stages.BatchConfig {
 	return stages.BatchConfig{Mode: stages.Mode(b.Mode), BatchSize: b.BatchSize, MaxSteps: b.MaxSteps, Boundaries: boundaries}
 }
 
+// encodeBatching is how encoding batches: in input order, batch_size
+// sequences of any lengths at a time (stages.Arrival), whatever
+// batching.mode says. A sequence's results do not depend on its batch and
+// the model computes no padded step, so this gives the bits exact batches
+// would, keeps the input's row order in the output, holds one batch instead
+// of 64 waiting for their lengths, and lets the model start on the first
+// batch read instead of at the end of a small input.
+func (r *runner) encodeBatching() stages.BatchConfig {
+	return stages.BatchConfig{Mode: stages.Arrival, BatchSize: r.cfg.Batching.BatchSize, MaxSteps: r.cfg.Batching.MaxSteps}
+}
+
 // totalRows is the rows a pass over units reads, for progress: 0 where
 // unknown (unitRows).
 func totalRows(in *read.Input, units []read.Unit) int64 {
@@ -705,7 +716,7 @@ func (r *runner) encode(ctx context.Context, mf *ModelFile) ([]*partition, error
 	var stats driftStats
 	job := stages.EncodeJob{
 		Observe:  stats.observe,
-		ReadSpec: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.batching(mf.Boundaries), Workers: r.cfg.Workers.Encoders,
+		ReadSpec: r.source(in, units), Model: m, Norm: mf.Norm, Batching: r.encodeBatching(), Workers: r.cfg.Workers.Encoders,
 		Outputs:     outputs,
 		Calibration: mf.Calibration, AnomalyPercentile: r.cfg.Output.AnomalyPercentile, FeatureLosses: r.cfg.Output.FeatureLosses,
 		Progress: r.progress("encode", totalRows(in, units), &snap), ProgressEvery: r.opt.ProgressEvery,

@@ -176,6 +176,30 @@ func TestRerunReplacesTheDate(t *testing.T) {
 	}
 }
 
+// Encoding batches in input order whatever batching.mode says: the latents
+// keep the input's row order, in ceil(240/16) batches, though the 240
+// traces have 13 lengths.
+func TestEncodeKeepsInputOrder(t *testing.T) {
+	t.Parallel()
+	in, ids := smallData(t)
+	for _, mode := range []string{"exact", "padded"} {
+		cfg := smallJob(t, in, "batching.mode="+mode)
+		mustRun(t, cfg, Options{Date: day1})
+		dir := filepath.Join(cfg.Output.Dir, TableLatents, "dt="+day1)
+		m := readManifest(t, dir)
+		var got []string
+		for _, r := range tabletest.ReadFile[tabletest.Latent](t, filepath.Join(dir, m.Files[0].Name)) {
+			got = append(got, r.ID)
+		}
+		if !slices.Equal(got, ids) {
+			t.Errorf("%s: latents ids not in the input's order", mode)
+		}
+		if m.Counts.Batches != 15 || m.Counts.Encoded != 240 {
+			t.Errorf("%s: %d batches for %d sequences, want 15 for 240", mode, m.Counts.Batches, m.Counts.Encoded)
+		}
+	}
+}
+
 // A run cancelled mid-way commits nothing: the previous date stays as it
 // was, and a new date does not appear at all.
 func TestCancelledRunLeavesPreviousState(t *testing.T) {

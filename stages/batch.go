@@ -19,6 +19,13 @@ const (
 	// Padded batches hold sequences of one length range (a bucket); the
 	// batch pads to its longest member and the model masks by length.
 	Padded Mode = "padded"
+	// Arrival batches hold consecutive sequences in input order, of any
+	// lengths: one bucket for all. The model computes only real steps (it
+	// runs each batch's rows longest first and drops a row after its last
+	// step), and a sequence's results do not depend on its batch, so
+	// encoding this way gives every sequence the same bits as Exact, in
+	// input order, and starts as soon as BatchSize sequences are in.
+	Arrival Mode = "arrival"
 )
 
 // BatchConfig says how to cut sequences into batches.
@@ -71,9 +78,9 @@ func (c BatchConfig) withDefaults() BatchConfig {
 // Validate reports the first thing wrong with c.
 func (c BatchConfig) Validate() error {
 	switch c.Mode {
-	case "", Exact, Padded:
+	case "", Exact, Padded, Arrival:
 	default:
-		return fmt.Errorf("bucketing mode must be %q or %q, got %q", Exact, Padded, c.Mode)
+		return fmt.Errorf("bucketing mode must be %q, %q or %q, got %q", Exact, Padded, Arrival, c.Mode)
 	}
 	if c.BatchSize < 0 || c.MaxSteps < 0 || c.MaxHeld < 0 || c.MaxHeldValues < 0 {
 		return fmt.Errorf("batch_size, max_steps, max_held and max_held_values must not be negative")
@@ -174,8 +181,11 @@ func (b *Batcher) Config() BatchConfig { return b.cfg }
 
 // bucket is the key of the bucket a sequence of length n goes to.
 func (b *Batcher) bucket(n int) int {
-	if b.cfg.Mode == Exact {
+	switch b.cfg.Mode {
+	case Exact:
 		return n
+	case Arrival:
+		return 0
 	}
 	i, found := slices.BinarySearch(b.cfg.Boundaries, n)
 	if !found {

@@ -35,6 +35,7 @@ func TestEncodeAccountsForEveryRow(t *testing.T) {
 	norm := Identity(3)
 	exact := runEncode(t, in, m, norm, BatchConfig{BatchSize: 16}, 2, 2)
 	padded := runEncode(t, in, m, norm, BatchConfig{Mode: Padded, BatchSize: 16, Boundaries: []int{1, 10, 20, 30}}, 3, 1)
+	arrival := runEncode(t, in, m, norm, BatchConfig{Mode: Arrival, BatchSize: 16}, 2, 2)
 
 	c := exact.counts
 	if c.Sequences != int64(len(seqs)) || c.Encoded != int64(len(seqs)-4) || c.Quarantined != 4 || !c.Balanced() {
@@ -96,21 +97,38 @@ func TestEncodeAccountsForEveryRow(t *testing.T) {
 	}
 	// The same bits, not just within tolerance: a sequence's results do not
 	// depend on its batch.
-	pl := byID(padded.latents)
-	for _, e := range exact.latents {
-		p := pl[e.ID]
-		if p.Length != e.Length || p.Score != e.Score || *p.Machine != *e.Machine || !slices.Equal(p.Latent, e.Latent) {
-			t.Fatalf("id %s: padded %+v, exact %+v", e.ID, p, e)
+	for name, other := range map[string]encodeOutputs{"padded": padded, "arrival": arrival} {
+		pl := byID(other.latents)
+		for _, e := range exact.latents {
+			p := pl[e.ID]
+			if p.Length != e.Length || p.Score != e.Score || *p.Machine != *e.Machine || !slices.Equal(p.Latent, e.Latent) {
+				t.Fatalf("id %s: %s %+v, exact %+v", e.ID, name, p, e)
+			}
+		}
+		steps := map[[2]any]float32{}
+		for _, s := range other.steps {
+			steps[[2]any{s.ID, s.Step}] = s.Loss
+		}
+		for _, s := range exact.steps {
+			if got, ok := steps[[2]any{s.ID, s.Step}]; !ok || got != s.Loss {
+				t.Fatalf("id %s step %d: %s %g, exact %g", s.ID, s.Step, name, got, s.Loss)
+			}
 		}
 	}
-	steps := map[[2]any]float32{}
-	for _, s := range padded.steps {
-		steps[[2]any{s.ID, s.Step}] = s.Loss
+	// Arrival batches keep the input's order: the valid sequences' ids as
+	// they were written, in 125 batches of up to 16 whatever their lengths.
+	var got, want []string
+	for _, l := range arrival.latents {
+		got = append(got, l.ID)
 	}
-	for _, s := range exact.steps {
-		if got, ok := steps[[2]any{s.ID, s.Step}]; !ok || got != s.Loss {
-			t.Fatalf("id %s step %d: padded %g, exact %g", s.ID, s.Step, got, s.Loss)
-		}
+	for _, s := range seqs[:len(seqs)-4] {
+		want = append(want, s.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("arrival latents ids %v..., want the input's order %v...", got[:5], want[:5])
+	}
+	if n := arrival.counts.Batches; n != int64((len(want)+15)/16) {
+		t.Errorf("arrival: %d batches, want %d", n, (len(want)+15)/16)
 	}
 }
 

@@ -144,20 +144,20 @@ func BenchmarkEncodeHeap(b *testing.B) {
 }
 
 // BenchmarkEndToEnd runs torch_peer.py's workload (4096 sequences, I=8,
-// L=H=64, exact-length batches of up to 64) from a Parquet file to Parquet
-// outputs: encode (latents and step_losses) on one model goroutine and on
-// two, and training; the model-only figures are nn's
-// BenchmarkTorchWorkloadTrain and BenchmarkTorchWorkloadEncode.
+// L=H=64, batches of up to 64) from a Parquet file to Parquet outputs:
+// encode (latents and step_losses) on one model goroutine and on two, and
+// training; the model-only figures are nn's BenchmarkTorchWorkloadTrain and
+// BenchmarkTorchWorkloadEncode.
 //
-// encode streams with the default MaxHeld (64 batches, 4,096 sequences,
-// the whole workload here): 191 full batches, as the model alone runs, but
-// the model waits for the whole input; held=1024 is the old default, which
-// cut 478 batches and began sooner; x10 is ten copies of the workload
-// (40,960 sequences), where reading overlaps the model once the first 4,096
-// are in. train is Train with one epoch: the first read, the normaliser's
-// fit, the epoch and the calibration pass; train-epoch is one epoch on the
-// cached sequences alone, in whole batches (parts=1, as the model alone)
-// and in Train's default two parts.
+// encode batches in arrival order, as a job does (64 batches of 64
+// consecutive sequences); x10 is ten copies of the workload (40,960
+// sequences). encode-exact batches by length, as encoding did before: the
+// workload's 191 lengths never fill a batch of 64, so the batcher holds the
+// whole input and the model waits for the read. train is Train with one
+// epoch: the first read, the normaliser's fit, the epoch and the
+// calibration pass; train-epoch is one epoch on the cached sequences alone,
+// in whole batches (parts=1, as the model alone) and in Train's default two
+// parts.
 func BenchmarkEndToEnd(b *testing.B) {
 	dir := b.TempDir()
 	in := writeLocalInput(b, dir, synth.TorchWorkload(4096, 10, 200, 8, 0), 1024)
@@ -167,17 +167,19 @@ func BenchmarkEndToEnd(b *testing.B) {
 	})
 	cfg := nn.Config{InputDim: 8, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}
 	m, _ := nn.NewModel(cfg, 1)
+	arrival := BatchConfig{Mode: Arrival}
 	for _, c := range []struct {
 		name     string
 		workers  int
 		batching BatchConfig
 		x10      bool
 	}{
-		{"encode", 1, BatchConfig{}, false},
-		{"encode-workers=2", 2, BatchConfig{}, false},
-		{"encode-held=1024", 1, BatchConfig{MaxHeld: 1024}, false},
-		{"encode-x10", 1, BatchConfig{}, true},
-		{"encode-x10-workers=2", 2, BatchConfig{}, true},
+		{"encode", 1, arrival, false},
+		{"encode-workers=2", 2, arrival, false},
+		{"encode-x10", 1, arrival, true},
+		{"encode-x10-workers=2", 2, arrival, true},
+		{"encode-exact", 1, BatchConfig{}, false},
+		{"encode-exact-x10", 1, BatchConfig{}, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			d, input, n := dir, in, 4096
@@ -236,11 +238,12 @@ func torchSequences() []*schemas.Sequence {
 	return seqs
 }
 
-// BenchmarkEncodeBatches prices the streamed batching for the model alone:
+// BenchmarkEncodeBatches prices the batching for the model alone:
 // torch_peer.py's workload encoded in the batches BatchAll cuts with
 // everything in memory (191 of one length each, as nn's
-// BenchmarkTorchWorkloadEncode) and in those the streaming Batcher cuts
-// holding 1,024 sequences, the default before it was 64 batches (478).
+// BenchmarkTorchWorkloadEncode), in those the streaming Batcher cuts
+// holding 1,024 sequences, the default before it was 64 batches (478), and
+// in arrival order, as a job encodes (64 of 64 consecutive sequences).
 func BenchmarkEncodeBatches(b *testing.B) {
 	m, _ := nn.NewModel(nn.Config{InputDim: 8, LatentDim: 64, DecoderHidden: 64, Head: nn.HeadLinear}, 1)
 	seqs := torchSequences()
@@ -248,21 +251,24 @@ func BenchmarkEncodeBatches(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bt, _ := NewBatcher(BatchConfig{MaxHeld: 1024})
-	var streamed []*Batch
-	emit := func(x *Batch) error { streamed = append(streamed, x); return nil }
-	for _, s := range seqs {
-		if err := bt.Add(s, emit); err != nil {
+	stream := func(cfg BatchConfig) []*Batch {
+		bt, _ := NewBatcher(cfg)
+		var out []*Batch
+		emit := func(x *Batch) error { out = append(out, x); return nil }
+		for _, s := range seqs {
+			if err := bt.Add(s, emit); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := bt.Flush(emit); err != nil {
 			b.Fatal(err)
 		}
-	}
-	if err := bt.Flush(emit); err != nil {
-		b.Fatal(err)
+		return out
 	}
 	for _, c := range []struct {
 		name    string
 		batches []*Batch
-	}{{"all", all}, {"streamed", streamed}} {
+	}{{"all", all}, {"streamed", stream(BatchConfig{MaxHeld: 1024})}, {"arrival", stream(BatchConfig{Mode: Arrival})}} {
 		b.Run(fmt.Sprintf("%s/batches=%d", c.name, len(c.batches)), func(b *testing.B) {
 			e := NewEncoder(m)
 			for b.Loop() {
