@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,4 +280,24 @@ func BenchmarkEncodeBatches(b *testing.B) {
 			b.ReportMetric(4096*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
 		})
 	}
+	// Two goroutines taking the arrival batches in turn, each with its own
+	// encoder, as Encode's two workers do: the model alone beside
+	// BenchmarkEndToEnd's encode-workers=2.
+	arrival := stream(BatchConfig{Mode: Arrival})
+	b.Run(fmt.Sprintf("arrival-workers=2/batches=%d", len(arrival)), func(b *testing.B) {
+		encoders := []*Encoder{NewEncoder(m), NewEncoder(m)}
+		for b.Loop() {
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for _, e := range encoders {
+				wg.Go(func() {
+					for i := next.Add(1) - 1; i < int64(len(arrival)); i = next.Add(1) - 1 {
+						e.Encode(arrival[i])
+					}
+				})
+			}
+			wg.Wait()
+		}
+		b.ReportMetric(4096*float64(b.N)/b.Elapsed().Seconds(), "seq/s")
+	})
 }
