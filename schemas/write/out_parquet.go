@@ -65,13 +65,13 @@ func parquetNode(c outCol) parquet.Node {
 	return n
 }
 
-func newParquetBackend(w io.Writer, cols []outCol, meta Meta, opt WriteOptions) (backend, error) {
+// parquetSchema returns the schema of a table of cols and the writer
+// options every seqae Parquet file has: the schema, compression, creator
+// and meta's key-value metadata.
+func parquetSchema(cols []outCol, meta Meta) (*parquet.Schema, []parquet.WriterOption) {
 	names := make([]string, len(cols))
 	nodes := make([]parquet.Node, len(cols))
 	for i, c := range cols {
-		if !c.list && (c.kind == schemas.KindInvalid || c.kind > schemas.TimestampNano) {
-			return nil, fmt.Errorf("column %q: unsupported kind %s", c.name, c.kind)
-		}
 		names[i], nodes[i] = c.name, parquetNode(c)
 	}
 	schema := parquet.NewSchema("schema", newOrderedGroup(names, nodes))
@@ -79,8 +79,28 @@ func newParquetBackend(w io.Writer, cols []outCol, meta Meta, opt WriteOptions) 
 	for _, kv := range meta.Pairs() {
 		options = append(options, parquet.KeyValueMetadata(kv[0], kv[1]))
 	}
+	return schema, options
+}
+
+// newParquetBackend returns the backend for a table of cols: stepsBackend
+// for step_losses where it applies, else a parquetBackend.
+func newParquetBackend(w io.Writer, cols []outCol, meta Meta, opt WriteOptions) (backend, error) {
+	for _, c := range cols {
+		if !c.list && (c.kind == schemas.KindInvalid || c.kind > schemas.TimestampNano) {
+			return nil, fmt.Errorf("column %q: unsupported kind %s", c.name, c.kind)
+		}
+	}
+	if be := newStepsBackend(w, cols, meta, opt); be != nil {
+		return be, nil
+	}
+	return newValuesBackend(w, cols, meta, opt), nil
+}
+
+// newValuesBackend returns a parquetBackend for a table of cols.
+func newValuesBackend(w io.Writer, cols []outCol, meta Meta, opt WriteOptions) *parquetBackend {
+	_, options := parquetSchema(cols, meta)
 	pw := parquet.NewGenericWriter[any](w, options...)
-	return &parquetBackend{w: pw, cols: cols, colW: pw.ColumnWriters(), vals: make([][]parquet.Value, len(cols)), rgBytes: opt.RowGroupBytes}, nil
+	return &parquetBackend{w: pw, cols: cols, colW: pw.ColumnWriters(), vals: make([][]parquet.Value, len(cols)), rgBytes: opt.RowGroupBytes}
 }
 
 func scalarValue(v schemas.Value, k schemas.Kind) parquet.Value {

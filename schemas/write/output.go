@@ -113,6 +113,12 @@ type backend interface {
 	abort()
 }
 
+// stepWriter is a backend that writes step_losses rows (without feature
+// losses) from a sequence's losses, without cells.
+type stepWriter interface {
+	writeSteps(id schemas.Value, losses []float32) error
+}
+
 // table is the format-independent half of every writer.
 type table struct {
 	cols   []outCol
@@ -327,9 +333,9 @@ func (w *StepLossesWriter) WriteFeatures(id schemas.Value, losses, features []fl
 	if withFeatures != (features != nil) || (withFeatures && (len(losses) == 0 || len(features)%len(losses) != 0)) {
 		return w.fail(fmt.Errorf("step_losses: %d feature losses for %d steps (feature columns: %v)", len(features), len(losses), withFeatures))
 	}
-	if pb, ok := w.be.(*parquetBackend); ok && !withFeatures && w.err == nil {
+	if sw, ok := w.be.(stepWriter); ok && !withFeatures && w.err == nil {
 		// The per-step rows go straight to the Parquet columns.
-		if w.err = pb.writeSteps(id, losses); w.err != nil {
+		if w.err = sw.writeSteps(id, losses); w.err != nil {
 			return w.err
 		}
 		w.rows += int64(len(losses))

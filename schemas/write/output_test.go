@@ -649,3 +649,52 @@ func BenchmarkWriteStepLosses(b *testing.B) {
 		})
 	}
 }
+
+// step_losses without feature losses goes through parquet-go's typed writer
+// (stepsBackend) for string and int64 ids, whatever the id column is
+// called, and comes out byte for byte as the parquet.Value writer writes
+// it, over several row groups.
+func TestStepsBackendWritesTheSameBytes(t *testing.T) {
+	for _, id := range []schemas.Field{{Name: "id", Kind: schemas.String}, {Name: "sensor", Kind: schemas.Int64}} {
+		t.Run(id.Kind.String(), func(t *testing.T) {
+			cols := []outCol{{name: id.Name, kind: id.Kind}, {name: "step", kind: schemas.Int32}, {name: "loss", kind: schemas.Float32}}
+			opt := WriteOptions{RowGroupBytes: 20 << 10}.withDefaults()
+			write := func(be backend, out *bytes.Buffer) []byte {
+				for i := range 300 {
+					losses := make([]float32, 1+(i*37)%50)
+					for j := range losses {
+						losses[j] = float32(i*j) / 7
+					}
+					v := schemas.Value{Int: int64(i) << 40, Str: fmt.Sprintf("seq-%05d", i)}
+					if err := be.(stepWriter).writeSteps(v, losses); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := be.close(); err != nil {
+					t.Fatal(err)
+				}
+				return out.Bytes()
+			}
+			var a, b bytes.Buffer
+			want := write(newValuesBackend(&a, cols, testMeta, opt), &a)
+			be, err := newParquetBackend(&b, cols, testMeta, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := be.(*parquetBackend); ok {
+				t.Fatalf("step_losses with a %s id went to the parquet.Value writer, want the typed one", id.Kind)
+			}
+			got := write(be, &b)
+			if !bytes.Equal(got, want) {
+				t.Errorf("typed writer: %d bytes, differing from the parquet.Value writer's %d", len(got), len(want))
+			}
+			f, err := parquet.OpenFile(bytes.NewReader(got), int64(len(got)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(f.RowGroups()); n < 3 {
+				t.Errorf("%d row groups, want several", n)
+			}
+		})
+	}
+}
