@@ -241,3 +241,116 @@ storeF:
 doneF:
 	VZEROUPPER
 	RET
+
+// A row of 64 floats, AVX-512, for kern64FromAVX512: C0's row into four
+// accumulators (R10, row stride AX), and the four back to C's row (R10,
+// row stride R9).
+#define LOADW0(z0, z1, z2, z3) VMOVUPS (R10), z0; VMOVUPS 64(R10), z1; VMOVUPS 128(R10), z2; VMOVUPS 192(R10), z3; ADDQ AX, R10
+#define STOREW(z0, z1, z2, z3) VMOVUPS z0, (R10); VMOVUPS z1, 64(R10); VMOVUPS z2, 128(R10); VMOVUPS z3, 192(R10); ADDQ R9, R10
+
+// One row's four multiply-adds at depth p: A's element broadcast into zb,
+// times B's 64 floats in Z12 Z13 Z15 Z16.
+#define FMAW(addr, zb, z0, z1, z2, z3) \
+	VBROADCASTSS addr, zb      \
+	VFMADD231PS  Z12, zb, z0   \
+	VFMADD231PS  Z13, zb, z1   \
+	VFMADD231PS  Z15, zb, z2   \
+	VFMADD231PS  Z16, zb, z3
+
+// B's row p: 32 floats at DI (a panel, or columns j..j+31) and 32 at R13
+// (the next panel, or columns j+32..j+63).
+#define LOADB64 \
+	VMOVUPS (DI), Z12    \
+	VMOVUPS 64(DI), Z13  \
+	VMOVUPS (R13), Z15   \
+	VMOVUPS 64(R13), Z16
+
+#define NEXTW \
+	ADDQ R12, SI \
+	ADDQ R8, DI  \
+	ADDQ R8, R13 \
+	DECQ CX
+
+// func kern64FromAVX512(k int, a *float32, sa, sp int, b *float32, ldb int, b2 *float32, c *float32, ldc int, c0 *float32, ldc0 int, rows int)
+// C = C0 + A·B on a tile of 1 to 3 rows and 64 columns: B's columns 0..31
+// at b and 32..63 at b2, both with row stride ldb (two panels, or one
+// row-major B with b2 = b+32). It multiplies only the tile's rows, where
+// kern32FromAVX512 computes all six and drops the rest: a row's four
+// accumulators (or a few rows' eight and twelve) keep the multiply-add
+// units busier than the one row of a 32-wide tile, whose two chains wait
+// on the multiply-add's latency. C0's rows have stride ldc0 (0: one row for
+// all); with c0 = c and ldc0 = ldc it is C += A·B. Each element takes the
+// same fused multiply-adds in the same order as in kern32AVX512, so the
+// bits are the same.
+TEXT ·kern64FromAVX512(SB), NOSPLIT, $0-96
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ sa+16(FP), R11
+	SHLQ $2, R11
+	MOVQ sp+24(FP), R12
+	SHLQ $2, R12
+	MOVQ b+32(FP), DI
+	MOVQ ldb+40(FP), R8
+	SHLQ $2, R8
+	MOVQ b2+48(FP), R13
+	MOVQ c+56(FP), DX
+	MOVQ ldc+64(FP), R9
+	SHLQ $2, R9
+	MOVQ c0+72(FP), R10
+	MOVQ ldc0+80(FP), AX
+	SHLQ $2, AX
+	MOVQ rows+88(FP), BX
+	LOADW0(Z0, Z1, Z2, Z3)
+	CMPQ BX, $2
+	JLT  oneW
+	LOADW0(Z4, Z5, Z6, Z7)
+	CMPQ BX, $3
+	JLT  twoW
+	LOADW0(Z8, Z9, Z10, Z11)
+	TESTQ CX, CX
+	JZ    storeW
+
+loop3W:
+	LOADB64
+	FMAW((SI), Z14, Z0, Z1, Z2, Z3)
+	FMAW((SI)(R11*1), Z17, Z4, Z5, Z6, Z7)
+	FMAW((SI)(R11*2), Z18, Z8, Z9, Z10, Z11)
+	NEXTW
+	JNZ loop3W
+	JMP storeW
+
+twoW:
+	TESTQ CX, CX
+	JZ    storeW
+
+loop2W:
+	LOADB64
+	FMAW((SI), Z14, Z0, Z1, Z2, Z3)
+	FMAW((SI)(R11*1), Z17, Z4, Z5, Z6, Z7)
+	NEXTW
+	JNZ loop2W
+	JMP storeW
+
+oneW:
+	TESTQ CX, CX
+	JZ    storeW
+
+loop1W:
+	LOADB64
+	FMAW((SI), Z14, Z0, Z1, Z2, Z3)
+	NEXTW
+	JNZ loop1W
+
+storeW:
+	MOVQ DX, R10
+	STOREW(Z0, Z1, Z2, Z3)
+	CMPQ BX, $2
+	JLT  doneW
+	STOREW(Z4, Z5, Z6, Z7)
+	CMPQ BX, $3
+	JLT  doneW
+	STOREW(Z8, Z9, Z10, Z11)
+
+doneW:
+	VZEROUPPER
+	RET

@@ -17,25 +17,38 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
+// kernelSet is a set of microkernels to run gemm with: the 32-, 16- and
+// 8-wide tiles, and whether kern64From takes the few rows past the full
+// tiles (where the CPU has it).
+type kernelSet struct {
+	k32, k16, k8 microkernel
+	wide         bool
+}
+
 // kernels lists the microkernel sets to test: the pure-Go ones, the ones
-// this CPU dispatches to, and those without the 32-wide tile.
-func kernels() map[string][3]microkernel {
-	return map[string][3]microkernel{
-		"go":       {nil, kern16Go, kern8Go},
-		"dispatch": {kern32, kern16, kern8},
-		"no32":     {nil, kern16, kern8},
+// this CPU dispatches to, those without the 64-wide tile of few rows, and
+// those without the 32-wide tile.
+func kernels() map[string]kernelSet {
+	return map[string]kernelSet{
+		"go":       {nil, kern16Go, kern8Go, false},
+		"dispatch": {kern32, kern16, kern8, true},
+		"no64":     {kern32, kern16, kern8, false},
+		"no32":     {nil, kern16, kern8, false},
 	}
 }
 
-func withKernels(t testing.TB, k [3]microkernel) {
-	old32, old16, old8 := kern32, kern16, kern8
-	kern32, kern16, kern8 = k[0], k[1], k[2]
-	t.Cleanup(func() { kern32, kern16, kern8 = old32, old16, old8 })
+func withKernels(t testing.TB, k kernelSet) {
+	old32, old16, old8, old64 := kern32, kern16, kern8, kern64From
+	kern32, kern16, kern8 = k.k32, k.k16, k.k8
+	if !k.wide {
+		kern64From = nil
+	}
+	t.Cleanup(func() { kern32, kern16, kern8, kern64From = old32, old16, old8, old64 })
 }
 
 func TestGemmMatchesReference(t *testing.T) {
 	shapes := [][3]int{
-		{1, 1, 1}, {6, 16, 1}, {5, 7, 3}, {7, 17, 9}, {13, 24, 64}, {21, 256, 64},
+		{1, 1, 1}, {6, 16, 1}, {5, 7, 3}, {7, 17, 9}, {13, 24, 64}, {21, 256, 64}, {2, 64, 16}, {8, 128, 40},
 		{96, 8, 8}, {97, 33, 257}, {256, 64, 600}, {3, 5, 0}, {0, 4, 4}, {200, 9, 520},
 		// Past a block of A (mc rows) and of B (nc columns), and rows long
 		// enough that A is copied even untransposed.
@@ -119,19 +132,34 @@ func TestGemmMatchesReference(t *testing.T) {
 // CPUs with and without AVX-512.
 func TestGemmKernelWidthsAgreeExactly(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	const m, n, k = 13, 96, 300
-	a, b := randSlice(rng, m*k), randSlice(rng, k*n)
+	const n, k = 160, 300
 	pack := make([]float32, packSz)
-	got := map[string][]float32{}
-	for _, name := range []string{"dispatch", "no32"} {
-		withKernels(t, kernels()[name])
-		c := make([]float32, m*n)
-		gemm(c, n, a, k, false, b, n, m, n, k, pack)
-		got[name] = c
-	}
-	for i := range got["no32"] {
-		if math.Float32bits(got["dispatch"][i]) != math.Float32bits(got["no32"][i]) {
-			t.Fatalf("C[%d]: %x with the dispatched kernels, %x without the 32-wide one", i, math.Float32bits(got["dispatch"][i]), math.Float32bits(got["no32"][i]))
+	// 1 to 3 rows past the full tiles (and none) go through kern64From
+	// where it is dispatched; 160 columns are two 64-wide tiles and a
+	// 32-wide one.
+	for _, m := range []int{1, 2, 3, 6, 7, 8, 9, 13} {
+		a, b := randSlice(rng, m*k), randSlice(rng, k*n)
+		bp := packB(nil, b, n, false, k, n)
+		for _, panels := range []bool{false, true} {
+			got := map[string][]float32{}
+			for _, name := range []string{"dispatch", "no64", "no32"} {
+				withKernels(t, kernels()[name])
+				c := randSlice(rand.New(rand.NewPCG(5, 6)), m*n)
+				if panels {
+					gemmPacked(c, n, a, k, false, bp, m, n, k, pack)
+				} else {
+					gemm(c, n, a, k, false, b, n, m, n, k, pack)
+				}
+				got[name] = c
+			}
+			for _, name := range []string{"dispatch", "no64"} {
+				for i := range got["no32"] {
+					if math.Float32bits(got[name][i]) != math.Float32bits(got["no32"][i]) {
+						t.Fatalf("m=%d panels=%v C[%d]: %x with the %s kernels, %x without the 32-wide one",
+							m, panels, i, math.Float32bits(got[name][i]), name, math.Float32bits(got["no32"][i]))
+					}
+				}
+			}
 		}
 	}
 }
@@ -294,7 +322,7 @@ func TestGemmPackedFromMatchesCopy(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			withKernels(t, ks)
 			pack := make([]float32, packSz)
-			for _, sh := range [][3]int{{1, 32, 8}, {5, 64, 24}, {13, 256, 64}, {21, 256, 72}, {7, 40, 16}, {6, 32, kcMax + 3}, {4, 64, 0}} {
+			for _, sh := range [][3]int{{1, 32, 8}, {5, 64, 24}, {13, 256, 64}, {21, 256, 72}, {2, 64, 16}, {8, 128, 40}, {7, 40, 16}, {6, 32, kcMax + 3}, {4, 64, 0}} {
 				m, n, k := sh[0], sh[1], sh[2]
 				for _, ldc0 := range []int{0, n + 4} {
 					rng := rand.New(rand.NewPCG(uint64(m*n+ldc0), uint64(k)))
