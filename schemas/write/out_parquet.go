@@ -26,8 +26,11 @@ type parquetBackend struct {
 	rgBytes int64
 }
 
-// rowBatch is the number of rows handed to parquet-go at once.
-const rowBatch = 512
+// rowBatch is the number of rows handed to parquet-go at once. A column's
+// page is cut when its buffer is full at the end of a hand-over, and
+// parquet-go's typed writer (stepsBackend) hands rows over 64 at a time:
+// both writers hand over 64, so they cut the same pages.
+const rowBatch = 64
 
 func parquetNode(c outCol) parquet.Node {
 	var n parquet.Node

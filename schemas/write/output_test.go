@@ -653,15 +653,15 @@ func BenchmarkWriteStepLosses(b *testing.B) {
 // step_losses without feature losses goes through parquet-go's typed writer
 // (stepsBackend) for string and int64 ids, whatever the id column is
 // called, and comes out byte for byte as the parquet.Value writer writes
-// it, over several row groups.
+// it, over row groups of several pages.
 func TestStepsBackendWritesTheSameBytes(t *testing.T) {
 	for _, id := range []schemas.Field{{Name: "id", Kind: schemas.String}, {Name: "sensor", Kind: schemas.Int64}} {
 		t.Run(id.Kind.String(), func(t *testing.T) {
 			cols := []outCol{{name: id.Name, kind: id.Kind}, {name: "step", kind: schemas.Int32}, {name: "loss", kind: schemas.Float32}}
-			opt := WriteOptions{RowGroupBytes: 20 << 10}.withDefaults()
+			opt := WriteOptions{RowGroupBytes: 2 << 20}.withDefaults()
 			write := func(be backend, out *bytes.Buffer) []byte {
-				for i := range 300 {
-					losses := make([]float32, 1+(i*37)%50)
+				for i := range 4000 {
+					losses := make([]float32, 1+(i*37)%100)
 					for j := range losses {
 						losses[j] = float32(i*j) / 7
 					}
@@ -692,8 +692,14 @@ func TestStepsBackendWritesTheSameBytes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := len(f.RowGroups()); n < 3 {
-				t.Errorf("%d row groups, want several", n)
+			pages := 0
+			for pg := f.RowGroups()[0].ColumnChunks()[0].Pages(); ; pages++ {
+				if _, err := pg.ReadPage(); err != nil {
+					break
+				}
+			}
+			if n := len(f.RowGroups()); n < 3 || pages < 2 {
+				t.Errorf("%d row groups, the first id column in %d pages: want several of each", n, pages)
 			}
 		})
 	}
