@@ -18,31 +18,29 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 }
 
 // kernelSet is a set of microkernels to run gemm with: the 32-, 16- and
-// 8-wide tiles, and whether kern64From takes the few rows past the full
-// tiles (where the CPU has it).
+// 8-wide tiles, and kern64From for the few rows past the full tiles (nil
+// for none).
 type kernelSet struct {
 	k32, k16, k8 microkernel
-	wide         bool
+	k64          func(k int, a *float32, sa, sp int, b *float32, ldb int, b2 *float32, c *float32, ldc int, c0 *float32, ldc0 int, rows int)
 }
 
 // kernels lists the microkernel sets to test: the pure-Go ones, the ones
 // this CPU dispatches to, those without the 64-wide tile of few rows, and
-// those without the 32-wide tile.
+// those without the 32-wide tile. Call it before any withKernels: it reads
+// the dispatched kernels.
 func kernels() map[string]kernelSet {
 	return map[string]kernelSet{
-		"go":       {nil, kern16Go, kern8Go, false},
-		"dispatch": {kern32, kern16, kern8, true},
-		"no64":     {kern32, kern16, kern8, false},
-		"no32":     {nil, kern16, kern8, false},
+		"go":       {nil, kern16Go, kern8Go, nil},
+		"dispatch": {kern32, kern16, kern8, kern64From},
+		"no64":     {kern32, kern16, kern8, nil},
+		"no32":     {nil, kern16, kern8, nil},
 	}
 }
 
 func withKernels(t testing.TB, k kernelSet) {
 	old32, old16, old8, old64 := kern32, kern16, kern8, kern64From
-	kern32, kern16, kern8 = k.k32, k.k16, k.k8
-	if !k.wide {
-		kern64From = nil
-	}
+	kern32, kern16, kern8, kern64From = k.k32, k.k16, k.k8, k.k64
 	t.Cleanup(func() { kern32, kern16, kern8, kern64From = old32, old16, old8, old64 })
 }
 
@@ -137,13 +135,17 @@ func TestGemmKernelWidthsAgreeExactly(t *testing.T) {
 	// 1 to 3 rows past the full tiles (and none) go through kern64From
 	// where it is dispatched; 160 columns are two 64-wide tiles and a
 	// 32-wide one.
+	sets := kernels()
+	if sets["dispatch"].k64 == nil {
+		t.Log("this CPU has no kern64From: the dispatched kernels are the no64 ones")
+	}
 	for _, m := range []int{1, 2, 3, 6, 7, 8, 9, 13} {
 		a, b := randSlice(rng, m*k), randSlice(rng, k*n)
 		bp := packB(nil, b, n, false, k, n)
 		for _, panels := range []bool{false, true} {
 			got := map[string][]float32{}
 			for _, name := range []string{"dispatch", "no64", "no32"} {
-				withKernels(t, kernels()[name])
+				withKernels(t, sets[name])
 				c := randSlice(rand.New(rand.NewPCG(5, 6)), m*n)
 				if panels {
 					gemmPacked(c, n, a, k, false, bp, m, n, k, pack)
