@@ -193,7 +193,6 @@ func addCounts(dst *stages.Counts, c stages.Counts) {
 	dst.Quarantined += c.Quarantined
 	dst.StepRows += c.StepRows
 	dst.Batches += c.Batches
-	dst.PaddedSteps += c.PaddedSteps
 	for r, n := range c.Reasons {
 		dst.Reasons[r] += n
 	}

@@ -12,10 +12,11 @@ import (
 // seen and are then reused, so a steady stream of batches allocates nothing.
 // A Workspace is not safe for concurrent use; give each goroutine its own.
 //
-// Batches come in as a padded (B, T, I) buffer with per-sequence lengths.
-// Inside, rows are in packed order: sequences sorted by length, longest
-// first, and step t holds only the n_t sequences longer than t, at packed
-// rows off[t] .. off[t]+n_t. R = off[T] is the number of real steps.
+// Batches come in as a padded (B, T, I) buffer with per-sequence lengths,
+// or (EncodeConcat) the sequences back to back with no padding. Inside,
+// rows are in packed order: sequences sorted by length, longest first, and
+// step t holds only the n_t sequences longer than t, at packed rows off[t]
+// .. off[t]+n_t. R = off[T] is the number of real steps.
 type Workspace struct {
 	cfg    Config
 	layout []Tensor // cfg.Layout()
@@ -24,7 +25,7 @@ type Workspace struct {
 	nb, nt, nr int     // sequences B, steps T of the longest, real steps R
 	order      []int   // (B) input index of each packed row, longest first
 	lens       []int   // (B) length of each packed row
-	inLens     []int   // (B) length of each sequence, input order
+	seqOff     []int   // (B+1) first step of sequence b, input order, with the steps back to back; seqOff[B] = R
 	nAct       []int   // (T+1) rows running at step t; nAct[T] = 0
 	off        []int   // (T+1) first packed row of step t; off[T] = R
 	count      []int   // (T+1) counting-sort scratch
@@ -79,11 +80,11 @@ type Workspace struct {
 
 	// Results in input order.
 	latents  []float32 // (B, L)
-	stepLoss []float32 // (B, T) step losses; cells past a sequence's length are 0
+	stepLoss []float32 // (R) step losses, input order: sequence b's at seqOff[b]..
 
 	// Optional results (SetFeatureLosses).
 	featOn   bool
-	featLoss []float32 // (B, T, I) squared error per feature; cells past a sequence's length are stale
+	featLoss []float32 // (R, I) squared error per feature, input order: sequence b's from row seqOff[b]
 }
 
 // NewWorkspace returns an empty workspace for models of config cfg.
@@ -179,25 +180,42 @@ func grow[T float32 | int](s []T, n int) []T {
 	return s[:n]
 }
 
-// plan checks the batch and lays it out in packed order.
-func (w *Workspace) plan(x []float32, lens []int, T int) {
+// plan checks the batch and lays it out in packed order. x is padded,
+// (B, T, I), or with concat the sequences back to back, (sum of lens, I),
+// and T then the longest length.
+func (w *Workspace) plan(x []float32, lens []int, T int, concat bool) {
 	B, I := len(lens), w.cfg.InputDim
 	if B == 0 {
 		panic("nn: empty batch")
 	}
-	if len(x) < B*T*I {
-		panic(fmt.Sprintf("nn: batch of %d sequences of up to %d steps of %d features needs %d floats, got %d",
-			B, T, I, B*T*I, len(x)))
+	if concat {
+		T = 0
+		for b, n := range lens {
+			if n < 1 {
+				panic(fmt.Sprintf("nn: sequence %d of the batch has length %d, want 1 or more", b, n))
+			}
+			T = max(T, n)
+		}
 	}
 	w.nb, w.nt = B, T
 	w.sizePlan(B, T)
-	w.inLens = append(w.inLens, lens...)
 	clear(w.count)
+	w.seqOff[0] = 0
 	for b, n := range lens {
 		if n < 1 || n > T {
 			panic(fmt.Sprintf("nn: sequence %d of the batch has length %d, want 1..%d", b, n, T))
 		}
 		w.count[n]++
+		w.seqOff[b+1] = w.seqOff[b] + n
+	}
+	if need := B * T * I; concat {
+		if need = w.seqOff[B] * I; len(x) < need {
+			panic(fmt.Sprintf("nn: batch of %d sequences of %d steps in all of %d features needs %d floats, got %d",
+				B, w.seqOff[B], I, need, len(x)))
+		}
+	} else if len(x) < need {
+		panic(fmt.Sprintf("nn: batch of %d sequences of up to %d steps of %d features needs %d floats, got %d",
+			B, T, I, need, len(x)))
 	}
 	// Counting sort, longest first, ties in input order: count[n] becomes
 	// the first packed row of length n.
@@ -227,6 +245,9 @@ func (w *Workspace) plan(x []float32, lens []int, T int) {
 	for t := range T {
 		for s := range w.nAct[t] {
 			src := (w.order[s]*T + t) * I
+			if concat {
+				src = (w.seqOff[w.order[s]] + t) * I
+			}
 			copy(w.x[(w.off[t]+s)*I:(w.off[t]+s+1)*I], x[src:src+I])
 		}
 	}
@@ -248,12 +269,12 @@ func (w *Workspace) Reserve(B, T, R int) {
 	w.x = grow(w.x, R*w.cfg.InputDim)
 	w.sizeForward(B, R, true)
 	w.sizeBackward(B, R)
-	w.latents, w.stepLoss = grow(w.latents, B*w.cfg.LatentDim), grow(w.stepLoss, B*T)
+	w.latents, w.stepLoss = grow(w.latents, B*w.cfg.LatentDim), grow(w.stepLoss, R)
 }
 
 // sizePlan grows the plan's buffers for B sequences of up to T steps.
 func (w *Workspace) sizePlan(B, T int) {
-	w.order, w.lens, w.inLens = grow(w.order, B), grow(w.lens, B), grow(w.inLens, B)[:0]
+	w.order, w.lens, w.seqOff = grow(w.order, B), grow(w.lens, B), grow(w.seqOff, B+1)
 	w.nAct, w.off, w.count = grow(w.nAct, T+1), grow(w.off, T+1), grow(w.count, T+1)
 }
 
@@ -304,21 +325,30 @@ func (w *Workspace) sizeBackward(B, R int) {
 // returns the batch loss: the mean of the real steps' losses. Latents and
 // StepLosses give the per-sequence results.
 func (w *Workspace) Forward(m *Model, x []float32, lens []int, T int) float32 {
-	return w.forward(m, x, lens, T, true)
+	return w.forward(m, x, lens, T, true, false)
 }
 
 // Encode is Forward without keeping activations for a backward pass: for
 // inference, in memory proportional to B rather than to R (but for the
 // packed input, (R, I)).
 func (w *Workspace) Encode(m *Model, x []float32, lens []int, T int) float32 {
-	return w.forward(m, x, lens, T, false)
+	return w.forward(m, x, lens, T, false, false)
 }
 
-func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool) float32 {
+// EncodeConcat is Encode with the batch's sequences back to back in x,
+// with no padding: sequence b's step t at x[(lens[0]+...+lens[b-1]+t)*I:].
+// A batch of sequences of unequal lengths then holds, in memory as in
+// work, only its real steps.
+func (w *Workspace) EncodeConcat(m *Model, x []float32, lens []int) float32 {
+	return w.forward(m, x, lens, 0, false, true)
+}
+
+func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep, concat bool) float32 {
 	if m.Config != w.cfg {
 		panic(fmt.Sprintf("nn: workspace is for config %+v, model has %+v", w.cfg, m.Config))
 	}
-	w.plan(x, lens, T)
+	w.plan(x, lens, T, concat)
+	T = w.nt
 	I, H := w.cfg.InputDim, w.cfg.DecoderHidden
 	B, R := w.nb, w.nr
 	if keep {
@@ -329,7 +359,7 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool)
 	w.kept = keep
 	w.sizeForward(B, R, keep)
 	if w.featOn {
-		w.featLoss = grow(w.featLoss, B*T*I)
+		w.featLoss = grow(w.featLoss, R*I)
 	}
 
 	w.encoderForward(m)
@@ -595,11 +625,12 @@ func (w *Workspace) lossForward(loss, y, x []float32) {
 }
 
 // featureLossForward files step t's squared errors (y - x)^2, y and x
-// (n_t, I) in packed order, into featLoss (B, T, I) in input order.
+// (n_t, I) in packed order, into featLoss (R, I) in input order.
 func (w *Workspace) featureLossForward(t int, y, x []float32) {
-	I, T := w.cfg.InputDim, w.nt
+	I := w.cfg.InputDim
 	for s, b := range w.order[:w.nAct[t]] {
-		dst := w.featLoss[(b*T+t)*I : (b*T+t+1)*I]
+		r := w.seqOff[b] + t
+		dst := w.featLoss[r*I : (r+1)*I]
 		for j := range dst {
 			d := y[s*I+j] - x[s*I+j]
 			dst[j] = d * d
@@ -622,8 +653,7 @@ func (w *Workspace) lossBackward(batchSteps int) {
 func (w *Workspace) results() float32 {
 	L, B, T := w.cfg.LatentDim, w.nb, w.nt
 	w.latents = grow(w.latents, B*L)
-	w.stepLoss = grow(w.stepLoss, B*T)
-	clear(w.stepLoss)
+	w.stepLoss = grow(w.stepLoss, w.nr)
 	for s, b := range w.order[:B] {
 		copy(w.latents[b*L:(b+1)*L], w.z[s*L:(s+1)*L])
 	}
@@ -631,7 +661,7 @@ func (w *Workspace) results() float32 {
 	for t := range T {
 		for s := range w.nAct[t] {
 			v := w.loss[w.off[t]+s]
-			w.stepLoss[w.order[s]*T+t] = v
+			w.stepLoss[w.seqOff[w.order[s]]+t] = v
 			sum += float64(v)
 		}
 	}
@@ -652,7 +682,7 @@ func (w *Workspace) Latents() []float32 {
 // StepLosses returns the last batch's step losses of sequence b (input
 // order), one per real step. The slice is reused by the next call.
 func (w *Workspace) StepLosses(b int) []float32 {
-	return w.stepLoss[b*w.nt : b*w.nt+w.inLens[b] : b*w.nt+w.inLens[b]]
+	return w.stepLoss[w.seqOff[b]:w.seqOff[b+1]:w.seqOff[b+1]]
 }
 
 // SetFeatureLosses turns on (or off) keeping each step's squared error per
@@ -668,9 +698,7 @@ func (w *Workspace) FeatureLosses(b int) []float32 {
 		panic("nn: FeatureLosses needs SetFeatureLosses(true) before the batch")
 	}
 	I := w.cfg.InputDim
-	n := w.inLens[b] * I
-	o := b * w.nt * I
-	return w.featLoss[o : o+n : o+n]
+	return w.featLoss[w.seqOff[b]*I : w.seqOff[b+1]*I : w.seqOff[b+1]*I]
 }
 
 // RealSteps is the number of real steps in the last batch.

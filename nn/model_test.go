@@ -206,16 +206,26 @@ func TestEncodeMatchesForward(t *testing.T) {
 			for b := range lens {
 				steps = append(steps, slices.Clone(ws.StepLosses(b)))
 			}
-			le := ws.Encode(m, x, lens, T)
-			if lf != le {
-				t.Errorf("loss: Encode %g, Forward %g", le, lf)
+			// EncodeConcat takes the same sequences back to back, with no
+			// padding.
+			var concat []float32
+			for b, n := range lens {
+				concat = append(concat, x[b*T*tc.cfg.InputDim:(b*T+n)*tc.cfg.InputDim]...)
 			}
-			if !slices.Equal(ws.Latents(), lat) {
-				t.Errorf("latents: Encode %v, Forward %v", ws.Latents(), lat)
-			}
-			for b := range lens {
-				if !slices.Equal(ws.StepLosses(b), steps[b]) {
-					t.Errorf("sequence %d step losses: Encode %v, Forward %v", b, ws.StepLosses(b), steps[b])
+			for name, run := range map[string]func() float32{
+				"Encode":       func() float32 { return ws.Encode(m, x, lens, T) },
+				"EncodeConcat": func() float32 { return ws.EncodeConcat(m, concat, lens) },
+			} {
+				if le := run(); lf != le {
+					t.Errorf("loss: %s %g, Forward %g", name, le, lf)
+				}
+				if !slices.Equal(ws.Latents(), lat) {
+					t.Errorf("latents: %s %v, Forward %v", name, ws.Latents(), lat)
+				}
+				for b := range lens {
+					if !slices.Equal(ws.StepLosses(b), steps[b]) {
+						t.Errorf("sequence %d step losses: %s %v, Forward %v", b, name, ws.StepLosses(b), steps[b])
+					}
 				}
 			}
 		})
@@ -320,6 +330,13 @@ func TestTrainingStepAndEncodeAllocateNothing(t *testing.T) {
 	if n := testing.AllocsPerRun(20, encode); n != 0 {
 		t.Errorf("encode with feature losses: %v allocations per run, want 0", n)
 	}
+	var concat []float32
+	for b, n := range lens {
+		concat = append(concat, x[b*T*cfg.InputDim:(b*T+n)*cfg.InputDim]...)
+	}
+	if n := testing.AllocsPerRun(20, func() { ws.EncodeConcat(m, concat, lens) }); n != 0 {
+		t.Errorf("EncodeConcat: %v allocations per run, want 0", n)
+	}
 }
 
 // Each step's loss is the mean of its feature losses, in Encode and
@@ -338,6 +355,16 @@ func TestFeatureLosses(t *testing.T) {
 			var forward [][]float32
 			for b := range lens {
 				forward = append(forward, slices.Clone(ws.FeatureLosses(b)))
+			}
+			var concat []float32
+			for b, n := range lens {
+				concat = append(concat, x[b*T*I:(b*T+n)*I]...)
+			}
+			ws.EncodeConcat(m, concat, lens)
+			for b := range lens {
+				if fl := ws.FeatureLosses(b); !slices.Equal(fl, forward[b]) {
+					t.Errorf("sequence %d: EncodeConcat %v, Forward %v", b, fl, forward[b])
+				}
 			}
 			ws.Encode(m, x, lens, T)
 			for b, n := range lens {
@@ -769,4 +796,33 @@ func TestReserve(t *testing.T) {
 	x, T = testBatch(rng, cfg.InputDim, long, 0)
 	ws.Forward(m, x, long, T)
 	ws.Backward(m, grads)
+}
+
+// A batch whose buffer or lengths do not fit panics with a message that
+// says what was wrong, padded or back to back.
+func TestBatchShapesPanic(t *testing.T) {
+	cfg := Config{InputDim: 2, LatentDim: 4, DecoderHidden: 4, Head: HeadLinear}
+	m, _ := NewModel(cfg, 1)
+	ws := NewWorkspace(cfg)
+	for _, c := range []struct {
+		name string
+		run  func()
+		want string
+	}{
+		{"padded, x short", func() { ws.Encode(m, make([]float32, 2*3*2-1), []int{3, 1}, 3) }, "needs 12 floats, got 11"},
+		{"padded, too long", func() { ws.Encode(m, make([]float32, 2*3*2), []int{4, 1}, 3) }, "has length 4, want 1..3"},
+		{"concat, x short", func() { ws.EncodeConcat(m, make([]float32, 7), []int{3, 1}) }, "of 4 steps in all of 2 features needs 8 floats, got 7"},
+		{"concat, empty sequence", func() { ws.EncodeConcat(m, make([]float32, 8), []int{3, 0}) }, "sequence 1 of the batch has length 0"},
+		{"no sequences", func() { ws.EncodeConcat(m, nil, nil) }, "nn: empty batch"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.HasPrefix(msg, "nn: ") || !strings.Contains(msg, c.want) {
+					t.Errorf("panic %q, want one with %q", msg, c.want)
+				}
+			}()
+			c.run()
+		})
+	}
 }

@@ -155,6 +155,18 @@ func (b *Batch) Pack(x []float32, lens []int, dim int) ([]float32, []int) {
 	return x, lens
 }
 
+// Concat writes the batch's sequences back to back, with no padding, and
+// their lengths, reusing x and lens: the input of nn's EncodeConcat, which
+// for a batch of unequal lengths holds only its real steps.
+func (b *Batch) Concat(x []float32, lens []int, dim int) ([]float32, []int) {
+	x, lens = x[:0], lens[:0]
+	for _, s := range b.Seqs {
+		x = append(x, s.Values[:s.Len*dim]...)
+		lens = append(lens, s.Len)
+	}
+	return x, lens
+}
+
 // Batcher cuts a stream of sequences into batches by length. It holds at
 // most MaxHeld sequences (past it, it sends the bucket holding the most)
 // and MaxHeldValues values (past it, it sends the buckets holding the most

@@ -3,9 +3,11 @@ package stages
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
+	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/schemas"
 )
 
@@ -186,5 +188,38 @@ func TestSplitIsStable(t *testing.T) {
 	// every user's validation set.
 	if !s.Validation(schemas.Value{Str: "trace-00000"}) || s.Validation(schemas.Value{Str: "trace-00002"}) {
 		t.Errorf("split of known ids changed")
+	}
+}
+
+// An encoder holds a batch's real steps, not its sequences times the
+// longest: 63 sequences of one step and one of 20,000 (8 features) would
+// pad to 41 MB.
+func TestEncoderHoldsRealSteps(t *testing.T) {
+	const dim, long = 8, 20000
+	m, _ := nn.NewModel(nn.Config{InputDim: dim, LatentDim: 4, DecoderHidden: 4, Head: nn.HeadLinear}, 1)
+	b := &Batch{}
+	for i := range 64 {
+		n := 1
+		if i == 40 {
+			n = long
+		}
+		s := &schemas.Sequence{ID: schemas.Value{Int: int64(i)}, Len: n, Dim: dim, Values: make([]float32, n*dim)}
+		b.Seqs = append(b.Seqs, s)
+		b.Steps += n
+		b.T = max(b.T, n)
+	}
+	e := NewEncoder(m)
+	e.SetFeatureLosses(true)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out := e.Encode(b)
+	runtime.ReadMemStats(&after)
+	if got := len(out.Losses[40]); got != long {
+		t.Fatalf("the long sequence has %d step losses, want %d", got, long)
+	}
+	// The real steps' inputs, feature losses and results come to about 4
+	// MB; padded, the input alone is 41.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("encoding %d real steps allocated %d MB, want under 16", b.Steps, alloc>>20)
 	}
 }

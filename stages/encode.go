@@ -93,7 +93,6 @@ func Encode(ctx context.Context, job EncodeJob) (EncodeResult, error) {
 	}
 	pipeline.AddSink(p, "write", 1, encoded, pipeline.ForEach(func(_ context.Context, e *Encoded) error {
 		counts.Batches++
-		counts.PaddedSteps += int64(len(e.Batch.Seqs)*e.Batch.T - e.Batch.Steps)
 		for i, s := range e.Batch.Seqs {
 			row := write.LatentRow{ID: s.ID, Length: int32(s.Len), Latent: e.Latent(i), Score: e.Scores[i], Pass: s.Pass}
 			if job.FeatureLosses {

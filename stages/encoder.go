@@ -44,8 +44,8 @@ func (e *Encoder) SetFeatureLosses(on bool) {
 
 // Encode runs b and returns its results in memory of their own.
 func (e *Encoder) Encode(b *Batch) *Encoded {
-	e.x, e.lens = b.Pack(e.x, e.lens, e.model.Config.InputDim)
-	e.ws.Encode(e.model, e.x, e.lens, b.T)
+	e.x, e.lens = b.Concat(e.x, e.lens, e.model.Config.InputDim)
+	e.ws.EncodeConcat(e.model, e.x, e.lens)
 	B := len(b.Seqs)
 	out := &Encoded{
 		Batch:   b,

@@ -145,7 +145,7 @@ func (b *Batch) part(k, n int, seqs []*schemas.Sequence) Batch {
 // Eval returns the sum of b's step losses and its real steps, without
 // training.
 func (t *Trainer) Eval(b *Batch) (sum float64, steps int) {
-	t.x, t.lens = b.Pack(t.x, t.lens, t.Model.Config.InputDim)
-	t.ws.Encode(t.Model, t.x, t.lens, b.T)
+	t.x, t.lens = b.Concat(t.x, t.lens, t.Model.Config.InputDim)
+	t.ws.EncodeConcat(t.Model, t.x, t.lens)
 	return t.ws.LossSum(), b.Steps
 }

@@ -26,7 +26,6 @@ type Counts struct {
 	StepRows    int64                    `json:"step_loss_rows"` // rows written to step_losses
 	Reasons     map[schemas.Reason]int64 `json:"quarantined_by"` // quarantined rows by reason
 	Batches     int64                    `json:"batches"`        // batches run through the model
-	PaddedSteps int64                    `json:"padded_steps"`   // batch cells that were padding (B*T - real steps)
 	// MaxHeld is the most valid sequences held at once between reading and
 	// writing: bounded by the batching and the read-ahead, not by the input.
 	MaxHeld int64 `json:"max_sequences_held"`
