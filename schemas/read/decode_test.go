@@ -34,3 +34,53 @@ func TestCorruptLevels(t *testing.T) {
 		})
 	}
 }
+
+// nestedRowFast takes every valid row that ends within the page, long ones
+// included, and leaves any other row to nestedRow without consuming it.
+func TestNestedRowFastTakesValidRows(t *testing.T) {
+	row := func(steps, dim int) (reps, defs []byte) {
+		for i := range steps * dim {
+			r := byte(2)
+			switch {
+			case i == 0:
+				r = 0
+			case i%dim == 0:
+				r = 1
+			}
+			reps, defs = append(reps, r), append(defs, nestedRequired.maxDef)
+		}
+		return reps, defs
+	}
+	for _, c := range []struct {
+		name           string
+		steps, wantDim int
+		ok             bool
+	}{
+		{"one step", 1, 2, true}, {"three steps", 3, 2, true}, {"200 steps", 200, 2, true},
+		{"dim from the first step", 200, 0, true}, {"other dim", 3, 3, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			reps, defs := row(c.steps, 2)
+			next, nextDefs := row(1, 2) // the next row: this one ends in the page
+			reps, defs = append(reps, next...), append(defs, nextDefs...)
+			vals := make([]float64, len(reps))
+			for i := range vals {
+				vals[i] = float64(i) / 4
+			}
+			s := streamOf(reps, defs, vals, nestedRequired)
+			got, steps, dim, ok := nestedRowFast(s, &nestedRequired, c.wantDim, 0, nil)
+			if ok != c.ok {
+				t.Fatalf("ok = %v, want %v", ok, c.ok)
+			}
+			if !ok {
+				if s.li != 0 || s.vi != 0 || len(got) != 0 {
+					t.Fatalf("declined, but consumed entries to %d, values to %d, appended %d", s.li, s.vi, len(got))
+				}
+				return
+			}
+			if steps != c.steps || dim != 2 || len(got) != 2*c.steps || s.li != 2*c.steps || s.vi != 2*c.steps || got[len(got)-1] != float32(vals[2*c.steps-1]) {
+				t.Fatalf("got %d steps of %d, %d values, at entry %d value %d", steps, dim, len(got), s.li, s.vi)
+			}
+		})
+	}
+}

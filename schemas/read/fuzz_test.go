@@ -109,12 +109,24 @@ func FuzzNestedRow(f *testing.F) {
 			lv = nestedRequired
 		}
 		s := levelsFrom(data, lv)
+		defer func(on bool) { nestedFast = on }(nestedFast)
 		for s.li < s.n {
 			start := s.li
+			// nestedRowFast is a shortcut: the row decodes the same
+			// without it, and leaves the stream at the same place.
+			nestedFast = false
+			ref := *s
+			var refP problem
+			refVals, refSteps, refDim, refErr := nestedRow(&ref, &lv, "seq", int(wantDim%4), int(maxLen%4), nil, &refP)
+			nestedFast = true
 			var p problem
 			vals, steps, dim, err := nestedRow(s, &lv, "seq", int(wantDim%4), int(maxLen%4), nil, &p)
 			if err != nil {
 				t.Fatalf("error on a valid stream: %v", err)
+			}
+			if refErr != nil || ref.li != s.li || ref.vi != s.vi || refP != p || refSteps != steps || refDim != dim || !slices.Equal(refVals, vals) {
+				t.Fatalf("row at %d: %v %d %d %+v, at %d; without nestedRowFast %v %d %d %+v, at %d (%v)",
+					start, vals, steps, dim, p, s.li, refVals, refSteps, refDim, refP, ref.li, refErr)
 			}
 			if s.li == start || (s.li < s.n && s.reps[s.li] != 0) {
 				t.Fatalf("row consumed entries %d..%d, not a whole row", start, s.li)

@@ -215,3 +215,30 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// nestedRowFast is a shortcut through nestedRow: every golden input (valid
+// rows, nulls at each level, ragged, non-finite and too long rows, float
+// and double) decodes the same with it and without it.
+func TestNestedFastMatchesSlow(t *testing.T) {
+	defer func(on bool) { nestedFast = on }(nestedFast)
+	for _, g := range goldenInputs() {
+		t.Run(g.name, func(t *testing.T) {
+			decode := func(fast bool) []byte {
+				nestedFast = fast
+				mem, names := memStore(t, map[string][]byte{g.name: g.file.bytes(t)})
+				in, err := Open(context.Background(), mem, names, g.spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := json.Marshal(goldenOf(in, decodeAll(t, in)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+			if fast, slow := decode(true), decode(false); !bytes.Equal(fast, slow) {
+				t.Fatalf("with nestedRowFast:\n%s\nwithout:\n%s", fast, slow)
+			}
+		})
+	}
+}
