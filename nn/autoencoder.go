@@ -188,34 +188,34 @@ func (w *Workspace) plan(x []float32, lens []int, T int, concat bool) {
 	if B == 0 {
 		panic("nn: empty batch")
 	}
-	if concat {
-		T = 0
-		for b, n := range lens {
-			if n < 1 {
-				panic(fmt.Sprintf("nn: sequence %d of the batch has length %d, want 1 or more", b, n))
-			}
-			T = max(T, n)
+	// Check everything before changing anything.
+	steps, longest := 0, 0
+	for b, n := range lens {
+		switch {
+		case concat && n < 1:
+			panic(fmt.Sprintf("nn: sequence %d of the batch has length %d, want 1 or more", b, n))
+		case !concat && (n < 1 || n > T):
+			panic(fmt.Sprintf("nn: sequence %d of the batch has length %d, want 1..%d", b, n, T))
 		}
+		steps, longest = steps+n, max(longest, n)
+	}
+	if concat {
+		T = longest
+		if len(x) < steps*I {
+			panic(fmt.Sprintf("nn: batch of %d sequences of %d steps in all of %d features needs %d floats, got %d",
+				B, steps, I, steps*I, len(x)))
+		}
+	} else if len(x) < B*T*I {
+		panic(fmt.Sprintf("nn: batch of %d sequences of up to %d steps of %d features needs %d floats, got %d",
+			B, T, I, B*T*I, len(x)))
 	}
 	w.nb, w.nt = B, T
 	w.sizePlan(B, T)
 	clear(w.count)
 	w.seqOff[0] = 0
 	for b, n := range lens {
-		if n < 1 || n > T {
-			panic(fmt.Sprintf("nn: sequence %d of the batch has length %d, want 1..%d", b, n, T))
-		}
 		w.count[n]++
 		w.seqOff[b+1] = w.seqOff[b] + n
-	}
-	if need := B * T * I; concat {
-		if need = w.seqOff[B] * I; len(x) < need {
-			panic(fmt.Sprintf("nn: batch of %d sequences of %d steps in all of %d features needs %d floats, got %d",
-				B, w.seqOff[B], I, need, len(x)))
-		}
-	} else if len(x) < need {
-		panic(fmt.Sprintf("nn: batch of %d sequences of up to %d steps of %d features needs %d floats, got %d",
-			B, T, I, need, len(x)))
 	}
 	// Counting sort, longest first, ties in input order: count[n] becomes
 	// the first packed row of length n.

@@ -804,6 +804,8 @@ func TestBatchShapesPanic(t *testing.T) {
 	cfg := Config{InputDim: 2, LatentDim: 4, DecoderHidden: 4, Head: HeadLinear}
 	m, _ := NewModel(cfg, 1)
 	ws := NewWorkspace(cfg)
+	ws.EncodeConcat(m, []float32{1, 2, 3, 4, 5, 6}, []int{1, 2})
+	last := slices.Clone(ws.StepLosses(1))
 	for _, c := range []struct {
 		name string
 		run  func()
@@ -824,5 +826,9 @@ func TestBatchShapesPanic(t *testing.T) {
 			}()
 			c.run()
 		})
+		// A batch refused changes nothing: the last one's results stay.
+		if got := ws.StepLosses(1); !slices.Equal(got, last) {
+			t.Fatalf("after %s: the last batch's step losses are %v, were %v", c.name, got, last)
+		}
 	}
 }

@@ -20,7 +20,7 @@ func entry(s *floatStream, lv *levels, name string, first bool) (r, d byte, err 
 // takes it from the row's first step. It returns the values, the number of
 // steps and of features, and what is wrong with the row, if anything.
 func nestedRow(s *floatStream, lv *levels, name string, wantDim, maxLen int, buf []float32, p *problem) ([]float32, int, int, error) {
-	if nestedFast {
+	if nestedFast && p.ok() {
 		if out, steps, dim, ok := nestedRowFast(s, lv, wantDim, maxLen, buf); ok {
 			return out, steps, dim, nil
 		}

@@ -103,12 +103,57 @@ func FuzzNestedRow(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 3, 0, 0, 4, 0}, uint8(0), uint8(2), uint8(0))
 	f.Add([]byte{0, 2, 0, 2, 2, 1, 1, 2, 9, 2, 2, 8}, uint8(1), uint8(0), uint8(1))
 	f.Add([]byte{0, 5, 200, 1, 5, 1, 0, 5, 3}, uint8(0), uint8(1), uint8(1))
+	// Two valid rows, then one: as FLOAT, through a dictionary, and with a
+	// problem already found.
+	two := []byte{0, 2, 10, 2, 2, 11, 1, 2, 12, 2, 2, 13, 0, 2, 14, 2, 2, 15, 0, 2, 16, 2, 2, 17}
+	for _, v := range []uint8{1, 3, 5, 7, 9, 15} {
+		f.Add(two, v, uint8(2), uint8(0))
+	}
 	f.Fuzz(func(t *testing.T, data []byte, variant, wantDim, maxLen uint8) {
+		// variant: bit 0 required levels, bit 1 FLOAT, bit 2 a dictionary,
+		// bit 3 a problem already found.
 		lv := nestedOptional
 		if variant%2 == 1 {
 			lv = nestedRequired
 		}
 		s := levelsFrom(data, lv)
+		if variant&2 != 0 {
+			// FLOAT pages rather than DOUBLE.
+			for _, v := range s.f64 {
+				s.f32 = append(s.f32, float32(v))
+			}
+			s.f64, s.dblPhys = nil, false
+		}
+		if variant&4 != 0 {
+			// Dictionary-encoded: the values reversed, read through
+			// indexes.
+			vals := s.f64
+			if !s.dblPhys {
+				vals = nil
+				for _, v := range s.f32 {
+					vals = append(vals, float64(v))
+				}
+			}
+			n := len(vals)
+			s.idx = make([]int32, n)
+			for i := range n {
+				s.idx[i] = int32(n - 1 - i)
+			}
+			s.f64, s.f32 = nil, nil
+			for i := range n {
+				if s.dblPhys {
+					s.f64 = append(s.f64, vals[n-1-i])
+				} else {
+					s.f32 = append(s.f32, float32(vals[n-1-i]))
+				}
+			}
+		}
+		// A row may come with a problem found in another column already
+		// (a null id): nothing is appended then.
+		var given problem
+		if variant&8 != 0 {
+			given.set(schemas.NullID, "column %q is null", "id")
+		}
 		defer func(on bool) { nestedFast = on }(nestedFast)
 		for s.li < s.n {
 			start := s.li
@@ -116,10 +161,10 @@ func FuzzNestedRow(f *testing.F) {
 			// without it, and leaves the stream at the same place.
 			nestedFast = false
 			ref := *s
-			var refP problem
+			refP := given
 			refVals, refSteps, refDim, refErr := nestedRow(&ref, &lv, "seq", int(wantDim%4), int(maxLen%4), nil, &refP)
 			nestedFast = true
-			var p problem
+			p := given
 			vals, steps, dim, err := nestedRow(s, &lv, "seq", int(wantDim%4), int(maxLen%4), nil, &p)
 			if err != nil {
 				t.Fatalf("error on a valid stream: %v", err)
