@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -261,4 +262,31 @@ func TestCancelledRunsReturnPromptly(t *testing.T) {
 		})
 	}
 	runtime.GC()
+}
+
+// An id repeats only when a valid row already had it: a row quarantined
+// for another reason does not claim its id, so the next valid row with
+// that id is encoded, and a later one is a duplicate.
+func TestQuarantinedRowDoesNotClaimItsID(t *testing.T) {
+	nan := float32(math.NaN())
+	seqs := []synth.Seq{
+		{ID: "a", Machine: "m", Steps: [][]float32{{1, 2}, {nan, 2}}},
+		{ID: "a", Machine: "m", Steps: [][]float32{{1, 2}, {3, 4}}},
+		{ID: "a", Machine: "m", Steps: [][]float32{{5, 6}}},
+		{ID: "b", Machine: "m", Steps: [][]float32{{1, 2}}},
+	}
+	in, _ := nestedInput(t, seqs, 2)
+	m, _ := nn.NewModel(nn.Config{InputDim: 2, LatentDim: 4, DecoderHidden: 4, Head: nn.HeadLinear}, 1)
+	out := runEncode(t, in, m, Identity(2), BatchConfig{Mode: Arrival}, 1, 1)
+	var ids []string
+	for _, l := range out.latents {
+		ids = append(ids, fmt.Sprintf("%s/%d", l.ID, l.Length))
+	}
+	var reasons []string
+	for _, q := range out.quarantine {
+		reasons = append(reasons, q.Reason)
+	}
+	if !slices.Equal(ids, []string{"a/2", "b/1"}) || !slices.Equal(reasons, []string{string(schemas.NonFinite), string(schemas.DuplicateID)}) {
+		t.Errorf("latents %v, quarantine %v: want a/2 and b/1, then non_finite and duplicate_id", ids, reasons)
+	}
 }
