@@ -13,7 +13,8 @@ import (
 // A Workspace is not safe for concurrent use; give each goroutine its own.
 //
 // Batches come in as a padded (B, T, I) buffer with per-sequence lengths,
-// or (EncodeConcat) the sequences back to back with no padding. Inside,
+// or (ForwardSeqs, EncodeSeqs) as each sequence's own values, with no
+// padding. Inside,
 // rows are in packed order: sequences sorted by length, longest first, and
 // step t holds only the n_t sequences longer than t, at packed rows off[t]
 // .. off[t]+n_t. R = off[T] is the number of real steps.
@@ -26,6 +27,7 @@ type Workspace struct {
 	order      []int   // (B) input index of each packed row, longest first
 	lens       []int   // (B) length of each packed row
 	seqOff     []int   // (B+1) first step of sequence b, input order, with the steps back to back; seqOff[B] = R
+	seqLens    []int   // (B) ForwardSeqs' and EncodeSeqs' lengths
 	nAct       []int   // (T+1) rows running at step t; nAct[T] = 0
 	off        []int   // (T+1) first packed row of step t; off[T] = R
 	count      []int   // (T+1) counting-sort scratch
@@ -181,9 +183,10 @@ func grow[T float32 | int](s []T, n int) []T {
 }
 
 // plan checks the batch and lays it out in packed order. x is padded,
-// (B, T, I), or with concat the sequences back to back, (sum of lens, I),
-// and T then the longest length.
-func (w *Workspace) plan(x []float32, lens []int, T int, concat bool) {
+// (B, T, I); or, when seqs is not nil, sequence b's steps are seqs[b],
+// (lens[b], I), x is unused and T is the longest length.
+func (w *Workspace) plan(x []float32, lens []int, T int, seqs [][]float32) {
+	concat := seqs != nil
 	B, I := len(lens), w.cfg.InputDim
 	if B == 0 {
 		panic("nn: empty batch")
@@ -201,10 +204,6 @@ func (w *Workspace) plan(x []float32, lens []int, T int, concat bool) {
 	}
 	if concat {
 		T = longest
-		if len(x) < steps*I {
-			panic(fmt.Sprintf("nn: batch of %d sequences of %d steps in all of %d features needs %d floats, got %d",
-				B, steps, I, steps*I, len(x)))
-		}
 	} else if len(x) < B*T*I {
 		panic(fmt.Sprintf("nn: batch of %d sequences of up to %d steps of %d features needs %d floats, got %d",
 			B, T, I, B*T*I, len(x)))
@@ -244,11 +243,13 @@ func (w *Workspace) plan(x []float32, lens []int, T int, concat bool) {
 	w.x = grow(w.x, R*I)
 	for t := range T {
 		for s := range w.nAct[t] {
-			src := (w.order[s]*T + t) * I
+			dst := w.x[(w.off[t]+s)*I : (w.off[t]+s+1)*I]
 			if concat {
-				src = (w.seqOff[w.order[s]] + t) * I
+				copy(dst, seqs[w.order[s]][t*I:])
+				continue
 			}
-			copy(w.x[(w.off[t]+s)*I:(w.off[t]+s+1)*I], x[src:src+I])
+			src := (w.order[s]*T + t) * I
+			copy(dst, x[src:src+I])
 		}
 	}
 }
@@ -266,6 +267,7 @@ func (w *Workspace) Reserve(B, T, R int) {
 		panic(fmt.Sprintf("nn: Reserve: %d sequences of up to %d steps, %d real steps: want B, T >= 1 and max(B, T) <= R <= B*T", B, T, R))
 	}
 	w.sizePlan(B, T)
+	w.seqLens = grow(w.seqLens, B)[:0]
 	w.x = grow(w.x, R*w.cfg.InputDim)
 	w.sizeForward(B, R, true)
 	w.sizeBackward(B, R)
@@ -325,29 +327,49 @@ func (w *Workspace) sizeBackward(B, R int) {
 // returns the batch loss: the mean of the real steps' losses. Latents and
 // StepLosses give the per-sequence results.
 func (w *Workspace) Forward(m *Model, x []float32, lens []int, T int) float32 {
-	return w.forward(m, x, lens, T, true, false)
+	return w.forward(m, x, lens, T, true, nil)
+}
+
+// ForwardSeqs is Forward with the batch given as its sequences' own
+// values: sequence b's steps are seqs[b], (len_b, I) row-major, with no
+// padding, so a batch of unequal lengths holds and copies only its real
+// steps.
+func (w *Workspace) ForwardSeqs(m *Model, seqs [][]float32) float32 {
+	return w.forward(m, nil, w.seqLengths(seqs), 0, true, seqs)
 }
 
 // Encode is Forward without keeping activations for a backward pass: for
 // inference, in memory proportional to B rather than to R (but for the
 // packed input, (R, I)).
 func (w *Workspace) Encode(m *Model, x []float32, lens []int, T int) float32 {
-	return w.forward(m, x, lens, T, false, false)
+	return w.forward(m, x, lens, T, false, nil)
 }
 
-// EncodeConcat is Encode with the batch's sequences back to back in x,
-// with no padding: sequence b's step t at x[(lens[0]+...+lens[b-1]+t)*I:].
-// A batch of sequences of unequal lengths then holds, in memory as in
-// work, only its real steps.
-func (w *Workspace) EncodeConcat(m *Model, x []float32, lens []int) float32 {
-	return w.forward(m, x, lens, 0, false, true)
+// EncodeSeqs is Encode with the batch given as its sequences' own values,
+// as ForwardSeqs takes it.
+func (w *Workspace) EncodeSeqs(m *Model, seqs [][]float32) float32 {
+	return w.forward(m, nil, w.seqLengths(seqs), 0, false, seqs)
 }
 
-func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep, concat bool) float32 {
+// seqLengths returns the lengths of seqs, each (len, I), in scratch of
+// the workspace's; it panics unless each holds whole steps, at least one.
+func (w *Workspace) seqLengths(seqs [][]float32) []int {
+	I := w.cfg.InputDim
+	w.seqLens = w.seqLens[:0]
+	for b, s := range seqs {
+		if len(s) == 0 || len(s)%I != 0 {
+			panic(fmt.Sprintf("nn: sequence %d of the batch has %d floats, not whole steps of %d features", b, len(s), I))
+		}
+		w.seqLens = append(w.seqLens, len(s)/I)
+	}
+	return w.seqLens
+}
+
+func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool, seqs [][]float32) float32 {
 	if m.Config != w.cfg {
 		panic(fmt.Sprintf("nn: workspace is for config %+v, model has %+v", w.cfg, m.Config))
 	}
-	w.plan(x, lens, T, concat)
+	w.plan(x, lens, T, seqs)
 	T = w.nt
 	I, H := w.cfg.InputDim, w.cfg.DecoderHidden
 	B, R := w.nb, w.nr

@@ -206,15 +206,15 @@ func TestEncodeMatchesForward(t *testing.T) {
 			for b := range lens {
 				steps = append(steps, slices.Clone(ws.StepLosses(b)))
 			}
-			// EncodeConcat takes the same sequences back to back, with no
-			// padding.
-			var concat []float32
-			for b, n := range lens {
-				concat = append(concat, x[b*T*tc.cfg.InputDim:(b*T+n)*tc.cfg.InputDim]...)
-			}
+			// The Seqs forms take the same sequences as their own slices,
+			// with no padding.
+			seqs := seqsOf(x, lens, T, tc.cfg.InputDim)
+			grads := make([]float32, len(m.Params))
+			ws.Backward(m, grads)
 			for name, run := range map[string]func() float32{
-				"Encode":       func() float32 { return ws.Encode(m, x, lens, T) },
-				"EncodeConcat": func() float32 { return ws.EncodeConcat(m, concat, lens) },
+				"Encode":      func() float32 { return ws.Encode(m, x, lens, T) },
+				"EncodeSeqs":  func() float32 { return ws.EncodeSeqs(m, seqs) },
+				"ForwardSeqs": func() float32 { return ws.ForwardSeqs(m, seqs) },
 			} {
 				if le := run(); lf != le {
 					t.Errorf("loss: %s %g, Forward %g", name, le, lf)
@@ -225,6 +225,13 @@ func TestEncodeMatchesForward(t *testing.T) {
 				for b := range lens {
 					if !slices.Equal(ws.StepLosses(b), steps[b]) {
 						t.Errorf("sequence %d step losses: %s %v, Forward %v", b, name, ws.StepLosses(b), steps[b])
+					}
+				}
+				if name == "ForwardSeqs" {
+					got := make([]float32, len(m.Params))
+					ws.Backward(m, got)
+					if !slices.Equal(got, grads) {
+						t.Errorf("gradient after ForwardSeqs differs from Forward's")
 					}
 				}
 			}
@@ -330,13 +337,31 @@ func TestTrainingStepAndEncodeAllocateNothing(t *testing.T) {
 	if n := testing.AllocsPerRun(20, encode); n != 0 {
 		t.Errorf("encode with feature losses: %v allocations per run, want 0", n)
 	}
-	var concat []float32
+	seqs := seqsOf(x, lens, T, cfg.InputDim)
+	for name, run := range map[string]func(){
+		"EncodeSeqs": func() { ws.EncodeSeqs(m, seqs) },
+		"training step with ForwardSeqs": func() {
+			m.ZeroGrad()
+			ws.ForwardSeqs(m, seqs)
+			ws.Backward(m, m.Grads)
+			opt.Step(m.Params, m.Grads)
+		},
+	} {
+		run()
+		if n := testing.AllocsPerRun(20, run); n != 0 {
+			t.Errorf("%s: %v allocations per run, want 0", name, n)
+		}
+	}
+}
+
+// seqsOf returns the real steps of each sequence of the padded batch x,
+// as ForwardSeqs and EncodeSeqs take them.
+func seqsOf(x []float32, lens []int, T, I int) [][]float32 {
+	var seqs [][]float32
 	for b, n := range lens {
-		concat = append(concat, x[b*T*cfg.InputDim:(b*T+n)*cfg.InputDim]...)
+		seqs = append(seqs, x[b*T*I:(b*T+n)*I:(b*T+n)*I])
 	}
-	if n := testing.AllocsPerRun(20, func() { ws.EncodeConcat(m, concat, lens) }); n != 0 {
-		t.Errorf("EncodeConcat: %v allocations per run, want 0", n)
-	}
+	return seqs
 }
 
 // Each step's loss is the mean of its feature losses, in Encode and
@@ -356,14 +381,10 @@ func TestFeatureLosses(t *testing.T) {
 			for b := range lens {
 				forward = append(forward, slices.Clone(ws.FeatureLosses(b)))
 			}
-			var concat []float32
-			for b, n := range lens {
-				concat = append(concat, x[b*T*I:(b*T+n)*I]...)
-			}
-			ws.EncodeConcat(m, concat, lens)
+			ws.EncodeSeqs(m, seqsOf(x, lens, T, I))
 			for b := range lens {
 				if fl := ws.FeatureLosses(b); !slices.Equal(fl, forward[b]) {
-					t.Errorf("sequence %d: EncodeConcat %v, Forward %v", b, fl, forward[b])
+					t.Errorf("sequence %d: EncodeSeqs %v, Forward %v", b, fl, forward[b])
 				}
 			}
 			ws.Encode(m, x, lens, T)
@@ -799,12 +820,12 @@ func TestReserve(t *testing.T) {
 }
 
 // A batch whose buffer or lengths do not fit panics with a message that
-// says what was wrong, padded or back to back.
+// says what was wrong, padded or as sequences.
 func TestBatchShapesPanic(t *testing.T) {
 	cfg := Config{InputDim: 2, LatentDim: 4, DecoderHidden: 4, Head: HeadLinear}
 	m, _ := NewModel(cfg, 1)
 	ws := NewWorkspace(cfg)
-	ws.EncodeConcat(m, []float32{1, 2, 3, 4, 5, 6}, []int{1, 2})
+	ws.EncodeSeqs(m, [][]float32{{1, 2}, {3, 4, 5, 6}})
 	last := slices.Clone(ws.StepLosses(1))
 	for _, c := range []struct {
 		name string
@@ -813,9 +834,9 @@ func TestBatchShapesPanic(t *testing.T) {
 	}{
 		{"padded, x short", func() { ws.Encode(m, make([]float32, 2*3*2-1), []int{3, 1}, 3) }, "needs 12 floats, got 11"},
 		{"padded, too long", func() { ws.Encode(m, make([]float32, 2*3*2), []int{4, 1}, 3) }, "has length 4, want 1..3"},
-		{"concat, x short", func() { ws.EncodeConcat(m, make([]float32, 7), []int{3, 1}) }, "of 4 steps in all of 2 features needs 8 floats, got 7"},
-		{"concat, empty sequence", func() { ws.EncodeConcat(m, make([]float32, 8), []int{3, 0}) }, "sequence 1 of the batch has length 0"},
-		{"no sequences", func() { ws.EncodeConcat(m, nil, nil) }, "nn: empty batch"},
+		{"seqs, part of a step", func() { ws.EncodeSeqs(m, [][]float32{{1, 2}, {1, 2, 3}}) }, "sequence 1 of the batch has 3 floats, not whole steps of 2 features"},
+		{"seqs, empty sequence", func() { ws.EncodeSeqs(m, [][]float32{{1, 2}, {}}) }, "sequence 1 of the batch has 0 floats"},
+		{"no sequences", func() { ws.EncodeSeqs(m, nil) }, "nn: empty batch"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {

@@ -138,33 +138,15 @@ type Batch struct {
 	Index int64 // the order in which the batcher made it, from 0
 }
 
-// Pack writes the batch as the model's padded (B, T, I) input and lengths,
-// growing x and lens as needed. Cells past a sequence's length are left as
-// they are: the model never reads them.
-func (b *Batch) Pack(x []float32, lens []int, dim int) ([]float32, []int) {
-	n := len(b.Seqs) * b.T * dim
-	if cap(x) < n {
-		x = make([]float32, n)
-	}
-	x = x[:n]
-	lens = lens[:0]
-	for i, s := range b.Seqs {
-		copy(x[i*b.T*dim:], s.Values[:s.Len*dim])
-		lens = append(lens, s.Len)
-	}
-	return x, lens
-}
-
-// Concat writes the batch's sequences back to back, with no padding, and
-// their lengths, reusing x and lens: the input of nn's EncodeConcat, which
-// for a batch of unequal lengths holds only its real steps.
-func (b *Batch) Concat(x []float32, lens []int, dim int) ([]float32, []int) {
-	x, lens = x[:0], lens[:0]
+// Values returns each sequence's steps, (len, dim), in dst (reused): the
+// batch as nn's ForwardSeqs and EncodeSeqs take it, with no padding and no
+// copy.
+func (b *Batch) Values(dst [][]float32, dim int) [][]float32 {
+	dst = dst[:0]
 	for _, s := range b.Seqs {
-		x = append(x, s.Values[:s.Len*dim]...)
-		lens = append(lens, s.Len)
+		dst = append(dst, s.Values[:s.Len*dim])
 	}
-	return x, lens
+	return dst
 }
 
 // Batcher cuts a stream of sequences into batches by length. It holds at

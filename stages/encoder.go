@@ -27,8 +27,7 @@ type Encoder struct {
 	model    *nn.Model
 	ws       *nn.Workspace
 	features bool
-	x        []float32
-	lens     []int
+	seqs     [][]float32 // the batch, as nn takes it
 }
 
 // NewEncoder returns an encoder for m.
@@ -44,8 +43,8 @@ func (e *Encoder) SetFeatureLosses(on bool) {
 
 // Encode runs b and returns its results in memory of their own.
 func (e *Encoder) Encode(b *Batch) *Encoded {
-	e.x, e.lens = b.Concat(e.x, e.lens, e.model.Config.InputDim)
-	e.ws.EncodeConcat(e.model, e.x, e.lens)
+	e.seqs = b.Values(e.seqs, e.model.Config.InputDim)
+	e.ws.EncodeSeqs(e.model, e.seqs)
 	B := len(b.Seqs)
 	out := &Encoded{
 		Batch:   b,

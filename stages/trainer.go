@@ -20,9 +20,8 @@ type Trainer struct {
 	parts    []*trainPart
 	crew     crew          // workers-1 helpers: the most parts computed at once is workers
 	ws       *nn.Workspace // for Eval
-	x        []float32
-	lens     []int
-	ss       []float64 // (ceil(params/nn.NormChunk),) each gradient chunk's sum of squares
+	seqs     [][]float32   // Eval's batch, as nn takes it
+	ss       []float64     // (ceil(params/nn.NormChunk),) each gradient chunk's sum of squares
 }
 
 // trainPart is one part's workspace, input and gradient.
@@ -30,8 +29,7 @@ type trainPart struct {
 	ws    *nn.Workspace
 	batch Batch
 	grads []float32
-	x     []float32
-	lens  []int
+	seqs  [][]float32 // batch, as nn takes it
 }
 
 // NewTrainer returns a trainer for m with Adam at learning rate lr,
@@ -61,8 +59,8 @@ func (t *Trainer) Step(b *Batch) float32 {
 		if len(p.batch.Seqs) == 0 {
 			return
 		}
-		p.x, p.lens = p.batch.Pack(p.x, p.lens, t.Model.Config.InputDim)
-		p.ws.Forward(t.Model, p.x, p.lens, p.batch.T)
+		p.seqs = p.batch.Values(p.seqs, t.Model.Config.InputDim)
+		p.ws.ForwardSeqs(t.Model, p.seqs)
 		p.ws.BackwardPart(t.Model, p.grads, b.Steps)
 	})
 	var sum float64
@@ -107,15 +105,14 @@ func (t *Trainer) Step(b *Batch) float32 {
 // epoch of batches that grow (the bench's workload, by ascending length)
 // allocates them once.
 func (t *Trainer) Reserve(batches []*Batch) {
-	n, dim := len(t.parts), t.Model.Config.InputDim
+	n := len(t.parts)
 	var seqs []*schemas.Sequence
-	var B, T, R, padded int
+	var B, T, R int
 	for _, b := range batches {
 		for k := range n {
 			p := b.part(k, n, seqs[:0])
 			seqs = p.Seqs
 			B, T, R = max(B, len(p.Seqs)), max(T, p.T), max(R, p.Steps)
-			padded = max(padded, len(p.Seqs)*p.T*dim)
 		}
 	}
 	if B == 0 {
@@ -123,8 +120,8 @@ func (t *Trainer) Reserve(batches []*Batch) {
 	}
 	for _, p := range t.parts {
 		p.ws.Reserve(B, T, R)
-		if cap(p.x) < padded {
-			p.x = make([]float32, 0, padded)
+		if cap(p.seqs) < B {
+			p.seqs = make([][]float32, 0, B)
 		}
 	}
 }
@@ -145,7 +142,7 @@ func (b *Batch) part(k, n int, seqs []*schemas.Sequence) Batch {
 // Eval returns the sum of b's step losses and its real steps, without
 // training.
 func (t *Trainer) Eval(b *Batch) (sum float64, steps int) {
-	t.x, t.lens = b.Concat(t.x, t.lens, t.Model.Config.InputDim)
-	t.ws.EncodeConcat(t.Model, t.x, t.lens)
+	t.seqs = b.Values(t.seqs, t.Model.Config.InputDim)
+	t.ws.EncodeSeqs(t.Model, t.seqs)
 	return t.ws.LossSum(), b.Steps
 }

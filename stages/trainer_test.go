@@ -53,7 +53,14 @@ func TestTrainerMatchesSerialStep(t *testing.T) {
 				p.Steps += b.Seqs[i].Len
 				p.T = max(p.T, b.Seqs[i].Len)
 			}
-			x, lens := p.Pack(nil, nil, cfg.InputDim)
+			// The padded form of nn's input, where the Trainer hands
+			// nn each sequence's own values.
+			x := make([]float32, len(p.Seqs)*p.T*cfg.InputDim)
+			var lens []int
+			for i, s := range p.Seqs {
+				copy(x[i*p.T*cfg.InputDim:], s.Values)
+				lens = append(lens, s.Len)
+			}
 			ws.Forward(want, x, lens, p.T)
 			clear(grads)
 			ws.BackwardPart(want, grads, b.Steps)
