@@ -43,34 +43,43 @@ func colSumAVX2(dst, a *float32, rows, cols int)
 func adamAVX2(p, grad, m, v *float32, n int, b1, c1, b2, c2, step, bc2Sqrt, eps float32)
 
 //go:noescape
-func cellForwardAVX2(h, c, tc, gates, cPrev *float32, n, hd int)
+func cellForwardAVX2(h, c, tc, gates, cPrev *float32, n, hd, units int)
 
 //go:noescape
-func cellForwardAVX512(h, c, tc, gates, cPrev *float32, n, hd int)
+func cellForwardAVX512(h, c, tc, gates, cPrev *float32, n, hd, units int)
 
 //go:noescape
-func cellBackwardAVX2(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
+func cellBackwardAVX2(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd, units int)
 
 //go:noescape
-func cellBackwardAVX512(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
+func cellBackwardAVX512(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd, units int)
 
 // cellBackward16 is the AVX-512 backward cell, where the CPU has it.
-var cellBackward16 func(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
+var cellBackward16 func(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd, units int)
 
-// cellBackwardAsm runs cellBackwardAVX2 (or its AVX-512 twin, when hd is
-// a multiple of 16) when hd is a multiple of 8, else the pure-Go cell.
-func cellBackwardAsm(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd int) {
-	if hd%8 != 0 || n == 0 {
-		cellBackwardGo(dg, dc, dh, dhRec, g, cPrev, tc, dgSum, n, hd)
+// cellBackwardAsm runs cellBackwardAVX2 (or its AVX-512 twin, when hd and
+// units are multiples of 16) when they are multiples of 8, else the
+// pure-Go cell. The assembly steps from row to row only for units == hd:
+// fewer units go one row per call.
+func cellBackwardAsm(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd, units int) {
+	if hd%8 != 0 || units%8 != 0 || units == 0 || n == 0 {
+		cellBackwardGo(dg, dc, dh, dhRec, g, cPrev, tc, dgSum, n, hd, units)
 		return
 	}
-	_, _ = dg[n*4*hd-1], g[n*4*hd-1]
-	_, _, _ = dc[n*hd-1], dh[n*hd-1], tc[n*hd-1]
+	if units < hd && n > 1 {
+		for r := range n {
+			cellBackwardAsm(dg[r*4*hd:], dc[r*hd:], dh[r*hd:], from(dhRec, r*hd), g[r*4*hd:], from(cPrev, r*hd), tc[r*hd:], from(dgSum, r*4*hd), 1, hd, units)
+		}
+		return
+	}
+	wide, narrow := rowsLen(n, 4*hd, 3*hd+units), rowsLen(n, hd, units)
+	_, _ = dg[wide-1], g[wide-1]
+	_, _, _ = dc[narrow-1], dh[narrow-1], tc[narrow-1]
 	f := cellBackwardAVX2
-	if cellBackward16 != nil && hd%16 == 0 {
+	if cellBackward16 != nil && hd%16 == 0 && units%16 == 0 {
 		f = cellBackward16
 	}
-	f(&dg[0], &dc[0], &dh[0], first(dhRec, n*hd), &g[0], first(cPrev, n*hd), &tc[0], first(dgSum, n*4*hd), n, hd)
+	f(&dg[0], &dc[0], &dh[0], first(dhRec, narrow), &g[0], first(cPrev, narrow), &tc[0], first(dgSum, wide), n, hd, units)
 }
 
 // first returns &s[0] after checking s holds n elements, or nil for a nil s.
@@ -83,20 +92,33 @@ func first(s []float32, n int) *float32 {
 }
 
 // cellForward16 is the AVX-512 forward cell, where the CPU has it.
-var cellForward16 func(h, c, tc, gates, cPrev *float32, n, hd int)
+var cellForward16 func(h, c, tc, gates, cPrev *float32, n, hd, units int)
 
-// cellForwardAsm runs cellForwardAVX2 when hd is a multiple of 8, else the
-// pure-Go cell: a layer's rows always take the same path.
-func cellForwardAsm(h, c, tc, g, cPrev []float32, n, hd int) {
-	if hd%8 != 0 || n == 0 {
-		cellForwardGo(h, c, tc, g, cPrev, n, hd)
+// cellForwardAsm runs cellForwardAVX2 (or its AVX-512 twin) when hd and
+// units are multiples of 8, else the pure-Go cell: a layer's rows always
+// take the same path. Fewer units than hd go one row per call, as in
+// cellBackwardAsm.
+func cellForwardAsm(h, c, tc, g, cPrev []float32, n, hd, units int) {
+	if hd%8 != 0 || units%8 != 0 || units == 0 || n == 0 {
+		cellForwardGo(h, c, tc, g, cPrev, n, hd, units)
 		return
 	}
-	_, _, _ = h[n*hd-1], c[n*hd-1], tc[n*hd-1]
-	_ = g[n*4*hd-1]
-	if cellForward16 != nil && hd%16 == 0 {
-		cellForward16(&h[0], &c[0], &tc[0], &g[0], first(cPrev, n*hd), n, hd)
+	if units < hd && n > 1 {
+		for r := range n {
+			cellForwardAsm(h[r*hd:], c[r*hd:], tc[r*hd:], g[r*4*hd:], from(cPrev, r*hd), 1, hd, units)
+		}
 		return
 	}
-	cellForwardAVX2(&h[0], &c[0], &tc[0], &g[0], first(cPrev, n*hd), n, hd)
+	narrow := rowsLen(n, hd, units)
+	_, _, _ = h[narrow-1], c[narrow-1], tc[narrow-1]
+	_ = g[rowsLen(n, 4*hd, 3*hd+units)-1]
+	if cellForward16 != nil && hd%16 == 0 && units%16 == 0 {
+		cellForward16(&h[0], &c[0], &tc[0], &g[0], first(cPrev, narrow), n, hd, units)
+		return
+	}
+	cellForwardAVX2(&h[0], &c[0], &tc[0], &g[0], first(cPrev, narrow), n, hd, units)
 }
+
+// rowsLen is the floats that n rows of stride ld need when each uses its
+// first used floats.
+func rowsLen(n, ld, used int) int { return (n-1)*ld + used }

@@ -23,10 +23,10 @@ func TestCellForwardAVX512MatchesAVX2(t *testing.T) {
 	}
 	g[5], g[70], g[200] = float32(math.NaN()), float32(math.Inf(1)), 0.625
 	cPrev := randSlice(rng, n*hd)
-	out := func(f func(h, c, tc, gates, cPrev *float32, n, hd int)) [][]float32 {
+	out := func(f func(h, c, tc, gates, cPrev *float32, n, hd, units int)) [][]float32 {
 		gg := slices.Clone(g)
 		h, c, tc := make([]float32, n*hd), make([]float32, n*hd), make([]float32, n*hd)
-		f(&h[0], &c[0], &tc[0], &gg[0], &cPrev[0], n, hd)
+		f(&h[0], &c[0], &tc[0], &gg[0], &cPrev[0], n, hd, hd)
 		return [][]float32{gg, h, c, tc}
 	}
 	a, b := out(cellForwardAVX2), out(cellForward16)
@@ -82,9 +82,9 @@ func TestCellBackwardAVX512MatchesAVX2(t *testing.T) {
 			}
 			return &s[0]
 		}
-		out := func(f func(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)) [][]float32 {
+		out := func(f func(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd, units int)) [][]float32 {
 			dg, dc, dgSum := make([]float32, n*4*hd), slices.Clone(dc0), slices.Clone(dgSum0)
-			f(&dg[0], &dc[0], &dh[0], ptr(dhRec0, 1), &g[0], ptr(cPrev0, 2), &tc[0], ptr(dgSum, 4), n, hd)
+			f(&dg[0], &dc[0], &dh[0], ptr(dhRec0, 1), &g[0], ptr(cPrev0, 2), &tc[0], ptr(dgSum, 4), n, hd, hd)
 			return [][]float32{dg, dc, dgSum}
 		}
 		a, b := out(cellBackwardAVX2), out(cellBackward16)

@@ -80,6 +80,14 @@ type Workspace struct {
 
 	pack []float32 // (packSz) gemm scratch
 
+	// Pairing (see Pair).
+	pair    *Pair
+	paired  bool         // the last Forward's batch runs paired
+	pairFns [4]func(int) // the paired sections, pairEncoder...
+	spans   [2]units     // each half's span of units
+	grad    Weights      // BackwardPart's gradient views, for the paired sections
+	model   *Model       // the model of the running Forward or Encode
+
 	// Results in input order.
 	latents  []float32 // (B, L)
 	stepLoss []float32 // (R) step losses, input order: sequence b's at seqOff[b]..
@@ -378,7 +386,8 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool,
 	} else {
 		w.packWeights(m, packedCommon|packedEncode)
 	}
-	w.kept = keep
+	w.kept, w.model = keep, m
+	w.paired = keep && w.pair != nil && PairPays(w.cfg, B)
 	w.sizeForward(B, R, keep)
 	if w.featOn {
 		w.featLoss = grow(w.featLoss, R*I)
@@ -426,6 +435,7 @@ func (w *Workspace) BackwardPart(m *Model, grads []float32, batchSteps int) {
 	W := viewsOf(w.layout, w.packedFrom)
 	w.packFrom(W, packedBackward)
 	G := viewsOf(w.layout, grads)
+	w.grad = G
 	w.lossBackward(batchSteps)
 	w.headBackward(W, G)
 	w.decoderBackward(W, G)
@@ -473,18 +483,29 @@ func (w *Workspace) encoderForward(m *Model) {
 	}
 	I, L := w.cfg.InputDim, w.cfg.LatentDim
 	w.linear(w.encG, w.x, w.encWihT, m.W.EncB, w.nr, I, 4*L)
+	if w.paired {
+		w.runPaired(pairEncoder)
+		return
+	}
+	w.encoderRecur(w.allUnits(L))
+}
+
+// encoderRecur runs the encoder's recurrence for u's units of every row.
+func (w *Workspace) encoderRecur(u *units) {
+	L := w.cfg.LatentDim
 	for t := range w.nt {
 		n, next := w.nAct[t], w.nAct[t+1]
 		g := w.encG[w.off[t]*4*L : (w.off[t]+n)*4*L]
 		if t > 0 {
-			gemmPacked(g, 4*L, w.rows(w.encHp, t, L), L, false, w.encWhhT, n, 4*L, L, w.pack)
+			u.gateProduct(g, nil, w.rows(w.encHp, t, L), w.encWhhT, n, L, L)
 		}
 		h := w.hCur[:n*L]
-		lstmCellForward(h, w.rows(w.encC, t, L), w.rows(w.encTc, t, L), g, w.prev(w.encC, t, L), n, L)
+		lstmCellForward(h[u.u0:], w.rows(w.encC, t, L)[u.u0:], w.rows(w.encTc, t, L)[u.u0:], g[u.u0:], from(w.prev(w.encC, t, L), u.u0), n, L, u.u1-u.u0)
 		// Rows still running feed step t+1; the rest end here: their h is
 		// the latent.
-		copy(w.rows(w.encHp, t+1, L), h[:next*L])
-		copy(w.z[next*L:n*L], h[next*L:])
+		copyUnits(w.rows(w.encHp, t+1, L), h, next, L, u.u0, u.u1)
+		copyUnits(w.z[next*L:n*L], h[next*L:], n-next, L, u.u0, u.u1)
+		u.wait()
 	}
 }
 
@@ -509,7 +530,7 @@ func (w *Workspace) encoderEncode(m *Model) {
 			gemmPackedFrom(g, 4*L, m.W.EncB, 0, xh, K, false, w.encXhT, n, 4*L, K, w.pack)
 		}
 		h := w.hCur[:n*L]
-		lstmCellForward(h, c, w.encTc[:n*L], g, c, n, L)
+		lstmCellForward(h, c, w.encTc[:n*L], g, c, n, L, L)
 		for s := range next {
 			copy(xh[s*K+I:(s+1)*K], h[s*L:(s+1)*L])
 		}
@@ -522,24 +543,38 @@ func (w *Workspace) encoderEncode(m *Model) {
 func (w *Workspace) encoderBackward(m *Model, G Weights) {
 	I, L := w.cfg.InputDim, w.cfg.LatentDim
 	B, R := w.nb, w.nr
-	dG, dz := w.dG[:R*4*L], w.dz[:B*L]
-	dhn, dcn := w.dhn[:B*L], w.dcn[:B*L]
-	clear(dhn)
-	clear(dcn)
-	for t := w.nt - 1; t >= 0; t-- {
-		n, next, o := w.nAct[t], w.nAct[t+1], w.off[t]
-		copy(dhn[next*L:n*L], dz[next*L:n*L])
-		dg := dG[o*4*L : (o+n)*4*L]
-		lstmCellBackward(dg, dcn[:n*L], dhn[:n*L], nil, w.encG[o*4*L:(o+n)*4*L], w.prev(w.encC, t, L), w.encTc[o*L:(o+n)*L], nil, n, L)
-		if t > 0 {
-			clear(dhn[:n*L])
-			gemmPacked(dhn, L, dg, 4*L, false, w.encWhh, n, L, 4*L, w.pack)
-		}
+	dG := w.dG[:R*4*L]
+	clear(w.dhn[:B*L])
+	clear(w.dcn[:B*L])
+	if w.paired {
+		w.runPaired(pairEncoderBack)
+	} else {
+		w.encoderBackRecur(w.allUnits(L))
 	}
-	o1 := w.off[1] // step 0 has h_{-1} = 0: no recurrent weight gradient
-	gemm(G.EncWhh, L, dG[o1*4*L:], 4*L, true, w.encHp[o1*L:], L, 4*L, L, R-o1, w.pack)
 	gemm(G.EncWih, I, dG, 4*L, true, w.x, I, 4*L, I, R, w.pack)
 	colSum(G.EncB, dG, R, 4*L)
+}
+
+// encoderBackRecur runs the encoder's recurrence backward for u's units of
+// every row, then adds u's rows of the gradient of W_hh.
+func (w *Workspace) encoderBackRecur(u *units) {
+	L := w.cfg.LatentDim
+	B, R := w.nb, w.nr
+	dG, dz := w.dG[:R*4*L], w.dz[:B*L]
+	dhn, dcn := w.dhn[:B*L], w.dcn[:B*L]
+	for t := w.nt - 1; t >= 0; t-- {
+		n, next, o := w.nAct[t], w.nAct[t+1], w.off[t]
+		copyUnits(dhn[next*L:], dz[next*L:], n-next, L, u.u0, u.u1)
+		dg := dG[o*4*L : (o+n)*4*L]
+		lstmCellBackward(dg[u.u0:], dcn[u.u0:n*L], dhn[u.u0:n*L], nil, w.encG[o*4*L+u.u0:(o+n)*4*L], from(w.prev(w.encC, t, L), u.u0), w.encTc[o*L+u.u0:(o+n)*L], nil, n, L, u.u1-u.u0)
+		// Every unit's dL/da before the product reads them.
+		u.wait()
+		if t > 0 {
+			clearUnits(dhn, n, L, u.u0, u.u1)
+			gemmPacked(dhn[u.u0:], L, dg, 4*L, false, w.encWhh[u.u0/nr*4*L*nr:], n, u.u1-u.u0, 4*L, u.pack)
+		}
+	}
+	w.recurGrad(w.grad.EncWhh, dG, w.encHp, L, u)
 }
 
 // decoderForward runs the decoder: the latent's input projection once per
@@ -547,26 +582,41 @@ func (w *Workspace) encoderBackward(m *Model, G Weights) {
 // place (each step's product has read h_{t-1} first) and the head and the
 // loss run on each step's rows.
 func (w *Workspace) decoderForward(m *Model) {
-	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
+	L, H := w.cfg.LatentDim, w.cfg.DecoderHidden
 	w.linear(w.zp, w.z, w.decWihT, m.W.DecB, w.nb, L, 4*H)
 	if !w.kept {
 		clear(w.decC[:w.nb*H])
 	}
+	if w.paired {
+		w.runPaired(pairDecoder)
+		return
+	}
+	w.decoderRecur(w.allUnits(H))
+}
+
+// decoderRecur runs the decoder's recurrence for u's units of every row;
+// unkept, with the head and the loss of each step's rows (unpaired only).
+func (w *Workspace) decoderRecur(u *units) {
+	I, H := w.cfg.InputDim, w.cfg.DecoderHidden
+	m := w.model
 	for t := range w.nt {
 		n, next := w.nAct[t], w.nAct[t+1]
 		g, h := w.rows(w.decG, t, 4*H), w.rows(w.decH, t, H)
 		if t == 0 {
-			copy(g, w.zp[:n*4*H])
+			for q := range 4 {
+				copyUnits(g[q*H:], w.zp[q*H:], n, 4*H, u.u0, u.u1)
+			}
 		} else {
 			hp := h
 			if w.kept {
 				hp = w.rows(w.decHp, t, H)
 			}
-			gemmPackedFrom(g, 4*H, w.zp, 4*H, hp, H, false, w.decWhhT, n, 4*H, H, w.pack)
+			u.gateProduct(g, w.zp, hp, w.decWhhT, n, H, H)
 		}
-		lstmCellForward(h, w.rows(w.decC, t, H), w.rows(w.decTc, t, H), g, w.prev(w.decC, t, H), n, H)
+		lstmCellForward(h[u.u0:], w.rows(w.decC, t, H)[u.u0:], w.rows(w.decTc, t, H)[u.u0:], g[u.u0:], from(w.prev(w.decC, t, H), u.u0), n, H, u.u1-u.u0)
 		if w.kept {
-			copy(w.rows(w.decHp, t+1, H), h[:next*H])
+			copyUnits(w.rows(w.decHp, t+1, H), h, next, H, u.u0, u.u1)
+			u.wait()
 			continue
 		}
 		o := w.off[t]
@@ -582,23 +632,16 @@ func (w *Workspace) decoderForward(m *Model) {
 // gradient, and leaves the latents' gradient in dz.
 func (w *Workspace) decoderBackward(W, G Weights) {
 	L, H := w.cfg.LatentDim, w.cfg.DecoderHidden
-	B, R := w.nb, w.nr
-	dG, dh := w.dG[:R*4*H], w.dh[:R*H]
-	dhn, dcn, dzp := w.dhn[:B*H], w.dcn[:B*H], w.dzp[:B*4*H]
-	clear(dhn)
-	clear(dcn)
+	B := w.nb
+	dzp := w.dzp[:B*4*H]
+	clear(w.dhn[:B*H])
+	clear(w.dcn[:B*H])
 	clear(dzp)
-	for t := w.nt - 1; t >= 0; t-- {
-		n, o := w.nAct[t], w.off[t]
-		dg := dG[o*4*H : (o+n)*4*H]
-		lstmCellBackward(dg, dcn[:n*H], dh[o*H:(o+n)*H], dhn[:n*H], w.decG[o*4*H:(o+n)*4*H], w.prev(w.decC, t, H), w.decTc[o*H:(o+n)*H], dzp[:n*4*H], n, H)
-		if t > 0 {
-			clear(dhn[:n*H])
-			gemmPacked(dhn, H, dg, 4*H, false, w.decWhh, n, H, 4*H, w.pack)
-		}
+	if w.paired {
+		w.runPaired(pairDecoderBack)
+	} else {
+		w.decoderBackRecur(w.allUnits(H))
 	}
-	o1 := w.off[1]
-	gemm(G.DecWhh, H, dG[o1*4*H:], 4*H, true, w.decHp[o1*H:], H, 4*H, H, R-o1, w.pack)
 	// The input z is the same at every step: its weights' gradient is
 	// (sum over steps of dL/da) z^T, and dzp holds those sums.
 	colSum(G.DecB, dzp, B, 4*H)
@@ -606,6 +649,27 @@ func (w *Workspace) decoderBackward(W, G Weights) {
 	dz := w.dz[:B*L]
 	clear(dz)
 	gemm(dz, L, dzp, 4*H, false, W.DecWih, L, B, L, 4*H, w.pack)
+}
+
+// decoderBackRecur runs the decoder's recurrence backward for u's units of
+// every row, then adds u's rows of the gradient of W_hh.
+func (w *Workspace) decoderBackRecur(u *units) {
+	H := w.cfg.DecoderHidden
+	B, R := w.nb, w.nr
+	dG, dh := w.dG[:R*4*H], w.dh[:R*H]
+	dhn, dcn, dzp := w.dhn[:B*H], w.dcn[:B*H], w.dzp[:B*4*H]
+	for t := w.nt - 1; t >= 0; t-- {
+		n, o := w.nAct[t], w.off[t]
+		dg := dG[o*4*H : (o+n)*4*H]
+		lstmCellBackward(dg[u.u0:], dcn[u.u0:n*H], dh[o*H+u.u0:(o+n)*H], dhn[u.u0:n*H], w.decG[o*4*H+u.u0:(o+n)*4*H], from(w.prev(w.decC, t, H), u.u0), w.decTc[o*H+u.u0:(o+n)*H], dzp[u.u0:n*4*H], n, H, u.u1-u.u0)
+		// Every unit's dL/da before the product reads them.
+		u.wait()
+		if t > 0 {
+			clearUnits(dhn, n, H, u.u0, u.u1)
+			gemmPacked(dhn[u.u0:], H, dg, 4*H, false, w.decWhh[u.u0/nr*4*H*nr:], n, u.u1-u.u0, 4*H, u.pack)
+		}
+	}
+	w.recurGrad(w.grad.DecWhh, dG, w.decHp, H, u)
 }
 
 // headForward computes y (n, I) from the decoder's h (n, H).

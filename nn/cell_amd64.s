@@ -90,9 +90,11 @@ CONST8(q4, 0xbeaaaa99)
 	VCMPPS      $1, tanhSmall<>(SB), t1, t1 \
 	VBLENDVPS   t1, t4, t2, x
 
-// func cellForwardAVX2(h, c, tc, gates, cPrev *float32, n, hd int)
-// hd is a multiple of 8; cPrev may be nil (zeros) or equal c.
-TEXT ·cellForwardAVX2(SB), NOSPLIT, $0-56
+// func cellForwardAVX2(h, c, tc, gates, cPrev *float32, n, hd, units int)
+// Units 0..units-1 of each row; rows are hd apart (4hd for the gates), so
+// n > 1 needs units == hd. hd and units are multiples of 8; cPrev may be
+// nil (zeros) or equal c.
+TEXT ·cellForwardAVX2(SB), NOSPLIT, $0-64
 	MOVQ h+0(FP), DI
 	MOVQ c+8(FP), SI
 	MOVQ tc+16(FP), DX
@@ -103,6 +105,7 @@ TEXT ·cellForwardAVX2(SB), NOSPLIT, $0-56
 	MOVQ R11, R12
 	SHLQ $2, R12            // one gate block, bytes
 	LEAQ (R12)(R12*2), R13  // three gate blocks, bytes
+	MOVQ units+56(FP), R11
 	SHRQ $3, R11            // vectors per row
 	TESTQ R10, R10
 	JZ   done
@@ -158,9 +161,10 @@ done:
 	VADDPS  src, tmp, tmp   \
 	VMOVUPS tmp, mem
 
-// func cellBackwardAVX2(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
-// hd is a multiple of 8; dhRec, cPrev and dgSum may be nil.
-TEXT ·cellBackwardAVX2(SB), NOSPLIT, $0-80
+// func cellBackwardAVX2(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd, units int)
+// Units 0..units-1 of each row, as cellForwardAVX2. hd and units are
+// multiples of 8; dhRec, cPrev and dgSum may be nil.
+TEXT ·cellBackwardAVX2(SB), NOSPLIT, $0-88
 	MOVQ dg+0(FP), DI
 	MOVQ dc+8(FP), SI
 	MOVQ dh+16(FP), DX
@@ -180,8 +184,8 @@ TEXT ·cellBackwardAVX2(SB), NOSPLIT, $0-80
 	JL   bdone
 
 brow:
-	MOVQ AX, CX
-	SHRQ $5, CX             // vectors per row
+	MOVQ units+80(FP), CX
+	SHRQ $3, CX             // vectors per row
 
 bcol:
 	VMOVUPS (R9), Y0        // i
@@ -258,10 +262,11 @@ bdone:
 	VZEROUPPER
 	RET
 
-// func cellBackwardAVX512(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd int)
+// func cellBackwardAVX512(dg, dc, dh, dhRec, gates, cPrev, tc, dgSum *float32, n, hd, units int)
 // cellBackwardAVX2 for AVX-512, 16 hidden units at a time, with the same
-// operations in the same order, so the same bits. hd is a multiple of 16.
-TEXT ·cellBackwardAVX512(SB), NOSPLIT, $0-80
+// operations in the same order, so the same bits. hd and units are
+// multiples of 16.
+TEXT ·cellBackwardAVX512(SB), NOSPLIT, $0-88
 	MOVQ dg+0(FP), DI
 	MOVQ dc+8(FP), SI
 	MOVQ dh+16(FP), DX
@@ -281,8 +286,8 @@ TEXT ·cellBackwardAVX512(SB), NOSPLIT, $0-80
 	JL   zbdone
 
 zbrow:
-	MOVQ AX, CX
-	SHRQ $6, CX             // vectors per row
+	MOVQ units+80(FP), CX
+	SHRQ $4, CX             // vectors per row
 
 zbcol:
 	VMOVUPS (R9), Z0        // i
@@ -407,9 +412,10 @@ zbdone:
 	VMOVUPS      t4, K1, t2          \
 	VMOVUPS      t2, x
 
-// func cellForwardAVX512(h, c, tc, gates, cPrev *float32, n, hd int)
-// hd is a multiple of 16; cPrev may be nil (zeros) or equal c.
-TEXT ·cellForwardAVX512(SB), NOSPLIT, $0-56
+// func cellForwardAVX512(h, c, tc, gates, cPrev *float32, n, hd, units int)
+// cellForwardAVX2 for AVX-512. hd and units are multiples of 16; cPrev may
+// be nil (zeros) or equal c.
+TEXT ·cellForwardAVX512(SB), NOSPLIT, $0-64
 	MOVQ h+0(FP), DI
 	MOVQ c+8(FP), SI
 	MOVQ tc+16(FP), DX
@@ -420,6 +426,7 @@ TEXT ·cellForwardAVX512(SB), NOSPLIT, $0-56
 	MOVQ R11, R12
 	SHLQ $2, R12
 	LEAQ (R12)(R12*2), R13
+	MOVQ units+56(FP), R11
 	SHRQ $4, R11
 	TESTQ R10, R10
 	JZ   zdone

@@ -12,7 +12,10 @@ import "math"
 // has them (see asm_amd64.go), else the pure-Go ones.
 var (
 	// lstmCellForward activates the gates in place and computes the new
-	// state.
+	// state, of units 0..units-1 (units <= hd) of each row: rows are hd
+	// apart (4hd for the gates), and slices that start at unit u0 give
+	// units u0..u0+units-1, how a Pair splits a step between its two
+	// goroutines.
 	//
 	//	h     (n, hd)  out: h_t
 	//	c     (n, hd)  out: c_t (may be cPrev itself)
@@ -23,7 +26,8 @@ var (
 
 	// lstmCellBackward is the step's backward: from dL/dh_t and the
 	// gradient reaching c_t from step t+1, the gradient of the
-	// pre-activations and the gradient reaching c_{t-1}.
+	// pre-activations and the gradient reaching c_{t-1}, of units
+	// 0..units-1 of each row, as lstmCellForward.
 	//
 	//	dg    (n, 4hd) out: dL/da, order i f g o
 	//	dc    (n, hd)  in: dL/dc_t from step t+1; out: dL/dc_{t-1}
@@ -37,16 +41,16 @@ var (
 )
 
 // cellForwardGo is the pure-Go lstmCellForward.
-func cellForwardGo(h, c, tc, g, cPrev []float32, n, hd int) {
+func cellForwardGo(h, c, tc, g, cPrev []float32, n, hd, units int) {
 	for r := range n {
-		gr := g[r*4*hd : (r+1)*4*hd]
-		gi, gf, gg, gog := gr[:hd], gr[hd:2*hd], gr[2*hd:3*hd], gr[3*hd:]
-		hr, cr, tr := h[r*hd:(r+1)*hd], c[r*hd:(r+1)*hd], tc[r*hd:(r+1)*hd]
+		gr := g[r*4*hd : r*4*hd+3*hd+units]
+		gi, gf, gg, gog := gr[:units], gr[hd:hd+units], gr[2*hd:2*hd+units], gr[3*hd:]
+		hr, cr, tr := h[r*hd:r*hd+units], c[r*hd:r*hd+units], tc[r*hd:r*hd+units]
 		var cp []float32
 		if cPrev != nil {
-			cp = cPrev[r*hd : (r+1)*hd]
+			cp = cPrev[r*hd : r*hd+units]
 		}
-		for j := range hd {
+		for j := range units {
 			i, f, gv, o := sigmoid(gi[j]), sigmoid(gf[j]), tanh(gg[j]), sigmoid(gog[j])
 			gi[j], gf[j], gg[j], gog[j] = i, f, gv, o
 			cn := i * gv
@@ -60,12 +64,12 @@ func cellForwardGo(h, c, tc, g, cPrev []float32, n, hd int) {
 }
 
 // cellBackwardGo is the pure-Go lstmCellBackward.
-func cellBackwardGo(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd int) {
+func cellBackwardGo(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd, units int) {
 	for r := range n {
-		gr := g[r*4*hd : (r+1)*4*hd]
-		dr := dg[r*4*hd : (r+1)*4*hd]
-		dcr, dhr, tr := dc[r*hd:(r+1)*hd], dh[r*hd:(r+1)*hd], tc[r*hd:(r+1)*hd]
-		for j := range hd {
+		gr := g[r*4*hd : r*4*hd+3*hd+units]
+		dr := dg[r*4*hd : r*4*hd+3*hd+units]
+		dcr, dhr, tr := dc[r*hd:r*hd+units], dh[r*hd:r*hd+units], tc[r*hd:r*hd+units]
+		for j := range units {
 			i, f, gv, o := gr[j], gr[hd+j], gr[2*hd+j], gr[3*hd+j]
 			t, d := tr[j], dhr[j]
 			if dhRec != nil {
@@ -83,8 +87,8 @@ func cellBackwardGo(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd int)
 			dcr[j] = dcj * f
 		}
 		if dgSum != nil {
-			for k, v := range dr {
-				dgSum[r*4*hd+k] += v
+			for q := range 4 {
+				addTo(dgSum[r*4*hd+q*hd:r*4*hd+q*hd+units], dr[q*hd:q*hd+units])
 			}
 		}
 	}

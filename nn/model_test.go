@@ -678,8 +678,8 @@ func TestCellKernelsAgree(t *testing.T) {
 			g1, g2 := slices.Clone(g), slices.Clone(g)
 			h1, c1, t1 := make([]float32, n*hd), make([]float32, n*hd), make([]float32, n*hd)
 			h2, c2, t2 := make([]float32, n*hd), make([]float32, n*hd), make([]float32, n*hd)
-			lstmCellForward(h1, c1, t1, g1, cp, n, hd)
-			cellForwardGo(h2, c2, t2, g2, cp, n, hd)
+			lstmCellForward(h1, c1, t1, g1, cp, n, hd, hd)
+			cellForwardGo(h2, c2, t2, g2, cp, n, hd, hd)
 			for name, pair := range map[string][2][]float32{"gates": {g1, g2}, "h": {h1, h2}, "c": {c1, c2}, "tanh c": {t1, t2}} {
 				for i := range pair[0] {
 					got, want := float64(pair[0][i]), float64(pair[1][i])
@@ -696,7 +696,7 @@ func TestCellKernelsAgree(t *testing.T) {
 		g[i] = float32(math.NaN())
 	}
 	h, c, tc := make([]float32, 8), make([]float32, 8), make([]float32, 8)
-	lstmCellForward(h, c, tc, g, nil, 1, 8)
+	lstmCellForward(h, c, tc, g, nil, 1, 8, 8)
 	for i := range h {
 		if !math.IsNaN(float64(h[i])) {
 			t.Fatalf("NaN gates gave h[%d] = %g", i, h[i])
@@ -736,13 +736,70 @@ func TestCellBackwardKernelsAgree(t *testing.T) {
 			dg1, dg2 := make([]float32, n*4*hd), make([]float32, n*4*hd)
 			dc1, dc2 := slices.Clone(dc), slices.Clone(dc)
 			sum1, sum2 := slices.Clone(sum), slices.Clone(sum)
-			lstmCellBackward(dg1, dc1, dh, dhRec, g, cPrev, tc, sum1, n, hd)
-			cellBackwardGo(dg2, dc2, dh, dhRec, g, cPrev, tc, sum2, n, hd)
+			lstmCellBackward(dg1, dc1, dh, dhRec, g, cPrev, tc, sum1, n, hd, hd)
+			cellBackwardGo(dg2, dc2, dh, dhRec, g, cPrev, tc, sum2, n, hd, hd)
 			for name, pair := range map[string][2][]float32{"dg": {dg1, dg2}, "dc": {dc1, dc2}, "dgSum": {sum1, sum2}} {
 				for i := range pair[0] {
 					got, want := float64(pair[0][i]), float64(pair[1][i])
 					if d := math.Abs(got - want); !(d <= 1e-6+1e-5*math.Abs(want)) {
 						t.Fatalf("hd=%d %+v %s[%d]: dispatch %g, Go %g", hd, opt, name, i, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// A cell run in two halves of its units, as a Pair's two goroutines run
+// it, gives the whole cell's bits, forward and backward, through the
+// dispatch (assembly where the CPU has it) and the pure-Go cell, and
+// touches nothing of the other half.
+func TestCellHalvesMatchWhole(t *testing.T) {
+	type cells struct {
+		name string
+		fwd  func(h, c, tc, g, cPrev []float32, n, hd, units int)
+		bwd  func(dg, dc, dh, dhRec, g, cPrev, tc, dgSum []float32, n, hd, units int)
+	}
+	for _, k := range []cells{{"dispatch", lstmCellForward, lstmCellBackward}, {"go", cellForwardGo, cellBackwardGo}} {
+		for _, c := range []struct{ n, hd int }{{1, 64}, {3, 64}, {2, 256}, {4, 32}, {3, 16}} {
+			rng := rand.New(rand.NewPCG(uint64(c.hd), uint64(c.n)))
+			n, hd, u := c.n, c.hd, c.hd/2
+			g0 := randSlice(rng, n*4*hd)
+			cPrev, tc0, dh, dhRec, dc0, sum0 := randSlice(rng, n*hd), randSlice(rng, n*hd), randSlice(rng, n*hd), randSlice(rng, n*hd), randSlice(rng, n*hd), randSlice(rng, n*4*hd)
+			type out struct{ g, h, c, tc, dg, dc, sum []float32 }
+			run := func(halves bool) out {
+				o := out{g: slices.Clone(g0), h: make([]float32, n*hd), c: make([]float32, n*hd), tc: make([]float32, n*hd),
+					dg: make([]float32, n*4*hd), dc: slices.Clone(dc0), sum: slices.Clone(sum0)}
+				spans := [][2]int{{0, hd}}
+				if halves {
+					spans = [][2]int{{u, hd - u}, {0, u}}
+				}
+				for _, sp := range spans {
+					u0, units := sp[0], sp[1]
+					k.fwd(o.h[u0:], o.c[u0:], o.tc[u0:], o.g[u0:], cPrev[u0:], n, hd, units)
+				}
+				for _, sp := range spans {
+					u0, units := sp[0], sp[1]
+					k.bwd(o.dg[u0:], o.dc[u0:], dh[u0:], dhRec[u0:], o.g[u0:], cPrev[u0:], tc0[u0:], o.sum[u0:], n, hd, units)
+				}
+				return o
+			}
+			whole, halves := run(false), run(true)
+			for name, p := range map[string][2][]float32{"gates": {halves.g, whole.g}, "h": {halves.h, whole.h}, "c": {halves.c, whole.c},
+				"tanh c": {halves.tc, whole.tc}, "dg": {halves.dg, whole.dg}, "dc": {halves.dc, whole.dc}, "dgSum": {halves.sum, whole.sum}} {
+				for i := range p[0] {
+					if math.Float32bits(p[0][i]) != math.Float32bits(p[1][i]) {
+						t.Fatalf("%s n=%d hd=%d %s[%d]: halves %g, whole %g", k.name, n, hd, name, i, p[0][i], p[1][i])
+					}
+				}
+			}
+			// One half alone leaves the other half's units as they were.
+			h := make([]float32, n*hd)
+			k.fwd(h, make([]float32, n*hd), make([]float32, n*hd), slices.Clone(g0), cPrev, n, hd, u)
+			for r := range n {
+				for j := u; j < hd; j++ {
+					if h[r*hd+j] != 0 {
+						t.Fatalf("%s n=%d hd=%d: the first half wrote h[%d][%d] = %g", k.name, n, hd, r, j, h[r*hd+j])
 					}
 				}
 			}

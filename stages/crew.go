@@ -63,13 +63,21 @@ func (c *crew) run(n int, f func(i int)) {
 // helper works on job j, then on each newer job posted, until none comes
 // for crewSpin.
 func (c *crew) helper(j *crewJob) {
-	defer c.alive.Add(-1)
 	for {
 		j.work()
 		since := time.Now()
 		for spins := 0; c.posted.Load() == j; spins++ {
 			if spins%64 == 63 && time.Since(since) > crewSpin {
-				return
+				// Leave, unless a job came meanwhile: run may have counted
+				// this helper alive and started none for it, and a job
+				// whose indexes wait for each other (nn.Pair) would then
+				// wait for ever.
+				c.alive.Add(-1)
+				if c.posted.Load() == j {
+					return
+				}
+				c.alive.Add(1)
+				break
 			}
 			runtime.Gosched()
 		}

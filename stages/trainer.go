@@ -11,7 +11,9 @@ import (
 // gradient is computed in Parts parts (sequence i of the batch goes to part
 // i mod Parts), each part on its own workspace and up to Workers of them at
 // once, and the parts' gradients are summed in part order: the result does
-// not depend on Workers.
+// not depend on Workers. A batch of a few sequences of a large model
+// (nn.PairPays) is one part instead, computed on two goroutines at once
+// (nn.Pair) when Workers allows, with the same bits as on one.
 type Trainer struct {
 	Model *nn.Model
 	Opt   *nn.Adam
@@ -19,6 +21,7 @@ type Trainer struct {
 	GradNorm float64
 	parts    []*trainPart
 	crew     crew          // workers-1 helpers: the most parts computed at once is workers
+	pair     *nn.Pair      // the crew's first two goroutines, for small batches; nil for one worker
 	ws       *nn.Workspace // for Eval
 	seqs     [][]float32   // Eval's batch, as nn takes it
 	ss       []float64     // (ceil(params/nn.NormChunk),) each gradient chunk's sum of squares
@@ -40,6 +43,9 @@ func NewTrainer(m *nn.Model, lr, clip float64, parts, workers int) *Trainer {
 	opt.ClipNorm = clip
 	t := &Trainer{Model: m, Opt: opt, crew: crew{helpers: max(workers, 1) - 1}, ws: nn.NewWorkspace(m.Config),
 		ss: make([]float64, (len(m.Params)+nn.NormChunk-1)/nn.NormChunk)}
+	if t.crew.helpers > 0 {
+		t.pair = nn.NewPair(func(f func(half int)) { t.crew.run(2, f) })
+	}
 	for range max(parts, 1) {
 		t.parts = append(t.parts, &trainPart{ws: nn.NewWorkspace(m.Config), grads: make([]float32, len(m.Params))})
 	}
@@ -50,10 +56,14 @@ func NewTrainer(m *nn.Model, lr, clip float64, parts, workers int) *Trainer {
 // batch's loss before the step.
 func (t *Trainer) Step(b *Batch) float32 {
 	n := len(t.parts)
-	for k, p := range t.parts {
+	small := nn.PairPays(t.Model.Config, len(b.Seqs))
+	if small {
+		n = 1
+	}
+	for k, p := range t.parts[:n] {
 		p.batch = b.part(k, n, p.batch.Seqs[:0])
 	}
-	t.crew.run(n, func(k int) {
+	part := func(k int) {
 		p := t.parts[k]
 		clear(p.grads)
 		if len(p.batch.Seqs) == 0 {
@@ -62,9 +72,17 @@ func (t *Trainer) Step(b *Batch) float32 {
 		p.seqs = p.batch.Values(p.seqs, t.Model.Config.InputDim)
 		p.ws.ForwardSeqs(t.Model, p.seqs)
 		p.ws.BackwardPart(t.Model, p.grads, b.Steps)
-	})
+	}
+	if small {
+		t.parts[0].ws.SetPair(t.pair)
+		part(0)
+	} else {
+		t.parts[0].ws.SetPair(nil)
+		t.crew.run(n, part)
+	}
+	parts := t.parts[:n]
 	var sum float64
-	for _, p := range t.parts {
+	for _, p := range parts {
 		if len(p.batch.Seqs) > 0 {
 			sum += p.ws.LossSum()
 		}
@@ -79,8 +97,8 @@ func (t *Trainer) Step(b *Batch) float32 {
 	t.crew.run(len(t.ss), func(c int) {
 		lo, hi := chunk(c)
 		g := grads[lo:hi]
-		copy(g, t.parts[0].grads[lo:hi])
-		for _, p := range t.parts[1:] {
+		copy(g, parts[0].grads[lo:hi])
+		for _, p := range parts[1:] {
 			for i, pg := range p.grads[lo:hi] {
 				g[i] += pg
 			}
@@ -105,10 +123,13 @@ func (t *Trainer) Step(b *Batch) float32 {
 // epoch of batches that grow (the bench's workload, by ascending length)
 // allocates them once.
 func (t *Trainer) Reserve(batches []*Batch) {
-	n := len(t.parts)
 	var seqs []*schemas.Sequence
 	var B, T, R int
 	for _, b := range batches {
+		n := len(t.parts)
+		if nn.PairPays(t.Model.Config, len(b.Seqs)) {
+			n = 1
+		}
 		for k := range n {
 			p := b.part(k, n, seqs[:0])
 			seqs = p.Seqs

@@ -15,12 +15,29 @@ import (
 // gives the bits of the serial step (each part's Forward and BackwardPart,
 // the gradients added in part order, nn.Adam.Step), whatever the number of
 // workers, on a model of several nn.NormChunk chunks with clipping active.
+// A batch that nn.PairPays takes is one part, paired on two or more
+// workers: the same bits again.
 func TestTrainerMatchesSerialStep(t *testing.T) {
-	cfg := nn.Config{InputDim: 5, LatentDim: 96, DecoderHidden: 96, Head: nn.HeadLinear}
-	const parts, clip = 3, 0.05
+	for _, c := range []struct {
+		cfg  nn.Config
+		lens []int
+	}{
+		{nn.Config{InputDim: 5, LatentDim: 96, DecoderHidden: 96, Head: nn.HeadLinear}, []int{9, 4, 9, 7, 1, 9, 3}},
+		{nn.Config{InputDim: 5, LatentDim: 128, DecoderHidden: 128, Head: nn.HeadLinear}, []int{9, 4, 9}},
+	} {
+		testTrainerMatchesSerialStep(t, c.cfg, c.lens)
+	}
+}
+
+func testTrainerMatchesSerialStep(t *testing.T, cfg nn.Config, lens []int) {
+	const clip = 0.05
+	parts := 3
+	if nn.PairPays(cfg, len(lens)) {
+		parts = 1
+	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	b := &Batch{}
-	for i, n := range []int{9, 4, 9, 7, 1, 9, 3} {
+	for i, n := range lens {
 		s := &schemas.Sequence{Len: n, Dim: cfg.InputDim, ID: schemas.Value{Int: int64(i)}}
 		for range n * cfg.InputDim {
 			s.Values = append(s.Values, float32(rng.NormFloat64()))
@@ -76,11 +93,11 @@ func TestTrainerMatchesSerialStep(t *testing.T) {
 
 	for _, workers := range []int{1, 2, 5} {
 		m := start.Clone()
-		tr := NewTrainer(m, DefaultLR, clip, parts, workers)
+		tr := NewTrainer(m, DefaultLR, clip, 3, workers)
 		for step := range 3 {
 			tr.Step(b)
 			if tr.GradNorm != norms[step] {
-				t.Errorf("%d workers, step %d: gradient norm %v, want %v", workers, step, tr.GradNorm, norms[step])
+				t.Errorf("L=%d, %d sequences, %d workers, step %d: gradient norm %v, want %v", cfg.LatentDim, len(lens), workers, step, tr.GradNorm, norms[step])
 			}
 		}
 		if i := slices.IndexFunc(m.Params, func(v float32) bool { return math.IsNaN(float64(v)) }); i >= 0 {
@@ -88,7 +105,7 @@ func TestTrainerMatchesSerialStep(t *testing.T) {
 		}
 		for i := range m.Params {
 			if m.Params[i] != want.Params[i] {
-				t.Errorf("%d workers: parameter %d after 3 steps is %v, want %v (the serial step's bits)", workers, i, m.Params[i], want.Params[i])
+				t.Errorf("L=%d, %d sequences, %d workers: parameter %d after 3 steps is %v, want %v (the serial step's bits)", cfg.LatentDim, len(lens), workers, i, m.Params[i], want.Params[i])
 				break
 			}
 		}

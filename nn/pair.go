@@ -1,0 +1,203 @@
+package nn
+
+import (
+	"runtime"
+	"sync/atomic"
+)
+
+// A Pair runs a training batch's recurrences on two goroutines at once,
+// split by hidden units: at each step one goroutine computes the gates,
+// the cell and h_t of units 0..hd/2-1 of every row, the other those of
+// units hd/2..hd-1, then both wait for each other (h_t feeds the next
+// step's product). The backward pass splits the same way, and the weight
+// gradients' products split by rows. Each goroutine computes its elements
+// with the same operations in the same order as one goroutine would, so a
+// paired batch gives the same bits as an unpaired one.
+//
+// It pays where a batch has few rows and the recurrent weights do not fit
+// in one core's L2 cache: at L=H=256 each step of a 2 or 3 sequence batch
+// otherwise streams the whole 1 MiB of W_hh from beyond L2; paired, each
+// core keeps its half of the weights in its own L2. PairPays says when.
+type Pair struct {
+	// run calls f(0) and f(1) on two goroutines at once and returns when
+	// both have returned.
+	run  func(f func(half int))
+	pack []float32 // (packSz) half 1's gemm scratch; half 0 uses the workspace's
+
+	// arrived[h] is the last step half h has finished: each on its own
+	// cache line, written by one goroutine and read by the other.
+	arrived [2]struct {
+		n atomic.Int64
+		_ [56]byte
+	}
+}
+
+// NewPair returns a Pair whose goroutines run calls f(0) and f(1) at once,
+// on two goroutines, and returns when both have returned. Calling them one
+// after the other never returns: each half waits for the other at every
+// step.
+func NewPair(run func(f func(half int))) *Pair {
+	return &Pair{run: run, pack: make([]float32, packSz)}
+}
+
+// PairPays reports whether a batch of rows sequences of a model of cfg
+// trains faster paired, on two goroutines, than on one (with another
+// batch on the other goroutine): both hidden sizes at least 128 and
+// multiples of 64 (each half then a whole number of the products' 32-column
+// panels), and at most pairRows rows.
+func PairPays(cfg Config, rows int) bool {
+	L, H := cfg.LatentDim, cfg.DecoderHidden
+	return rows <= pairRows && min(L, H) >= 128 && L%64 == 0 && H%64 == 0
+}
+
+// pairRows is the most rows PairPays takes: the products of more rows per
+// step read the weights often enough to keep them in cache unpaired.
+const pairRows = 4
+
+// SetPair makes the workspace run its next training batches (Forward and
+// BackwardPart) paired on p when PairPays says so for the batch, or with
+// p nil, on the calling goroutine alone. A workspace whose batches run
+// paired must not run at the same time as another one on the same Pair.
+func (w *Workspace) SetPair(p *Pair) {
+	w.pair = p
+	if p != nil && w.pairFns[0] == nil {
+		w.pairFns = [...]func(int){
+			func(h int) { w.encoderRecur(w.halfUnits(w.cfg.LatentDim, h)) },
+			func(h int) { w.decoderRecur(w.halfUnits(w.cfg.DecoderHidden, h)) },
+			func(h int) { w.decoderBackRecur(w.halfUnits(w.cfg.DecoderHidden, h)) },
+			func(h int) { w.encoderBackRecur(w.halfUnits(w.cfg.LatentDim, h)) },
+		}
+	}
+}
+
+// The paired sections, indexes of Workspace.pairFns.
+const (
+	pairEncoder = iota
+	pairDecoder
+	pairDecoderBack
+	pairEncoderBack
+)
+
+// units is the span of hidden units one goroutine computes, its gemm
+// scratch and its wait between steps (a no-op unpaired).
+type units struct {
+	u0, u1 int
+	pack   []float32
+	half   int
+	pair   *Pair
+	steps  int64
+	_      [64]byte // the halves' spans share no cache line: steps changes at every step
+}
+
+// halfUnits returns half h's span of hd units on the workspace's pair.
+func (w *Workspace) halfUnits(hd, h int) *units {
+	u := &w.spans[h]
+	*u = units{u0: h * hd / 2, u1: (h + 1) * hd / 2, pack: w.pack, half: h, pair: w.pair}
+	if h == 1 {
+		u.pack = w.pair.pack
+	}
+	return u
+}
+
+// allUnits returns the span of all hd units on the calling goroutine.
+func (w *Workspace) allUnits(hd int) *units {
+	u := &w.spans[0]
+	*u = units{u0: 0, u1: hd, pack: w.pack}
+	return u
+}
+
+// wait returns once the other half has finished the step this half just
+// finished. It spins: the other half is a few microseconds away, and a
+// parked goroutine takes longer than that to wake. It yields only after
+// pairSpins loads, so that the other half runs even on one thread: a
+// goroutine that yields at every wait moves between threads (and cores),
+// and its half of the weights stays in the L2 cache of the one it left.
+func (u *units) wait() {
+	if u.pair == nil {
+		return
+	}
+	u.steps++
+	u.pair.arrived[u.half].n.Store(u.steps)
+	other := &u.pair.arrived[1-u.half].n
+	for spins := 1; other.Load() < u.steps; spins++ {
+		if spins%pairSpins == 0 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// runPaired runs section s on both halves of the pair.
+func (w *Workspace) runPaired(s int) {
+	w.pair.arrived[0].n.Store(0)
+	w.pair.arrived[1].n.Store(0)
+	w.pair.run(w.pairFns[s])
+}
+
+// pairSpins is how many times wait looks for the other half before it
+// yields: tens of microseconds, several steps' time.
+const pairSpins = 1 << 14
+
+// copyUnits copies units u0..u1-1 of n rows of stride ld from src to dst.
+func copyUnits(dst, src []float32, n, ld, u0, u1 int) {
+	if u0 == 0 && u1 == ld {
+		copy(dst[:n*ld], src[:n*ld])
+		return
+	}
+	for r := range n {
+		copy(dst[r*ld+u0:r*ld+u1], src[r*ld+u0:r*ld+u1])
+	}
+}
+
+// clearUnits zeroes units u0..u1-1 of n rows of stride ld.
+func clearUnits(dst []float32, n, ld, u0, u1 int) {
+	if u0 == 0 && u1 == ld {
+		clear(dst[:n*ld])
+		return
+	}
+	for r := range n {
+		clear(dst[r*ld+u0 : r*ld+u1])
+	}
+}
+
+// from returns s[off:], or nil for a nil s.
+func from(s []float32, off int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[off:]
+}
+
+// gateProduct adds a (n, K) · the packed (K, 4hd) panels bp into the gates
+// of u's units of g (n, 4hd), or with c0 not nil (n, 4hd), sets them to c0
+// plus the product.
+func (u *units) gateProduct(g, c0, a, bp []float32, n, hd, K int) {
+	if u.u0 == 0 && u.u1 == hd {
+		if c0 != nil {
+			gemmPackedFrom(g, 4*hd, c0, 4*hd, a, K, false, bp, n, 4*hd, K, u.pack)
+			return
+		}
+		gemmPacked(g, 4*hd, a, K, false, bp, n, 4*hd, K, u.pack)
+		return
+	}
+	for q := range 4 {
+		j := q*hd + u.u0
+		b := bp[j/nr*K*nr:]
+		if c0 != nil {
+			gemmPackedFrom(g[j:], 4*hd, c0[j:], 4*hd, a, K, false, b, n, u.u1-u.u0, K, u.pack)
+			continue
+		}
+		gemmPacked(g[j:], 4*hd, a, K, false, b, n, u.u1-u.u0, K, u.pack)
+	}
+}
+
+// recurGrad adds u's rows 4u0..4u1-1 of the recurrent weights' gradient
+// gw (4hd, hd): the sum over steps 1.. of dL/da^T h_{t-1}, from the
+// layer's dG (R, 4hd) and its h_{t-1}, hp (R, hd). Step 0 has h_{-1} = 0.
+func (w *Workspace) recurGrad(gw, dG, hp []float32, hd int, u *units) {
+	r0, r1 := 4*u.u0, 4*u.u1
+	o1 := w.off[1]
+	if o1 == w.nr {
+		return
+	}
+	gemm(gw[r0*hd:], hd, dG[o1*4*hd+r0:], 4*hd, true, hp[o1*hd:], hd, r1-r0, hd, w.nr-o1, u.pack)
+}
