@@ -81,12 +81,14 @@ type Workspace struct {
 	pack []float32 // (packSz) gemm scratch
 
 	// Pairing (see Pair).
-	pair    *Pair
-	paired  bool         // the last Forward's batch runs paired
-	pairFns [4]func(int) // the paired sections, pairEncoder...
-	spans   [2]units     // each half's span of units
-	grad    Weights      // BackwardPart's gradient views, for the paired sections
-	model   *Model       // the model of the running Forward or Encode
+	pair     *Pair
+	paired   bool         // the last Forward's batch runs paired
+	pairFns  [5]func(int) // the paired sections, pairEncoder...
+	spans    [2]units     // each half's span of units
+	grad     Weights      // BackwardPart's gradient views, for the paired sections
+	packW    Weights      // packFrom's weights and sets, for the paired section
+	packTodo uint8
+	model    *Model // the model of the running Forward or Encode
 
 	// Results in input order.
 	latents  []float32 // (B, L)
@@ -142,30 +144,65 @@ func (w *Workspace) packWeights(m *Model, need uint8) {
 }
 
 // packFrom packs the panels in need that do not yet hold W, the views of
-// packedFrom.
+// packedFrom: paired, each goroutine the panels its half reads.
 func (w *Workspace) packFrom(W Weights, need uint8) {
 	todo := need &^ w.packed
+	if todo == 0 {
+		return
+	}
+	if w.paired {
+		w.packTodo, w.packW = todo, W
+		w.runPaired(pairPack)
+	} else {
+		w.packHalf(W, todo, -1)
+	}
+	w.packed |= need
+}
+
+// packHalf packs the panels of the sets in todo from W: with h = 0 or 1,
+// only those of half h's units (a gate matrix's four gate blocks of them,
+// the backward's columns of them), and the unsplit ones on half 0; with
+// h = -1, all.
+func (w *Workspace) packHalf(W Weights, todo uint8, h int) {
 	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
+	// gates packs W^T, (k, 4hd), of a weight W (4hd, k).
+	gates := func(dst, src []float32, k, hd int) {
+		if h < 0 {
+			packB(dst, src, k, true, k, 4*hd)
+			return
+		}
+		u0, u1 := h*hd/2, (h+1)*hd/2
+		for q := range 4 {
+			packBCols(dst, src, k, true, k, 4*hd, q*hd+u0, q*hd+u1)
+		}
+	}
+	// cols packs a weight W (k, hd) as it is.
+	cols := func(dst, src []float32, k, hd int) {
+		if h < 0 {
+			packB(dst, src, hd, false, k, hd)
+			return
+		}
+		packBCols(dst, src, hd, false, k, hd, h*hd/2, (h+1)*hd/2)
+	}
 	if todo&packedCommon != 0 {
-		packB(w.encWihT, W.EncWih, I, true, I, 4*L)
-		packB(w.decWihT, W.DecWih, L, true, L, 4*H)
-		packB(w.decWhhT, W.DecWhh, H, true, H, 4*H)
-		if W.HeadW != nil {
+		gates(w.encWihT, W.EncWih, I, L)
+		gates(w.decWihT, W.DecWih, L, H)
+		gates(w.decWhhT, W.DecWhh, H, H)
+		if W.HeadW != nil && h <= 0 {
 			packB(w.headWT, W.HeadW, H, true, H, I)
 		}
 	}
 	if todo&packedForward != 0 {
-		packB(w.encWhhT, W.EncWhh, L, true, L, 4*L)
+		gates(w.encWhhT, W.EncWhh, L, L)
 	}
-	if todo&packedEncode != 0 {
+	if todo&packedEncode != 0 && h <= 0 {
 		packBRows(w.encXhT, I+L, 0, W.EncWih, I, true, I, 4*L)
 		packBRows(w.encXhT, I+L, I, W.EncWhh, L, true, L, 4*L)
 	}
 	if todo&packedBackward != 0 {
-		packB(w.encWhh, W.EncWhh, L, false, 4*L, L)
-		packB(w.decWhh, W.DecWhh, H, false, 4*H, H)
+		cols(w.encWhh, W.EncWhh, 4*L, L)
+		cols(w.decWhh, W.DecWhh, 4*H, H)
 	}
-	w.packed |= need
 }
 
 // sameBits reports whether a and b hold the same bits.
@@ -381,13 +418,17 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool,
 	T = w.nt
 	I, H := w.cfg.InputDim, w.cfg.DecoderHidden
 	B, R := w.nb, w.nr
-	if keep {
-		w.packWeights(m, packedCommon|packedForward)
-	} else {
-		w.packWeights(m, packedCommon|packedEncode)
-	}
 	w.kept, w.model = keep, m
 	w.paired = keep && w.pair != nil && PairPays(w.cfg, B)
+	switch {
+	case w.paired:
+		// The backward's panels too, while both goroutines pack.
+		w.packWeights(m, packedCommon|packedForward|packedBackward)
+	case keep:
+		w.packWeights(m, packedCommon|packedForward)
+	default:
+		w.packWeights(m, packedCommon|packedEncode)
+	}
 	w.sizeForward(B, R, keep)
 	if w.featOn {
 		w.featLoss = grow(w.featLoss, R*I)

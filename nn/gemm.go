@@ -122,6 +122,19 @@ func packBRows(dst []float32, rows, p0 int, b []float32, ldb int, trans bool, k,
 	}
 }
 
+// packBCols is packB of B's columns c0..c1-1 alone (c0 a multiple of nr,
+// c1 too or n): the panels that hold them, where packB puts them.
+func packBCols(dst, b []float32, ldb int, trans bool, k, n, c0, c1 int) {
+	if c0%nr != 0 || (c1%nr != 0 && c1 != n) || c0 < 0 || c0 > c1 || c1 > n {
+		panic(fmt.Sprintf("nn: packBCols: columns %d..%d of %d, want whole panels of %d", c0, c1, n, nr))
+	}
+	src := b[c0:]
+	if trans {
+		src = b[c0*ldb:]
+	}
+	packBRows(dst[c0/nr*k*nr:], k, 0, src, ldb, trans, k, c1-c0)
+}
+
 // gemm computes C += op(A)·B, destination first, then the operands, then
 // the sizes. op(A) is A, an (m, k) matrix, or with transA the transpose of
 // A stored as a (k, m) matrix. B is (k, n) and C is (m, n). All are
@@ -218,9 +231,12 @@ func gemmBlocked(c []float32, ldc int, c0 []float32, ldc0 int, a []float32, lda 
 	}
 	// A is copied into panels when read in place a tile's rows (or
 	// transposed, its depths) would lie 4 KiB or more apart, where they
-	// compete for the same cache sets; B when it is read in place and its
-	// panels serve several tiles.
-	copyA := lda >= 1024
+	// compete for the same cache sets, and it has more than one tile's
+	// rows: the few rows of a small batch's step are read once, and the
+	// copy cost more than the reads (a (1, 1024)·(1024, 128) product took
+	// 4.8 µs with it); B when it is read in place and its panels serve
+	// several tiles.
+	copyA := lda >= 1024 && m > mr
 	copyB := !bPanels && m >= 4*mr && n >= 8
 	for j0 := 0; j0 < n; j0 += nc {
 		nb := min(nc, n-j0)

@@ -66,6 +66,7 @@ func (w *Workspace) SetPair(p *Pair) {
 			func(h int) { w.decoderRecur(w.halfUnits(w.cfg.DecoderHidden, h)) },
 			func(h int) { w.decoderBackRecur(w.halfUnits(w.cfg.DecoderHidden, h)) },
 			func(h int) { w.encoderBackRecur(w.halfUnits(w.cfg.LatentDim, h)) },
+			func(h int) { w.packHalf(w.packW, w.packTodo, h) },
 		}
 	}
 }
@@ -76,6 +77,7 @@ const (
 	pairDecoder
 	pairDecoderBack
 	pairEncoderBack
+	pairPack
 )
 
 // units is the span of hidden units one goroutine computes, its gemm

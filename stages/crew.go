@@ -48,13 +48,41 @@ func (c *crew) run(n int, f func(i int)) {
 		return
 	}
 	j := &crewJob{f: f, n: int64(n)}
+	c.post(j)
+	j.work()
+	c.join(j)
+}
+
+// runSplit calls f(0) on the calling goroutine and f(1), ..., f(n-1) on
+// the crew's helpers, one each, and returns when all have returned: for a
+// job whose indexes wait for each other (nn.Pair's halves), so each needs
+// a goroutine of its own, and index 0 stays on the caller's from job to
+// job (its half of the weights stays in that core's cache). It needs n-1
+// helpers at least.
+func (c *crew) runSplit(n int, f func(i int)) {
+	if n-1 > c.helpers {
+		panic("stages: runSplit needs a helper for every index but the first")
+	}
+	j := &crewJob{f: f, n: int64(n)}
+	j.next.Store(1)
+	c.post(j)
+	f(0)
+	j.done.Add(1)
+	c.join(j)
+}
+
+// post publishes j and starts helpers for it, up to the crew's number.
+func (c *crew) post(j *crewJob) {
 	c.posted.Store(j)
-	for a := c.alive.Load(); a < int32(min(c.helpers, n-1)); a = c.alive.Load() {
+	for a := c.alive.Load(); a < int32(min(int64(c.helpers), j.n-1)); a = c.alive.Load() {
 		if c.alive.CompareAndSwap(a, a+1) {
 			go c.helper(j)
 		}
 	}
-	j.work()
+}
+
+// join returns when every index of j has been run.
+func (c *crew) join(j *crewJob) {
 	for j.done.Load() < j.n {
 		runtime.Gosched()
 	}

@@ -44,7 +44,7 @@ func NewTrainer(m *nn.Model, lr, clip float64, parts, workers int) *Trainer {
 	t := &Trainer{Model: m, Opt: opt, crew: crew{helpers: max(workers, 1) - 1}, ws: nn.NewWorkspace(m.Config),
 		ss: make([]float64, (len(m.Params)+nn.NormChunk-1)/nn.NormChunk)}
 	if t.crew.helpers > 0 {
-		t.pair = nn.NewPair(func(f func(half int)) { t.crew.run(2, f) })
+		t.pair = nn.NewPair(func(f func(half int)) { t.crew.runSplit(2, f) })
 	}
 	for range max(parts, 1) {
 		t.parts = append(t.parts, &trainPart{ws: nn.NewWorkspace(m.Config), grads: make([]float32, len(m.Params))})
@@ -63,15 +63,19 @@ func (t *Trainer) Step(b *Batch) float32 {
 	for k, p := range t.parts[:n] {
 		p.batch = b.part(k, n, p.batch.Seqs[:0])
 	}
+	// One part's gradient goes straight into the model's.
 	part := func(k int) {
-		p := t.parts[k]
-		clear(p.grads)
+		p, grads := t.parts[k], t.parts[k].grads
+		if n == 1 {
+			grads = t.Model.Grads
+		}
+		clear(grads)
 		if len(p.batch.Seqs) == 0 {
 			return
 		}
 		p.seqs = p.batch.Values(p.seqs, t.Model.Config.InputDim)
 		p.ws.ForwardSeqs(t.Model, p.seqs)
-		p.ws.BackwardPart(t.Model, p.grads, b.Steps)
+		p.ws.BackwardPart(t.Model, grads, b.Steps)
 	}
 	if small {
 		t.parts[0].ws.SetPair(t.pair)
@@ -97,7 +101,9 @@ func (t *Trainer) Step(b *Batch) float32 {
 	t.crew.run(len(t.ss), func(c int) {
 		lo, hi := chunk(c)
 		g := grads[lo:hi]
-		copy(g, parts[0].grads[lo:hi])
+		if n > 1 {
+			copy(g, parts[0].grads[lo:hi])
+		}
 		for _, p := range parts[1:] {
 			for i, pg := range p.grads[lo:hi] {
 				g[i] += pg
