@@ -435,7 +435,7 @@ func (w *Workspace) forward(m *Model, x []float32, lens []int, T int, keep bool,
 	}
 
 	w.encoderForward(m)
-	w.decoderForward(m)
+	w.decoderForward()
 	if keep {
 		w.headForward(m, w.y[:R*I], w.decH[:R*H], R)
 		w.lossForward(w.loss[:R], w.y[:R*I], w.x[:R*I])
@@ -522,23 +522,25 @@ func (w *Workspace) encoderForward(m *Model) {
 		w.encoderEncode(m)
 		return
 	}
-	I, L := w.cfg.InputDim, w.cfg.LatentDim
-	w.linear(w.encG, w.x, w.encWihT, m.W.EncB, w.nr, I, 4*L)
 	if w.paired {
 		w.runPaired(pairEncoder)
 		return
 	}
-	w.encoderRecur(w.allUnits(L))
+	w.encoderRecur(w.allUnits(w.cfg.LatentDim))
 }
 
-// encoderRecur runs the encoder's recurrence for u's units of every row.
+// encoderRecur runs the encoder for u's units of every row: the input
+// projection of every real step in one product (paired, each half its
+// own gate columns, which it then reads from its own cache), then the
+// recurrence.
 func (w *Workspace) encoderRecur(u *units) {
-	L := w.cfg.LatentDim
+	I, L := w.cfg.InputDim, w.cfg.LatentDim
+	u.gateProduct(w.encG[:w.nr*4*L], w.model.W.EncB, 0, w.x, w.encWihT, w.nr, L, I)
 	for t := range w.nt {
 		n, next := w.nAct[t], w.nAct[t+1]
 		g := w.encG[w.off[t]*4*L : (w.off[t]+n)*4*L]
 		if t > 0 {
-			u.gateProduct(g, nil, w.rows(w.encHp, t, L), w.encWhhT, n, L, L)
+			u.gateProduct(g, nil, 0, w.rows(w.encHp, t, L), w.encWhhT, n, L, L)
 		}
 		h := w.hCur[:n*L]
 		lstmCellForward(h[u.u0:], w.rows(w.encC, t, L)[u.u0:], w.rows(w.encTc, t, L)[u.u0:], g[u.u0:], from(w.prev(w.encC, t, L), u.u0), n, L, u.u1-u.u0)
@@ -622,9 +624,8 @@ func (w *Workspace) encoderBackRecur(u *units) {
 // sequence, then the recurrence. Without kept activations, h is updated in
 // place (each step's product has read h_{t-1} first) and the head and the
 // loss run on each step's rows.
-func (w *Workspace) decoderForward(m *Model) {
-	L, H := w.cfg.LatentDim, w.cfg.DecoderHidden
-	w.linear(w.zp, w.z, w.decWihT, m.W.DecB, w.nb, L, 4*H)
+func (w *Workspace) decoderForward() {
+	H := w.cfg.DecoderHidden
 	if !w.kept {
 		clear(w.decC[:w.nb*H])
 	}
@@ -635,11 +636,13 @@ func (w *Workspace) decoderForward(m *Model) {
 	w.decoderRecur(w.allUnits(H))
 }
 
-// decoderRecur runs the decoder's recurrence for u's units of every row;
-// unkept, with the head and the loss of each step's rows (unpaired only).
+// decoderRecur runs the decoder for u's units of every row: the latent's
+// input projection once per sequence, then the recurrence; unkept, with
+// the head and the loss of each step's rows (unpaired only).
 func (w *Workspace) decoderRecur(u *units) {
-	I, H := w.cfg.InputDim, w.cfg.DecoderHidden
+	I, L, H := w.cfg.InputDim, w.cfg.LatentDim, w.cfg.DecoderHidden
 	m := w.model
+	u.gateProduct(w.zp[:w.nb*4*H], m.W.DecB, 0, w.z, w.decWihT, w.nb, H, L)
 	for t := range w.nt {
 		n, next := w.nAct[t], w.nAct[t+1]
 		g, h := w.rows(w.decG, t, 4*H), w.rows(w.decH, t, H)
@@ -652,7 +655,7 @@ func (w *Workspace) decoderRecur(u *units) {
 			if w.kept {
 				hp = w.rows(w.decHp, t, H)
 			}
-			u.gateProduct(g, w.zp, hp, w.decWhhT, n, H, H)
+			u.gateProduct(g, w.zp, 4*H, hp, w.decWhhT, n, H, H)
 		}
 		lstmCellForward(h[u.u0:], w.rows(w.decC, t, H)[u.u0:], w.rows(w.decTc, t, H)[u.u0:], g[u.u0:], from(w.prev(w.decC, t, H), u.u0), n, H, u.u1-u.u0)
 		if w.kept {
@@ -693,10 +696,12 @@ func (w *Workspace) decoderBackward(W, G Weights) {
 }
 
 // decoderBackRecur runs the decoder's recurrence backward for u's units of
-// every row, then adds u's rows of the gradient of W_hh.
+// every row, from the head's gradient (u's units of it, computed here),
+// then adds u's rows of the gradient of W_hh.
 func (w *Workspace) decoderBackRecur(u *units) {
 	H := w.cfg.DecoderHidden
 	B, R := w.nb, w.nr
+	w.headInputGrad(u)
 	dG, dh := w.dG[:R*4*H], w.dh[:R*H]
 	dhn, dcn, dzp := w.dhn[:B*H], w.dcn[:B*H], w.dzp[:B*4*H]
 	for t := w.nt - 1; t >= 0; t-- {
@@ -726,15 +731,26 @@ func (w *Workspace) headForward(m *Model, y, h []float32, n int) {
 // outputs' gradient in dh.
 func (w *Workspace) headBackward(W, G Weights) {
 	I, H, R := w.cfg.InputDim, w.cfg.DecoderHidden, w.nr
-	dy, dh := w.dy[:R*I], w.dh[:R*H]
+	dy := w.dy[:R*I]
 	if w.cfg.Head == HeadNone {
-		copy(dh, dy)
 		return
 	}
 	colSum(G.HeadB, dy, R, I)
 	gemm(G.HeadW, H, dy, I, true, w.decH, H, I, H, R, w.pack)
-	clear(dh)
-	gemm(dh, H, dy, I, false, W.HeadW, H, R, H, I, w.pack)
+}
+
+// headInputGrad writes u's units of dh, dL/dh_t from the head: dy W_head
+// (dy itself without a head).
+func (w *Workspace) headInputGrad(u *units) {
+	I, H, R := w.cfg.InputDim, w.cfg.DecoderHidden, w.nr
+	dy, dh := w.dy[:R*I], w.dh[:R*H]
+	if w.cfg.Head == HeadNone {
+		copyUnits(dh, dy, R, H, u.u0, u.u1)
+		return
+	}
+	clearUnits(dh, R, H, u.u0, u.u1)
+	W := viewsOf(w.layout, w.packedFrom)
+	gemm(dh[u.u0:], H, dy, I, false, W.HeadW[u.u0:], H, R, u.u1-u.u0, I, u.pack)
 }
 
 // lossForward writes loss[r] = mean over features of (y - x)^2 for each

@@ -170,12 +170,13 @@ func from(s []float32, off int) []float32 {
 }
 
 // gateProduct adds a (n, K) · the packed (K, 4hd) panels bp into the gates
-// of u's units of g (n, 4hd), or with c0 not nil (n, 4hd), sets them to c0
-// plus the product.
-func (u *units) gateProduct(g, c0, a, bp []float32, n, hd, K int) {
+// of u's units of g (n, 4hd), or with c0 not nil, sets them to c0 plus the
+// product: c0 (n, 4hd) with leading dimension ldc0, or with ldc0 = 0 one
+// row (a bias).
+func (u *units) gateProduct(g, c0 []float32, ldc0 int, a, bp []float32, n, hd, K int) {
 	if u.u0 == 0 && u.u1 == hd {
 		if c0 != nil {
-			gemmPackedFrom(g, 4*hd, c0, 4*hd, a, K, false, bp, n, 4*hd, K, u.pack)
+			gemmPackedFrom(g, 4*hd, c0, ldc0, a, K, false, bp, n, 4*hd, K, u.pack)
 			return
 		}
 		gemmPacked(g, 4*hd, a, K, false, bp, n, 4*hd, K, u.pack)
@@ -185,7 +186,7 @@ func (u *units) gateProduct(g, c0, a, bp []float32, n, hd, K int) {
 		j := q*hd + u.u0
 		b := bp[j/nr*K*nr:]
 		if c0 != nil {
-			gemmPackedFrom(g[j:], 4*hd, c0[j:], 4*hd, a, K, false, b, n, u.u1-u.u0, K, u.pack)
+			gemmPackedFrom(g[j:], 4*hd, c0[j:], ldc0, a, K, false, b, n, u.u1-u.u0, K, u.pack)
 			continue
 		}
 		gemmPacked(g[j:], 4*hd, a, K, false, b, n, u.u1-u.u0, K, u.pack)

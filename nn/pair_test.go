@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -149,7 +151,7 @@ func BenchmarkPairedStep(b *testing.B) {
 		for _, paired := range []bool{false, true} {
 			ws := NewWorkspace(cfg)
 			if paired {
-				ws.SetPair(NewPair(twoGoroutines))
+				ws.SetPair(pinnedPair(b))
 			}
 			b.Run(fmt.Sprintf("rows=%d/paired=%v", rows, paired), func(b *testing.B) {
 				for b.Loop() {
@@ -160,4 +162,33 @@ func BenchmarkPairedStep(b *testing.B) {
 			})
 		}
 	}
+}
+
+// pinnedPair returns a Pair whose half 1 always runs on the same helper
+// goroutine, which waits for work spinning, as stages' crew runs it;
+// cleanup ends the helper.
+func pinnedPair(tb testing.TB) *Pair {
+	var posted, finished atomic.Int64
+	var job func(int)
+	var quit atomic.Bool
+	go func() {
+		for seen := int64(0); !quit.Load(); {
+			if g := posted.Load(); g != seen {
+				seen = g
+				job(1)
+				finished.Store(g)
+				continue
+			}
+			runtime.Gosched()
+		}
+	}()
+	tb.Cleanup(func() { quit.Store(true) })
+	return NewPair(func(f func(int)) {
+		job = f
+		g := posted.Add(1)
+		f(0)
+		for finished.Load() != g {
+			runtime.Gosched()
+		}
+	})
 }
