@@ -27,7 +27,7 @@ type Options struct {
 	Batch    int    `json:"batch"`
 	Epochs   int    `json:"epochs"`
 	Mode     string `json:"mode"`    // "bucketed" (exact-length batches) or "padded"
-	Threads  int    `json:"threads"` // goroutines: for a batch's two gradient parts in training, for batches in encoding
+	Threads  int    `json:"threads"` // goroutines: for a batch's two gradient parts (or a small batch's hidden units) in training, for batches in encoding
 	PeakN    int    `json:"peak_n"`  // the peak is measured on (PeakN, PeakN) products; 0 skips it
 }
 

@@ -28,8 +28,10 @@ type TrainConfig struct {
 	// default 8192.
 	ShuffleBuffer int
 	// Parts is the number of parts each batch's gradient is computed in
-	// (default 2), and Workers the most parts computed at once (default
-	// DefaultWorkers): the weights depend on Parts, never on Workers.
+	// (default 2; a batch nn.PairPays takes is one part), and Workers the
+	// most parts computed at once (default DefaultWorkers; two share a
+	// batch nn.PairPays takes): the weights depend on Parts, never on
+	// Workers.
 	Parts, Workers int
 }
 

@@ -42,8 +42,9 @@ train_fraction_of_peak and encode_fraction_of_peak.
 
 Modes: bucketed (batches of one exact length, no padding) and padded (sorted by
 length, cut into batches, padded and masked). --threads is the goroutines of
-both: training computes each batch's two gradient parts on up to that many,
-encoding runs that many batches at once.
+both: training computes each batch's two gradient parts on up to that many (or
+splits a small batch's recurrences by hidden units between two), encoding runs
+that many batches at once.
 
 With --peer, seqae then runs torch_peer.py (built into seqae; the same file as
 bench/torch_peer.py in the repository) with the same flags under PYTHON, prints
@@ -81,7 +82,7 @@ BLAS and names the one it ran on.`,
 	fl.IntVar(&o.Batch, "batch", o.Batch, "sequences per batch, e.g. --batch 128")
 	fl.IntVar(&o.Epochs, "epochs", o.Epochs, "training epochs, e.g. --epochs 3")
 	fl.StringVar(&o.Mode, "mode", o.Mode, "bucketed or padded, e.g. --mode padded")
-	fl.IntVar(&o.Threads, "threads", o.Threads, "goroutines for training (a batch's two gradient parts) and for encoding (batches at once), and for the peak; the peer's torch threads, e.g. --threads 1")
+	fl.IntVar(&o.Threads, "threads", o.Threads, "goroutines for training (a batch's two gradient parts, or a small batch's hidden units) and for encoding (batches at once), and for the peak; the peer's torch threads, e.g. --threads 1")
 	fl.IntVar(&o.PeakN, "peak-n", o.PeakN, "size of the square products that measure the peak; 0 skips it, e.g. --peak-n 1024")
 	fl.BoolVar(&peer, "peer", false, "then run the PyTorch peer, torch_peer.py, on the same workload and print its line and the ratios, e.g. --peer")
 	fl.StringVar(&python, "python", python, "the Python with PyTorch that --peer runs, e.g. --python /usr/bin/python3")
