@@ -103,7 +103,19 @@ func packBRows(dst []float32, rows, p0 int, b []float32, ldb int, trans bool, k,
 		panel := dst[q*rows*nr+p0*nr : q*rows*nr+(p0+k)*nr]
 		cols := min(nr, n-q*nr)
 		if trans {
-			for c := range cols {
+			// Eight columns at a time: each depth's eight floats go to
+			// one 32-byte run of the panel, not eight strided stores.
+			c := 0
+			for ; c+8 <= cols; c += 8 {
+				var r [8][]float32
+				for i := range r {
+					r[i] = b[(q*nr+c+i)*ldb : (q*nr+c+i)*ldb+k]
+				}
+				for p := range k {
+					*(*[8]float32)(panel[p*nr+c:]) = [8]float32{r[0][p], r[1][p], r[2][p], r[3][p], r[4][p], r[5][p], r[6][p], r[7][p]}
+				}
+			}
+			for ; c < cols; c++ {
 				row := b[(q*nr+c)*ldb : (q*nr+c)*ldb+k]
 				for p, v := range row {
 					panel[p*nr+c] = v

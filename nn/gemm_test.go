@@ -354,3 +354,16 @@ func TestGemmPackedFromMatchesCopy(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPackBTrans prices packing a (1024, 256) weight's transpose as
+// panels: the forward's B operand of an L=H=256 layer, repacked after every
+// training step.
+func BenchmarkPackBTrans(b *testing.B) {
+	const k, n = 256, 1024
+	w := randSlice(rand.New(rand.NewPCG(1, 1)), n*k)
+	dst := make([]float32, panelsLen(k, n))
+	for b.Loop() {
+		packB(dst, w, k, true, k, n)
+	}
+	b.ReportMetric(float64(4*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+}
