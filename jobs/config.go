@@ -115,7 +115,7 @@ type OutputConfig struct {
 type WorkersConfig struct {
 	Readers  int `yaml:"readers"`  // decoding goroutines
 	Encoders int `yaml:"encoders"` // encoding goroutines, each with its own workspace
-	Trainers int `yaml:"trainers"` // goroutines computing a training batch's two gradient parts; the model does not depend on it
+	Trainers int `yaml:"trainers"` // goroutines computing a training batch's gradient parts (or two sharing a small batch's recurrences); the model does not depend on it
 }
 
 // Default returns the configuration a job file starts from: the one home

@@ -540,7 +540,7 @@ func (w *Workspace) encoderRecur(u *units) {
 		n, next := w.nAct[t], w.nAct[t+1]
 		g := w.encG[w.off[t]*4*L : (w.off[t]+n)*4*L]
 		if t > 0 {
-			u.gateProduct(g, nil, 0, w.rows(w.encHp, t, L), w.encWhhT, n, L, L)
+			u.gateProduct(g, nil, 0, u.stepInput(w.rows(w.encHp, t, L)), w.encWhhT, n, L, L)
 		}
 		h := w.hCur[:n*L]
 		lstmCellForward(h[u.u0:], w.rows(w.encC, t, L)[u.u0:], w.rows(w.encTc, t, L)[u.u0:], g[u.u0:], from(w.prev(w.encC, t, L), u.u0), n, L, u.u1-u.u0)
@@ -653,7 +653,7 @@ func (w *Workspace) decoderRecur(u *units) {
 		} else {
 			hp := h
 			if w.kept {
-				hp = w.rows(w.decHp, t, H)
+				hp = u.stepInput(w.rows(w.decHp, t, H))
 			}
 			u.gateProduct(g, w.zp, 4*H, hp, w.decWhhT, n, H, H)
 		}

@@ -1,7 +1,10 @@
 package nn
 
 import (
+	"fmt"
+	"math"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 )
 
@@ -29,6 +32,17 @@ type Pair struct {
 	arrived [2]struct {
 		n atomic.Int64
 		_ [56]byte
+	}
+	failed [2]any // what each half panicked with, and where, for runPaired
+}
+
+// release, deferred by each half, keeps the half's panic for runPaired and
+// lets the other half's waits pass, so that it returns instead of waiting
+// for ever, and the section ends.
+func (p *Pair) release(h int) {
+	if r := recover(); r != nil {
+		p.failed[h] = fmt.Sprintf("%v\n\npaired half %d:\n%s", r, h, debug.Stack())
+		p.arrived[h].n.Store(math.MaxInt64)
 	}
 }
 
@@ -62,11 +76,11 @@ func (w *Workspace) SetPair(p *Pair) {
 	w.pair = p
 	if p != nil && w.pairFns[0] == nil {
 		w.pairFns = [...]func(int){
-			func(h int) { w.encoderRecur(w.halfUnits(w.cfg.LatentDim, h)) },
-			func(h int) { w.decoderRecur(w.halfUnits(w.cfg.DecoderHidden, h)) },
-			func(h int) { w.decoderBackRecur(w.halfUnits(w.cfg.DecoderHidden, h)) },
-			func(h int) { w.encoderBackRecur(w.halfUnits(w.cfg.LatentDim, h)) },
-			func(h int) { w.packHalf(w.packW, w.packTodo, h) },
+			func(h int) { defer w.pair.release(h); w.encoderRecur(w.halfUnits(w.cfg.LatentDim, h)) },
+			func(h int) { defer w.pair.release(h); w.decoderRecur(w.halfUnits(w.cfg.DecoderHidden, h)) },
+			func(h int) { defer w.pair.release(h); w.decoderBackRecur(w.halfUnits(w.cfg.DecoderHidden, h)) },
+			func(h int) { defer w.pair.release(h); w.encoderBackRecur(w.halfUnits(w.cfg.LatentDim, h)) },
+			func(h int) { defer w.pair.release(h); w.packHalf(w.packW, w.packTodo, h) },
 		}
 	}
 }
@@ -88,17 +102,31 @@ type units struct {
 	half   int
 	pair   *Pair
 	steps  int64
-	_      [64]byte // the halves' spans share no cache line: steps changes at every step
+	prev   []float32 // (B, hd) paired: this half's copy of the step's h_{t-1}
+	_      [64]byte  // the halves' spans share no cache line: steps changes at every step
 }
 
 // halfUnits returns half h's span of hd units on the workspace's pair.
 func (w *Workspace) halfUnits(hd, h int) *units {
 	u := &w.spans[h]
-	*u = units{u0: h * hd / 2, u1: (h + 1) * hd / 2, pack: w.pack, half: h, pair: w.pair}
+	*u = units{u0: h * hd / 2, u1: (h + 1) * hd / 2, pack: w.pack, half: h, pair: w.pair, prev: u.prev}
 	if h == 1 {
 		u.pack = w.pair.pack
 	}
 	return u
+}
+
+// stepInput returns a, a step's h_{t-1} (n, hd), as this half's product
+// reads it. Paired, a copy: gemm reads a few rows past a matrix's last full
+// tile in place, and here those are the next step's, which the other half
+// is writing.
+func (u *units) stepInput(a []float32) []float32 {
+	if u.pair == nil {
+		return a
+	}
+	u.prev = grow(u.prev, len(a))
+	copy(u.prev, a)
+	return u.prev
 }
 
 // allUnits returns the span of all hd units on the calling goroutine.
@@ -128,11 +156,19 @@ func (u *units) wait() {
 	}
 }
 
-// runPaired runs section s on both halves of the pair.
+// runPaired runs section s on both halves of the pair, and panics with
+// what a half panicked with.
 func (w *Workspace) runPaired(s int) {
-	w.pair.arrived[0].n.Store(0)
-	w.pair.arrived[1].n.Store(0)
-	w.pair.run(w.pairFns[s])
+	p := w.pair
+	p.arrived[0].n.Store(0)
+	p.arrived[1].n.Store(0)
+	p.failed = [2]any{}
+	p.run(w.pairFns[s])
+	for _, r := range p.failed {
+		if r != nil {
+			panic(r)
+		}
+	}
 }
 
 // pairSpins is how many times wait looks for the other half before it

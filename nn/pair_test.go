@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // twoGoroutines runs f(0) and f(1) at once, as NewPair needs.
@@ -149,11 +151,11 @@ func BenchmarkPairedStep(b *testing.B) {
 		x, T := testBatch(rand.New(rand.NewPCG(1, 1)), cfg.InputDim, lens, 0)
 		seqs := seqsOf(x, lens, T, cfg.InputDim)
 		for _, paired := range []bool{false, true} {
-			ws := NewWorkspace(cfg)
-			if paired {
-				ws.SetPair(pinnedPair(b))
-			}
 			b.Run(fmt.Sprintf("rows=%d/paired=%v", rows, paired), func(b *testing.B) {
+				ws := NewWorkspace(cfg)
+				if paired {
+					ws.SetPair(pinnedPair(b))
+				}
 				for b.Loop() {
 					ws.ForwardSeqs(m, seqs)
 					ws.Backward(m, m.Grads)
@@ -191,4 +193,39 @@ func pinnedPair(tb testing.TB) *Pair {
 			runtime.Gosched()
 		}
 	})
+}
+
+// A half that panics ends its section: the other half's waits pass, and
+// the panic, with the half's stack, reaches the caller of the section,
+// whichever half it was.
+func TestPairedPanicEndsSection(t *testing.T) {
+	cfg := Config{InputDim: 4, LatentDim: 128, DecoderHidden: 128, Head: HeadLinear}
+	for bad := range 2 {
+		ws := NewWorkspace(cfg)
+		ws.SetPair(NewPair(twoGoroutines))
+		ws.pairFns[pairEncoder] = func(h int) {
+			defer ws.pair.release(h)
+			u := ws.halfUnits(cfg.LatentDim, h)
+			if h == bad {
+				panic("boom")
+			}
+			for range 1000 {
+				u.wait()
+			}
+		}
+		done := make(chan any)
+		go func() {
+			defer func() { done <- recover() }()
+			ws.runPaired(pairEncoder)
+		}()
+		select {
+		case r := <-done:
+			msg, _ := r.(string)
+			if !strings.Contains(msg, "boom") || !strings.Contains(msg, fmt.Sprintf("paired half %d", bad)) {
+				t.Errorf("half %d panicked: the section panicked with %v, want boom and the half", bad, r)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("half %d panicked: the section has not ended after 10 s", bad)
+		}
+	}
 }

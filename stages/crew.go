@@ -7,13 +7,14 @@ import (
 )
 
 // crew runs the indexes of a job on the calling goroutine and up to
-// helpers more. Training forks and joins three times a batch (the
-// gradient parts, then two passes over the gradient chunks), a few
-// hundred microseconds apart: a helper that finishes a job waits for the
-// next one spinning, for up to crewSpin, instead of parking its thread, so
-// that no fork waits for a sleeping thread to wake; a helper that waits
-// longer exits, so an idle crew holds no goroutine. The caller takes
-// indexes too, so a job never waits for a helper to start.
+// helpers more. Training forks and joins several times a batch (the
+// gradient parts, or a paired batch's sections, then two passes over the
+// gradient chunks), microseconds to milliseconds apart: a helper that
+// finishes a job waits for the next one spinning, for up to crewSpin,
+// instead of parking its thread, so that no fork waits for a sleeping
+// thread to wake; a helper that waits longer exits, so an idle crew holds
+// no goroutine. With run the caller takes indexes too, so a job never waits
+// for a helper to start; runSplit's indexes past the first do.
 type crew struct {
 	helpers int
 	alive   atomic.Int32            // helpers running
@@ -23,7 +24,7 @@ type crew struct {
 // crewSpin is how long a helper waits for the next job before it exits.
 const crewSpin = 200 * time.Microsecond
 
-// crewJob is one call of run: indexes 0..n-1 of f.
+// crewJob is one call of run or runSplit: indexes 0..n-1 of f.
 type crewJob struct {
 	f          func(i int)
 	n          int64
