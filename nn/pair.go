@@ -27,13 +27,15 @@ type Pair struct {
 	run  func(f func(half int))
 	pack []float32 // (packSz) half 1's gemm scratch; half 0 uses the workspace's
 
-	// arrived[h] is the last step half h has finished: each on its own
-	// cache line, written by one goroutine and read by the other.
-	arrived [2]struct {
-		n atomic.Int64
-		_ [56]byte
+	// halves[h] is half h's side of the meeting: each on its own cache
+	// line, written by one goroutine and read by the other.
+	halves [2]struct {
+		arrived  atomic.Int64 // the last step half h has finished
+		sleeping atomic.Bool  // half h is parked on wake[h], or about to be
+		_        [55]byte
 	}
-	failed [2]any // what each half panicked with, and where, for runPaired
+	wake   [2]chan struct{} // (cap 1) wakes half h from its park
+	failed [2]any           // what each half panicked with, and where, for runPaired
 }
 
 // release, deferred by each half, keeps the half's panic for runPaired and
@@ -42,7 +44,19 @@ type Pair struct {
 func (p *Pair) release(h int) {
 	if r := recover(); r != nil {
 		p.failed[h] = fmt.Sprintf("%v\n\npaired half %d:\n%s", r, h, debug.Stack())
-		p.arrived[h].n.Store(math.MaxInt64)
+		p.arrive(h, math.MaxInt64)
+	}
+}
+
+// arrive records that half h has finished step, and wakes the other half
+// if it is parked.
+func (p *Pair) arrive(h int, step int64) {
+	p.halves[h].arrived.Store(step)
+	if p.halves[1-h].sleeping.Load() {
+		select {
+		case p.wake[1-h] <- struct{}{}:
+		default: // a wake is already pending
+		}
 	}
 }
 
@@ -51,7 +65,7 @@ func (p *Pair) release(h int) {
 // after the other never returns: each half waits for the other at every
 // step.
 func NewPair(run func(f func(half int))) *Pair {
-	return &Pair{run: run, pack: make([]float32, packSz)}
+	return &Pair{run: run, pack: make([]float32, packSz), wake: [2]chan struct{}{make(chan struct{}, 1), make(chan struct{}, 1)}}
 }
 
 // PairPays reports whether a batch of rows sequences of a model of cfg
@@ -137,22 +151,38 @@ func (w *Workspace) allUnits(hd int) *units {
 }
 
 // wait returns once the other half has finished the step this half just
-// finished. It spins: the other half is a few microseconds away, and a
-// parked goroutine takes longer than that to wake. It yields only after
-// pairSpins loads, so that the other half runs even on one thread: a
-// goroutine that yields at every wait moves between threads (and cores),
-// and its half of the weights stays in the L2 cache of the one it left.
+// finished. It spins first: the other half is a few microseconds away, and
+// a parked goroutine takes longer than that to wake; a goroutine that
+// yielded instead would move between threads (and cores), leaving its half
+// of the weights in the cache of the one it left. After pairSpins loads it
+// parks until the other half arrives: the other half's thread may not be
+// running at all (another process on the cores, or one thread for both),
+// and spinning then would cost a time slice of the scheduler a step.
 func (u *units) wait() {
-	if u.pair == nil {
+	p := u.pair
+	if p == nil {
 		return
 	}
 	u.steps++
-	u.pair.arrived[u.half].n.Store(u.steps)
-	other := &u.pair.arrived[1-u.half].n
-	for spins := 1; other.Load() < u.steps; spins++ {
-		if spins%pairSpins == 0 {
-			runtime.Gosched()
+	p.arrive(u.half, u.steps)
+	me, other := &p.halves[u.half], &p.halves[1-u.half]
+	for spins := 1; other.arrived.Load() < u.steps; spins++ {
+		if spins < pairSpins {
+			if spins%pairYield == 0 {
+				runtime.Gosched()
+			}
+			continue
 		}
+		// Park. The other half stores its step, then looks for a
+		// sleeper; this half says it sleeps, then looks at the step
+		// again: one of the two sees the other's store, so a wake is
+		// never lost (a spare one only costs a look round the loop).
+		me.sleeping.Store(true)
+		if other.arrived.Load() < u.steps {
+			<-p.wake[u.half]
+		}
+		me.sleeping.Store(false)
+		spins = 0
 	}
 }
 
@@ -160,8 +190,8 @@ func (u *units) wait() {
 // what a half panicked with.
 func (w *Workspace) runPaired(s int) {
 	p := w.pair
-	p.arrived[0].n.Store(0)
-	p.arrived[1].n.Store(0)
+	p.halves[0].arrived.Store(0)
+	p.halves[1].arrived.Store(0)
 	p.failed = [2]any{}
 	p.run(w.pairFns[s])
 	for _, r := range p.failed {
@@ -172,8 +202,14 @@ func (w *Workspace) runPaired(s int) {
 }
 
 // pairSpins is how many times wait looks for the other half before it
-// yields: tens of microseconds, several steps' time.
-const pairSpins = 1 << 14
+// parks: about a hundred microseconds here, tens of steps' time (with 2^14,
+// a few microseconds, waits parked often enough on a quiet machine to cost
+// a tenth of the training rate).
+const pairSpins = 1 << 18
+
+// pairYield is how often a spinning wait yields, so that a goroutine the
+// scheduler has waiting (a GC worker) runs without a park.
+const pairYield = 1 << 14
 
 // copyUnits copies units u0..u1-1 of n rows of stride ld from src to dst.
 func copyUnits(dst, src []float32, n, ld, u0, u1 int) {

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"math"
+	"runtime"
 
 	"github.com/seqae/seqae/nn"
 	"github.com/seqae/seqae/schemas"
@@ -43,7 +44,9 @@ func NewTrainer(m *nn.Model, lr, clip float64, parts, workers int) *Trainer {
 	opt.ClipNorm = clip
 	t := &Trainer{Model: m, Opt: opt, crew: crew{helpers: max(workers, 1) - 1}, ws: nn.NewWorkspace(m.Config),
 		ss: make([]float64, (len(m.Params)+nn.NormChunk-1)/nn.NormChunk)}
-	if t.crew.helpers > 0 {
+	// Pairing needs two threads: on one, each step's meeting would be a
+	// park and a wake.
+	if t.crew.helpers > 0 && runtime.GOMAXPROCS(0) >= 2 {
 		t.pair = nn.NewPair(func(f func(half int)) { t.crew.runSplit(2, f) })
 	}
 	for range max(parts, 1) {
