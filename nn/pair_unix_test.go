@@ -13,7 +13,7 @@ import (
 // small part of the CPU time that passes, and every step still meets.
 func TestPairedWaitParks(t *testing.T) {
 	p := NewPair(twoGoroutines)
-	const steps, nap = 20, 5 * time.Millisecond
+	const steps, nap = 6, 50 * time.Millisecond
 	cpu := func() time.Duration {
 		var ru syscall.Rusage
 		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
