@@ -19,8 +19,8 @@ import (
 //
 // It pays where a batch has few rows and the recurrent weights do not fit
 // in one core's L2 cache: at L=H=256 each step of a 2 or 3 sequence batch
-// otherwise streams the whole 1 MiB of W_hh from beyond L2; paired, each
-// core keeps its half of the weights in its own L2. PairPays says when.
+// otherwise streams the whole 1 MiB of W_hh from beyond L2 on one core;
+// paired, each goroutine reads half of it. PairPays says when.
 type Pair struct {
 	// run calls f(0) and f(1) on two goroutines at once and returns when
 	// both have returned.
@@ -69,8 +69,8 @@ func NewPair(run func(f func(half int))) *Pair {
 }
 
 // PairPays reports whether a batch of rows sequences of a model of cfg
-// trains faster paired, on two goroutines, than on one (with another
-// batch on the other goroutine): both hidden sizes at least 128 and
+// trains faster as one part paired on two goroutines than as two parts,
+// one on each: both hidden sizes at least 128 and
 // multiples of 64 (each half then a whole number of the products' 32-column
 // panels), and at most pairRows rows.
 func PairPays(cfg Config, rows int) bool {
