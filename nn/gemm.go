@@ -69,7 +69,7 @@ var (
 )
 
 // wideRows is the most rows kern64From takes.
-const wideRows = 3
+const wideRows = 5
 
 // panelsLen is the floats of a (k, n) matrix packed as panels: n rounded
 // up to a multiple of nr columns.

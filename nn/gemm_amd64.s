@@ -266,22 +266,24 @@ doneF:
 	VMOVUPS 64(R13), Z16
 
 #define NEXTW \
-	ADDQ R12, SI \
-	ADDQ R8, DI  \
-	ADDQ R8, R13 \
+	ADDQ R12, SI  \
+	ADDQ R12, R14 \
+	ADDQ R8, DI   \
+	ADDQ R8, R13  \
 	DECQ CX
 
 // func kern64FromAVX512(k int, a *float32, sa, sp int, b *float32, ldb int, b2 *float32, c *float32, ldc int, c0 *float32, ldc0 int, rows int)
-// C = C0 + A·B on a tile of 1 to 3 rows and 64 columns: B's columns 0..31
+// C = C0 + A·B on a tile of 1 to 5 rows and 64 columns: B's columns 0..31
 // at b and 32..63 at b2, both with row stride ldb (two panels, or one
 // row-major B with b2 = b+32). It multiplies only the tile's rows, where
 // kern32FromAVX512 computes all six and drops the rest: a row's four
-// accumulators (or a few rows' eight and twelve) keep the multiply-add
-// units busier than the one row of a 32-wide tile, whose two chains wait
-// on the multiply-add's latency. C0's rows have stride ldc0 (0: one row for
-// all); with c0 = c and ldc0 = ldc it is C += A·B. Each element takes the
-// same fused multiply-adds in the same order as in kern32AVX512, so the
-// bits are the same.
+// accumulators (or a few rows' eight to twenty) keep the multiply-add units
+// busier than the one row of a 32-wide tile, whose two chains wait on the
+// multiply-add's latency. Rows 0-2 are at SI, rows 3-4 at R14; row r's
+// accumulators are Z(4r)..Z(4r+3) for rows 0-2 and Z19.. for rows 3-4. C0's
+// rows have stride ldc0 (0: one row for all); with c0 = c and ldc0 = ldc it
+// is C += A·B. Each element takes the same fused multiply-adds in the same
+// order as in kern32AVX512, so the bits are the same.
 TEXT ·kern64FromAVX512(SB), NOSPLIT, $0-96
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -289,6 +291,8 @@ TEXT ·kern64FromAVX512(SB), NOSPLIT, $0-96
 	SHLQ $2, R11
 	MOVQ sp+24(FP), R12
 	SHLQ $2, R12
+	LEAQ (SI)(R11*2), R14
+	ADDQ R11, R14
 	MOVQ b+32(FP), DI
 	MOVQ ldb+40(FP), R8
 	SHLQ $2, R8
@@ -307,6 +311,41 @@ TEXT ·kern64FromAVX512(SB), NOSPLIT, $0-96
 	CMPQ BX, $3
 	JLT  twoW
 	LOADW0(Z8, Z9, Z10, Z11)
+	CMPQ BX, $4
+	JLT  threeW
+	LOADW0(Z19, Z20, Z21, Z22)
+	CMPQ BX, $5
+	JLT  fourW
+	LOADW0(Z23, Z24, Z25, Z26)
+	TESTQ CX, CX
+	JZ    storeW
+
+loop5W:
+	LOADB64
+	FMAW((SI), Z14, Z0, Z1, Z2, Z3)
+	FMAW((SI)(R11*1), Z17, Z4, Z5, Z6, Z7)
+	FMAW((SI)(R11*2), Z18, Z8, Z9, Z10, Z11)
+	FMAW((R14), Z27, Z19, Z20, Z21, Z22)
+	FMAW((R14)(R11*1), Z28, Z23, Z24, Z25, Z26)
+	NEXTW
+	JNZ loop5W
+	JMP storeW
+
+fourW:
+	TESTQ CX, CX
+	JZ    storeW
+
+loop4W:
+	LOADB64
+	FMAW((SI), Z14, Z0, Z1, Z2, Z3)
+	FMAW((SI)(R11*1), Z17, Z4, Z5, Z6, Z7)
+	FMAW((SI)(R11*2), Z18, Z8, Z9, Z10, Z11)
+	FMAW((R14), Z27, Z19, Z20, Z21, Z22)
+	NEXTW
+	JNZ loop4W
+	JMP storeW
+
+threeW:
 	TESTQ CX, CX
 	JZ    storeW
 
@@ -350,6 +389,12 @@ storeW:
 	CMPQ BX, $3
 	JLT  doneW
 	STOREW(Z8, Z9, Z10, Z11)
+	CMPQ BX, $4
+	JLT  doneW
+	STOREW(Z19, Z20, Z21, Z22)
+	CMPQ BX, $5
+	JLT  doneW
+	STOREW(Z23, Z24, Z25, Z26)
 
 doneW:
 	VZEROUPPER

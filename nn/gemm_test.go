@@ -132,14 +132,14 @@ func TestGemmKernelWidthsAgreeExactly(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const n, k = 160, 300
 	pack := make([]float32, packSz)
-	// 1 to 3 rows past the full tiles (and none) go through kern64From
+	// 1 to 5 rows past the full tiles (and none) go through kern64From
 	// where it is dispatched; 160 columns are two 64-wide tiles and a
 	// 32-wide one.
 	sets := kernels()
 	if sets["dispatch"].k64 == nil {
 		t.Log("this CPU has no kern64From: the dispatched kernels are the no64 ones")
 	}
-	for _, m := range []int{1, 2, 3, 6, 7, 8, 9, 13} {
+	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13} {
 		a, b := randSlice(rng, m*k), randSlice(rng, k*n)
 		bp := packB(nil, b, n, false, k, n)
 		for _, panels := range []bool{false, true} {
