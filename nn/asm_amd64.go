@@ -21,6 +21,9 @@ func kern32FromAVX512(k int, a *float32, sa, sp int, b *float32, ldb int, c *flo
 func kern64FromAVX512(k int, a *float32, sa, sp int, b *float32, ldb int, b2 *float32, c *float32, ldc int, c0 *float32, ldc0 int, rows int)
 
 //go:noescape
+func transpose16AVX512(dst *float32, ldd int, src *float32, lds int, blocks int)
+
+//go:noescape
 func kern8AVX2(k int, a *float32, sa, sp int, b *float32, ldb int, c *float32, ldc int)
 
 func init() {
@@ -32,6 +35,7 @@ func init() {
 	}
 	if cpu.X86.HasAVX512F {
 		kern32, kern32From, kern64From = kern32AVX512, kern32FromAVX512, kern64FromAVX512
+		transpose16 = transpose16AVX512
 		cellForward16, cellBackward16 = cellForwardAVX512, cellBackwardAVX512
 	}
 }

@@ -66,6 +66,12 @@ var (
 	// times kern32From's speed, with the same bits. Nil where the CPU has
 	// no kernel for it.
 	kern64From func(k int, a *float32, sa, sp int, b *float32, ldb int, b2 *float32, c *float32, ldc int, c0 *float32, ldc0 int, rows int)
+
+	// transpose16 transposes blocks 16x16 blocks lying side by side along
+	// 16 rows of src (row stride lds) into 16*blocks rows of 16 floats of
+	// dst (row stride ldd): float p of src's row i goes to float i of dst's
+	// row p. Nil where the CPU has no kernel for it.
+	transpose16 func(dst *float32, ldd int, src *float32, lds int, blocks int)
 )
 
 // wideRows is the most rows kern64From takes.
@@ -103,9 +109,22 @@ func packBRows(dst []float32, rows, p0 int, b []float32, ldb int, trans bool, k,
 		panel := dst[q*rows*nr+p0*nr : q*rows*nr+(p0+k)*nr]
 		cols := min(nr, n-q*nr)
 		if trans {
+			c := 0
+			if blocks := k / 16; transpose16 != nil && blocks > 0 {
+				// Sixteen columns at a time, sixteen depths per block in
+				// the assembly, the depths past the last block here.
+				for ; c+16 <= cols; c += 16 {
+					src := b[(q*nr+c)*ldb : (q*nr+c+15)*ldb+k]
+					transpose16(&panel[c], nr, &src[0], ldb, blocks)
+					for i := range 16 {
+						for p := blocks * 16; p < k; p++ {
+							panel[p*nr+c+i] = src[i*ldb+p]
+						}
+					}
+				}
+			}
 			// Eight columns at a time: each depth's eight floats go to
 			// one 32-byte run of the panel, not eight strided stores.
-			c := 0
 			for ; c+8 <= cols; c += 8 {
 				var r [8][]float32
 				for i := range r {

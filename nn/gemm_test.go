@@ -191,7 +191,7 @@ func TestGemmRowsIndependent(t *testing.T) {
 // columns padded with zeros.
 func TestPackB(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, sh := range [][2]int{{1, 1}, {3, 32}, {5, 33}, {64, 256}, {7, 70}} {
+	for _, sh := range [][2]int{{1, 1}, {3, 32}, {5, 33}, {64, 256}, {7, 70}, {16, 16}, {17, 48}, {40, 90}, {47, 120}} {
 		k, n := sh[0], sh[1]
 		b := randSlice(rng, k*(n+1))
 		bt := make([]float32, n*(k+2)) // B^T, (n, k) with leading dimension k+2
