@@ -324,7 +324,7 @@ func TestGemmPackedFromMatchesCopy(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			withKernels(t, ks)
 			pack := make([]float32, packSz)
-			for _, sh := range [][3]int{{1, 32, 8}, {5, 64, 24}, {13, 256, 64}, {21, 256, 72}, {2, 64, 16}, {8, 128, 40}, {7, 40, 16}, {6, 32, kcMax + 3}, {4, 64, 0}} {
+			for _, sh := range [][3]int{{1, 32, 8}, {5, 64, 24}, {13, 256, 64}, {21, 256, 72}, {2, 64, 16}, {8, 128, 40}, {7, 40, 16}, {6, 32, kcMax + 3}, {4, 64, 0}, {4, 64, 16}, {10, 128, 40}} {
 				m, n, k := sh[0], sh[1], sh[2]
 				for _, ldc0 := range []int{0, n + 4} {
 					rng := rand.New(rand.NewPCG(uint64(m*n+ldc0), uint64(k)))
