@@ -3,6 +3,7 @@ package write
 import (
 	"fmt"
 	"io"
+	"slices"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
@@ -132,8 +133,16 @@ func (b *parquetBackend) write(cells []cell) error {
 		case col.list && len(c.list) == 0:
 			vals = append(vals, parquet.NullValue().Level(0, 0, i))
 		case col.list:
+			// Grown once and set field by field: Level, a method on a
+			// copy, is not inlined, and cost more than building the value.
+			n := len(vals)
+			vals = slices.Grow(vals, len(c.list))[:n+len(c.list)]
 			for j, f := range c.list {
-				vals = append(vals, parquet.FloatValue(f).Level(min(j, 1), 1, i))
+				v := &vals[n+j]
+				*v = parquet.FloatValue(f)
+				v.SetRepetitionLevel(min(j, 1))
+				v.SetDefinitionLevel(1)
+				v.SetColumnIndex(i)
 			}
 			b.pending += 4 * int64(len(c.list))
 		case c.v.Null:
