@@ -56,7 +56,7 @@ func TestNestedRowFastTakesValidRows(t *testing.T) {
 		steps, wantDim int
 		ok             bool
 	}{
-		{"one step", 1, 2, true}, {"three steps", 3, 2, true}, {"200 steps", 200, 2, true},
+		{"one step", 1, 2, true}, {"three steps", 3, 2, true}, {"200 steps", 200, 2, true}, {"300 steps", 300, 2, true},
 		{"dim from the first step", 200, 0, true}, {"other dim", 3, 3, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
