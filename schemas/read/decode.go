@@ -1,6 +1,7 @@
 package read
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strings"
@@ -122,11 +123,8 @@ func nestedRowFast(s *floatStream, lv *levels, wantDim, maxLen int, buf []float3
 	}
 	// The row's end: the next entry at repetition level 0, which must lie
 	// in this page (a row running to the page's end may go on in the next).
-	end := 1
-	for end < len(reps) && reps[end] != 0 {
-		end++
-	}
-	if end == len(reps) {
+	end := bytes.IndexByte(reps[1:], 0) + 1
+	if end == 0 {
 		return buf, 0, 0, false
 	}
 	dim = wantDim
@@ -141,27 +139,10 @@ func nestedRowFast(s *floatStream, lv *levels, wantDim, maxLen int, buf []float3
 	if maxLen > 0 && steps > maxLen {
 		return buf, 0, 0, false
 	}
-	// A step's first entry repeats at level 1 (the row's first at 0), its
-	// other features at 2; every entry is defined. By step, not i%dim:
-	// a division per value cost more than the rest of the row.
-	for t := range steps {
-		step, first := reps[t*dim:(t+1)*dim], byte(1)
-		if t == 0 {
-			first = 0
-		}
-		if step[0] != first {
-			return buf, 0, 0, false
-		}
-		for _, r := range step[1:] {
-			if r != 2 {
-				return buf, 0, 0, false
-			}
-		}
-	}
-	for _, d := range defs[:end] {
-		if d != lv.maxDef {
-			return buf, 0, 0, false
-		}
+	// Compared as bytes with the levels such a row has (memequal, many at
+	// a time), not entry by entry.
+	if !bytes.Equal(reps[:end], s.stepLevels(dim, end)) || !bytes.Equal(defs[:end], s.definedLevels(end)) {
+		return buf, 0, 0, false
 	}
 	n := len(buf)
 	switch {

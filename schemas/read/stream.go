@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -146,6 +147,35 @@ type floatStream struct {
 	full    []byte
 	maxDef  byte
 	dblPhys bool
+
+	steps    []byte // the repetition levels of a valid nested row of stepsDim features a step
+	stepsDim int
+	defined  []byte // maxDef, over and over
+}
+
+// stepLevels returns the repetition levels of the first n entries of a
+// valid nested row of dim features a step: 0, 2, ..., 2, then 1, 2, ...,
+// 2 for each later step.
+func (s *floatStream) stepLevels(dim, n int) []byte {
+	if s.stepsDim != dim || len(s.steps) < n {
+		s.steps = slices.Grow(s.steps[:0], max(n, 2*len(s.steps)))[:max(n, 2*len(s.steps))]
+		for i := range s.steps {
+			s.steps[i] = 2
+			if i%dim == 0 {
+				s.steps[i] = 1
+			}
+		}
+		s.steps[0], s.stepsDim = 0, dim
+	}
+	return s.steps[:n]
+}
+
+// definedLevels returns n definition levels of a defined value.
+func (s *floatStream) definedLevels(n int) []byte {
+	if len(s.defined) < n {
+		s.defined = fill(s.defined, max(n, 2*len(s.defined)), s.maxDef)
+	}
+	return s.defined[:n]
 }
 
 func newFloatStream(c *column, r io.ReaderAt, chunks []parquet.ColumnChunk) *floatStream {
