@@ -84,3 +84,18 @@ func TestNestedRowFastTakesValidRows(t *testing.T) {
 		})
 	}
 }
+
+// A row whose first entry is not a defined value (a null or empty list, a
+// null step or value) is not the fast path's, whatever the width: with a
+// width of one its levels would otherwise pass for a step.
+func TestNestedRowFastDeclinesUndefinedFirst(t *testing.T) {
+	for def := range nestedRequired.maxDef {
+		for _, wantDim := range []int{0, 1} {
+			reps, defs := []byte{0, 0, 2}, []byte{def, nestedRequired.maxDef, nestedRequired.maxDef}
+			s := streamOf(reps, defs, []float64{1, 2, 3}, nestedRequired)
+			if _, steps, dim, ok := nestedRowFast(s, &nestedRequired, wantDim, 0, nil); ok {
+				t.Errorf("definition level %d, wantDim %d: taken as %d steps of %d", def, wantDim, steps, dim)
+			}
+		}
+	}
+}

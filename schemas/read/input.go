@@ -111,6 +111,9 @@ func Open(ctx context.Context, store storage.Store, names []string, spec schemas
 	if len(names) == 0 {
 		return nil, errors.New("no input files")
 	}
+	if spec.Dim < 0 {
+		return nil, &schemas.SpecError{Key: "input.dim", Msg: fmt.Sprintf("input.dim %d: want 0 (taken from the data) or more", spec.Dim)}
+	}
 	if spec.ID == "" {
 		spec.ID = "id"
 	}

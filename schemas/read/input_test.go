@@ -194,6 +194,10 @@ func TestReadErrors(t *testing.T) {
 	if _, err := Open(ctx, s, nil, schemas.Spec{}); err == nil {
 		t.Error("Open of no files: got nil error")
 	}
+	var se *schemas.SpecError
+	if _, err := Open(ctx, s, []string{"good.parquet"}, schemas.Spec{Dim: -1}); !errors.As(err, &se) || se.Key != "input.dim" {
+		t.Errorf("Open with Dim -1: got %v, want a SpecError for input.dim", err)
+	}
 	in, err := Open(ctx, s, []string{"good.parquet"}, schemas.Spec{})
 	if err != nil {
 		t.Fatal(err)
