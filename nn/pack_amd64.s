@@ -2,6 +2,45 @@
 
 #include "textflag.h"
 
+// Four src rows from base (rows 0 to 3 of base's group of four).
+#define LOAD4(base, r0, r1, r2, r3) \
+	VMOVUPS (base), r0         \
+	VMOVUPS (base)(BX*1), r1   \
+	VMOVUPS (base)(BX*2), r2   \
+	VMOVUPS (base)(R13*1), r3
+
+// Rows a and b interleaved float by float, per 128-bit lane: lo takes
+// floats 0 and 1 of each lane of both, hi floats 2 and 3.
+#define PAIRS(a, b, lo, hi) \
+	VUNPCKLPS b, a, lo \
+	VUNPCKHPS b, a, hi
+
+// Four rows' PAIRS (t0, t1 of rows 0-1; t2, t3 of rows 2-3) interleaved by
+// pairs: s0 to s3 hold, in each 128-bit lane, column 0 to 3 of the lane's
+// four columns for the four rows.
+#define QUADS(t0, t1, t2, t3, s0, s1, s2, s3) \
+	VUNPCKLPD t2, t0, s0 \
+	VUNPCKHPD t2, t0, s1 \
+	VUNPCKLPD t3, t1, s2 \
+	VUNPCKHPD t3, t1, s3
+
+// Column c of each lane, from QUADS of rows 0-3 (a), 4-7 (b), 8-11 (c)
+// and 12-15 (d), gathered lane by lane into dst rows c, 4+c, 8+c and 12+c
+// (at d0 to d3); x0, x1, y0, y1 and o0 to o3 are scratch.
+#define LANES(a, b, c, d, x0, x1, y0, y1, o0, o1, o2, o3, d0, d1, d2, d3) \
+	VSHUFF32X4 $0x44, b, a, x0  \
+	VSHUFF32X4 $0xEE, b, a, x1  \
+	VSHUFF32X4 $0x44, d, c, y0  \
+	VSHUFF32X4 $0xEE, d, c, y1  \
+	VSHUFF32X4 $0x88, y0, x0, o0 \
+	VSHUFF32X4 $0xDD, y0, x0, o1 \
+	VSHUFF32X4 $0x88, y1, x1, o2 \
+	VSHUFF32X4 $0xDD, y1, x1, o3 \
+	VMOVUPS    o0, d0            \
+	VMOVUPS    o1, d1            \
+	VMOVUPS    o2, d2            \
+	VMOVUPS    o3, d3
+
 // func transpose16AVX512(dst *float32, ldd int, src *float32, lds int, blocks int)
 // Transposes blocks 16x16 blocks side by side along src's rows: rows i =
 // 0..15 of src (at src + i*lds) hold 16*blocks floats, and float p of row i
@@ -31,103 +70,27 @@ loop:
 	LEAQ (DI)(DX*4), AX
 	LEAQ (AX)(DX*4), R8
 	LEAQ (R8)(DX*4), R9
+	LOAD4(SI, Z0, Z1, Z2, Z3)
+	LOAD4(R10, Z4, Z5, Z6, Z7)
+	LOAD4(R11, Z8, Z9, Z10, Z11)
+	LOAD4(R12, Z12, Z13, Z14, Z15)
 
-	VMOVUPS (SI), Z0
-	VMOVUPS (SI)(BX*1), Z1
-	VMOVUPS (SI)(BX*2), Z2
-	VMOVUPS (SI)(R13*1), Z3
-	VMOVUPS (R10), Z4
-	VMOVUPS (R10)(BX*1), Z5
-	VMOVUPS (R10)(BX*2), Z6
-	VMOVUPS (R10)(R13*1), Z7
-	VMOVUPS (R11), Z8
-	VMOVUPS (R11)(BX*1), Z9
-	VMOVUPS (R11)(BX*2), Z10
-	VMOVUPS (R11)(R13*1), Z11
-	VMOVUPS (R12), Z12
-	VMOVUPS (R12)(BX*1), Z13
-	VMOVUPS (R12)(BX*2), Z14
-	VMOVUPS (R12)(R13*1), Z15
-	VUNPCKLPS Z1, Z0, Z16
-	VUNPCKHPS Z1, Z0, Z17
-	VUNPCKLPS Z3, Z2, Z18
-	VUNPCKHPS Z3, Z2, Z19
-	VUNPCKLPS Z5, Z4, Z20
-	VUNPCKHPS Z5, Z4, Z21
-	VUNPCKLPS Z7, Z6, Z22
-	VUNPCKHPS Z7, Z6, Z23
-	VUNPCKLPS Z9, Z8, Z24
-	VUNPCKHPS Z9, Z8, Z25
-	VUNPCKLPS Z11, Z10, Z26
-	VUNPCKHPS Z11, Z10, Z27
-	VUNPCKLPS Z13, Z12, Z28
-	VUNPCKHPS Z13, Z12, Z29
-	VUNPCKLPS Z15, Z14, Z30
-	VUNPCKHPS Z15, Z14, Z31
-	VUNPCKLPD Z18, Z16, Z0
-	VUNPCKHPD Z18, Z16, Z1
-	VUNPCKLPD Z19, Z17, Z2
-	VUNPCKHPD Z19, Z17, Z3
-	VUNPCKLPD Z22, Z20, Z4
-	VUNPCKHPD Z22, Z20, Z5
-	VUNPCKLPD Z23, Z21, Z6
-	VUNPCKHPD Z23, Z21, Z7
-	VUNPCKLPD Z26, Z24, Z8
-	VUNPCKHPD Z26, Z24, Z9
-	VUNPCKLPD Z27, Z25, Z10
-	VUNPCKHPD Z27, Z25, Z11
-	VUNPCKLPD Z30, Z28, Z12
-	VUNPCKHPD Z30, Z28, Z13
-	VUNPCKLPD Z31, Z29, Z14
-	VUNPCKHPD Z31, Z29, Z15
-	VSHUFF32X4 $0x44, Z4, Z0, Z16
-	VSHUFF32X4 $0xEE, Z4, Z0, Z17
-	VSHUFF32X4 $0x44, Z12, Z8, Z18
-	VSHUFF32X4 $0xEE, Z12, Z8, Z19
-	VSHUFF32X4 $0x88, Z18, Z16, Z20
-	VSHUFF32X4 $0xDD, Z18, Z16, Z21
-	VSHUFF32X4 $0x88, Z19, Z17, Z22
-	VSHUFF32X4 $0xDD, Z19, Z17, Z23
-	VMOVUPS Z20, (DI)
-	VMOVUPS Z21, (AX)
-	VMOVUPS Z22, (R8)
-	VMOVUPS Z23, (R9)
-	VSHUFF32X4 $0x44, Z5, Z1, Z24
-	VSHUFF32X4 $0xEE, Z5, Z1, Z25
-	VSHUFF32X4 $0x44, Z13, Z9, Z26
-	VSHUFF32X4 $0xEE, Z13, Z9, Z27
-	VSHUFF32X4 $0x88, Z26, Z24, Z28
-	VSHUFF32X4 $0xDD, Z26, Z24, Z29
-	VSHUFF32X4 $0x88, Z27, Z25, Z30
-	VSHUFF32X4 $0xDD, Z27, Z25, Z31
-	VMOVUPS Z28, (DI)(DX*1)
-	VMOVUPS Z29, (AX)(DX*1)
-	VMOVUPS Z30, (R8)(DX*1)
-	VMOVUPS Z31, (R9)(DX*1)
-	VSHUFF32X4 $0x44, Z6, Z2, Z16
-	VSHUFF32X4 $0xEE, Z6, Z2, Z17
-	VSHUFF32X4 $0x44, Z14, Z10, Z18
-	VSHUFF32X4 $0xEE, Z14, Z10, Z19
-	VSHUFF32X4 $0x88, Z18, Z16, Z20
-	VSHUFF32X4 $0xDD, Z18, Z16, Z21
-	VSHUFF32X4 $0x88, Z19, Z17, Z22
-	VSHUFF32X4 $0xDD, Z19, Z17, Z23
-	VMOVUPS Z20, (DI)(DX*2)
-	VMOVUPS Z21, (AX)(DX*2)
-	VMOVUPS Z22, (R8)(DX*2)
-	VMOVUPS Z23, (R9)(DX*2)
-	VSHUFF32X4 $0x44, Z7, Z3, Z24
-	VSHUFF32X4 $0xEE, Z7, Z3, Z25
-	VSHUFF32X4 $0x44, Z15, Z11, Z26
-	VSHUFF32X4 $0xEE, Z15, Z11, Z27
-	VSHUFF32X4 $0x88, Z26, Z24, Z28
-	VSHUFF32X4 $0xDD, Z26, Z24, Z29
-	VSHUFF32X4 $0x88, Z27, Z25, Z30
-	VSHUFF32X4 $0xDD, Z27, Z25, Z31
-	VMOVUPS Z28, (DI)(R14*1)
-	VMOVUPS Z29, (AX)(R14*1)
-	VMOVUPS Z30, (R8)(R14*1)
-	VMOVUPS Z31, (R9)(R14*1)
+	PAIRS(Z0, Z1, Z16, Z17)
+	PAIRS(Z2, Z3, Z18, Z19)
+	PAIRS(Z4, Z5, Z20, Z21)
+	PAIRS(Z6, Z7, Z22, Z23)
+	PAIRS(Z8, Z9, Z24, Z25)
+	PAIRS(Z10, Z11, Z26, Z27)
+	PAIRS(Z12, Z13, Z28, Z29)
+	PAIRS(Z14, Z15, Z30, Z31)
+	QUADS(Z16, Z17, Z18, Z19, Z0, Z1, Z2, Z3)
+	QUADS(Z20, Z21, Z22, Z23, Z4, Z5, Z6, Z7)
+	QUADS(Z24, Z25, Z26, Z27, Z8, Z9, Z10, Z11)
+	QUADS(Z28, Z29, Z30, Z31, Z12, Z13, Z14, Z15)
+	LANES(Z0, Z4, Z8, Z12, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, (DI), (AX), (R8), (R9))
+	LANES(Z1, Z5, Z9, Z13, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31, (DI)(DX*1), (AX)(DX*1), (R8)(DX*1), (R9)(DX*1))
+	LANES(Z2, Z6, Z10, Z14, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, (DI)(DX*2), (AX)(DX*2), (R8)(DX*2), (R9)(DX*2))
+	LANES(Z3, Z7, Z11, Z15, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31, (DI)(R14*1), (AX)(R14*1), (R8)(R14*1), (R9)(R14*1))
 	ADDQ $64, SI
 	LEAQ (R9)(DX*4), DI
 	DECQ CX
