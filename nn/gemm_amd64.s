@@ -259,6 +259,12 @@ doneF:
 
 // B's row p: 32 floats at DI (a panel, or columns j..j+31) and 32 at R13
 // (the next panel, or columns j+32..j+63).
+// Rows 0 to 2's multiply-adds at depth p.
+#define FMAW3 \
+	FMAW((SI), Z14, Z0, Z1, Z2, Z3)         \
+	FMAW((SI)(R11*1), Z17, Z4, Z5, Z6, Z7)  \
+	FMAW((SI)(R11*2), Z18, Z8, Z9, Z10, Z11)
+
 #define LOADB64 \
 	VMOVUPS (DI), Z12    \
 	VMOVUPS 64(DI), Z13  \
@@ -322,9 +328,7 @@ TEXT ·kern64FromAVX512(SB), NOSPLIT, $0-96
 
 loop5W:
 	LOADB64
-	FMAW((SI), Z14, Z0, Z1, Z2, Z3)
-	FMAW((SI)(R11*1), Z17, Z4, Z5, Z6, Z7)
-	FMAW((SI)(R11*2), Z18, Z8, Z9, Z10, Z11)
+	FMAW3
 	FMAW((R14), Z27, Z19, Z20, Z21, Z22)
 	FMAW((R14)(R11*1), Z28, Z23, Z24, Z25, Z26)
 	NEXTW
@@ -337,9 +341,7 @@ fourW:
 
 loop4W:
 	LOADB64
-	FMAW((SI), Z14, Z0, Z1, Z2, Z3)
-	FMAW((SI)(R11*1), Z17, Z4, Z5, Z6, Z7)
-	FMAW((SI)(R11*2), Z18, Z8, Z9, Z10, Z11)
+	FMAW3
 	FMAW((R14), Z27, Z19, Z20, Z21, Z22)
 	NEXTW
 	JNZ loop4W
@@ -351,9 +353,7 @@ threeW:
 
 loop3W:
 	LOADB64
-	FMAW((SI), Z14, Z0, Z1, Z2, Z3)
-	FMAW((SI)(R11*1), Z17, Z4, Z5, Z6, Z7)
-	FMAW((SI)(R11*2), Z18, Z8, Z9, Z10, Z11)
+	FMAW3
 	NEXTW
 	JNZ loop3W
 	JMP storeW
