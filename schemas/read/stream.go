@@ -144,13 +144,12 @@ type floatStream struct {
 	n, li   int     // levels in the page, current level
 	vi      int     // current value (index into the dense values)
 	zeros   []byte
-	full    []byte
 	maxDef  byte
 	dblPhys bool
 
 	steps    []byte // the repetition levels of a valid nested row of stepsDim features a step
 	stepsDim int
-	defined  []byte // maxDef, over and over
+	defined  []byte // maxDef, over and over: a page's levels when it has none, and a valid row's
 }
 
 // stepLevels returns the repetition levels of the first n entries of a
@@ -170,7 +169,8 @@ func (s *floatStream) stepLevels(dim, n int) []byte {
 	return s.steps[:n]
 }
 
-// definedLevels returns n definition levels of a defined value.
+// definedLevels returns n definition levels of a defined value (the
+// stream's buffer: the same for every call).
 func (s *floatStream) definedLevels(n int) []byte {
 	if len(s.defined) < n {
 		s.defined = fill(s.defined, max(n, 2*len(s.defined)), s.maxDef)
@@ -232,8 +232,7 @@ func (s *floatStream) load(pg parquet.Page) error {
 		s.reps = s.zeros
 	}
 	if len(s.defs) == 0 {
-		s.full = fill(s.full, n, s.maxDef)
-		s.defs = s.full
+		s.defs = s.definedLevels(n)
 	}
 	data := pg.Data()
 	s.idx = nil
