@@ -140,13 +140,15 @@ func TestPairedStepAllocatesNothing(t *testing.T) {
 	}
 }
 
-// BenchmarkPairedStep prices a training step (Forward and Backward) of a
-// few sequences of 100 steps at L=H=256 on one goroutine, and paired on
-// two: the case nn.PairPays takes.
+// BenchmarkPairedStep prices a training step (Forward and Backward) of 1
+// to 6 sequences of 100 steps at L=H=256 on one goroutine, and paired on
+// two: the case nn.PairPays takes (up to pairRows sequences; past it,
+// paired=true runs unpaired too). Rerun with wideRows set to 3 in gemm.go
+// to price the 4 and 5 row tails on the 6-row kernel.
 func BenchmarkPairedStep(b *testing.B) {
 	cfg := Config{InputDim: 8, LatentDim: 256, DecoderHidden: 256, Head: HeadLinear}
 	m, _ := NewModel(cfg, 1)
-	for _, rows := range []int{1, 2, 3} {
+	for _, rows := range []int{1, 2, 3, 4, 5, 6} {
 		lens := slices.Repeat([]int{100}, rows)
 		x, T := testBatch(rand.New(rand.NewPCG(1, 1)), cfg.InputDim, lens, 0)
 		seqs := seqsOf(x, lens, T, cfg.InputDim)

@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -109,5 +110,34 @@ func testTrainerMatchesSerialStep(t *testing.T, cfg nn.Config, lens []int) {
 				break
 			}
 		}
+	}
+}
+
+// BenchmarkTrainerSmallBatch prices a Trainer's step (two parts, two
+// workers, as Train runs) on batches of 3 to 8 sequences of 100 steps at
+// L=H=256: those nn.PairPays takes run as one part paired, the others as
+// two parts, one on each goroutine. Rerun with nn's pairRows changed to
+// price the other choice.
+func BenchmarkTrainerSmallBatch(b *testing.B) {
+	cfg := nn.Config{InputDim: 8, LatentDim: 256, DecoderHidden: 256, Head: nn.HeadLinear}
+	m, _ := nn.NewModel(cfg, 1)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, rows := range []int{3, 4, 5, 6, 7, 8} {
+		x := &Batch{T: 100}
+		for i := range rows {
+			s := &schemas.Sequence{ID: schemas.Value{Int: int64(i)}, Len: 100, Dim: cfg.InputDim}
+			for range 100 * cfg.InputDim {
+				s.Values = append(s.Values, float32(rng.NormFloat64()))
+			}
+			x.Seqs = append(x.Seqs, s)
+			x.Steps += 100
+		}
+		b.Run(fmt.Sprintf("rows=%d/paired=%v", rows, nn.PairPays(cfg, rows)), func(b *testing.B) {
+			tr := NewTrainer(m.Clone(), DefaultLR, 0, 2, 2)
+			for b.Loop() {
+				tr.Step(x)
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(rows), "µs/seq")
+		})
 	}
 }
